@@ -1,0 +1,384 @@
+package v1alpha1
+
+import (
+	"k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+)
+
+// +genclient
+// +k8s:deepcopy-gen:interfaces=k8s.io/apimachinery/pkg/runtime.Object
+
+// Cluster is a tenant's managed Kubernetes cluster: a control plane run by the
+// platform and groups of worker nodes spread over the datacenters.
+type Cluster struct {
+	metav1.TypeMeta `json:",inline"`
+	// Standard object metadata. The name must be a DNS-1035 label short enough
+	// for every object the platform derives from it.
+	// +optional
+	metav1.ObjectMeta `json:"metadata,omitempty"`
+
+	// Spec is the cluster the tenant asks for.
+	// +optional
+	Spec ClusterSpec `json:"spec,omitempty"`
+	// Status is what the platform observed; written only by the controller.
+	// +optional
+	Status ClusterStatus `json:"status,omitempty"`
+}
+
+// ClusterSpec describes the desired cluster.
+type ClusterSpec struct {
+	// Version is the Kubernetes minor of the cluster, such as "v1.37". Defaults to
+	// the newest supported minor. Upgrades go one minor at a time, never down.
+	// +optional
+	Version string `json:"version,omitempty"`
+	// ControlPlane sizes the managed control plane.
+	// +optional
+	ControlPlane ControlPlaneSpec `json:"controlPlane,omitempty"`
+	// StorageClass is the default StorageClass inside the cluster: local,
+	// replicated or replicated-async. Defaults to replicated.
+	// +optional
+	StorageClass string `json:"storageClass,omitempty"`
+	// NodeGroups are the groups of worker nodes, keyed by group name.
+	// +optional
+	NodeGroups map[string]NodeGroup `json:"nodeGroups,omitempty"`
+	// Addons are the platform-managed components installed in the cluster.
+	// +optional
+	Addons Addons `json:"addons,omitempty"`
+}
+
+// ControlPlaneSpec sizes the managed control plane.
+type ControlPlaneSpec struct {
+	// Replicas is the number of control-plane replicas, spread over the
+	// datacenters. Defaults to 2.
+	// +optional
+	Replicas *int32 `json:"replicas,omitempty"`
+	// ResourcesPreset sizes each replica: nano, micro, small, medium, large,
+	// xlarge or 2xlarge. Defaults to small.
+	// +optional
+	ResourcesPreset string `json:"resourcesPreset,omitempty"`
+}
+
+// NodeGroup is a group of identical worker nodes that the platform scales
+// between minReplicas and maxReplicas.
+type NodeGroup struct {
+	// MinReplicas is the lower bound of the autoscaler. Defaults to 0.
+	// +optional
+	MinReplicas *int32 `json:"minReplicas,omitempty"`
+	// MaxReplicas is the upper bound of the autoscaler. Defaults to 10.
+	// +optional
+	MaxReplicas *int32 `json:"maxReplicas,omitempty"`
+	// InstanceType names the size of each node, from the instance-type catalog
+	// (kubectl get instancetypes), such as s1.large or u1.xlarge. Defaults to s1.medium.
+	// +optional
+	InstanceType string `json:"instanceType,omitempty"`
+	// Resources, when set, overrides the instance type's CPU and memory; both
+	// cpu and memory must be given.
+	// +optional
+	Resources *NodeResources `json:"resources,omitempty"`
+	// EphemeralStorage is the size of each node's root disk. Defaults to 20Gi.
+	// +optional
+	EphemeralStorage *resource.Quantity `json:"ephemeralStorage,omitempty"`
+	// Roles label the nodes node-role.kubernetes.io/<role>; the pods of the
+	// add-on of that name land there (ingress-nginx, monitoring, storage).
+	// +optional
+	// +listType=set
+	Roles []string `json:"roles,omitempty"`
+	// StorageClass is the class of the nodes' root disks: local, replicated or
+	// replicated-async. Defaults to the cluster's storageClass.
+	// +optional
+	StorageClass string `json:"storageClass,omitempty"`
+	// GPUs are passed through to every node of the group, one entry per GPU,
+	// named by model from the GPU catalog (kubectl get gpumodels), such as
+	// nvidia.com/L40S. GPUs need a non-shared instance family (u1 or m1).
+	// +optional
+	// +listType=atomic
+	GPUs []GPU `json:"gpus,omitempty"`
+}
+
+// NodeResources overrides the CPU and memory of an instance type.
+type NodeResources struct {
+	// CPU is the number of vCPUs of each node.
+	CPU resource.Quantity `json:"cpu"`
+	// Memory is the memory of each node.
+	Memory resource.Quantity `json:"memory"`
+}
+
+// GPU is one GPU passed through to each node of a group.
+type GPU struct {
+	// Name is the GPU model, by short name (nvidia.com/L40S) or device
+	// resource name (nvidia.com/AD102GL_L40S).
+	Name string `json:"name"`
+}
+
+// Addons are the components the platform installs and manages in the cluster.
+type Addons struct {
+	// CertManager issues certificates inside the cluster.
+	// +optional
+	CertManager *Addon `json:"certManager,omitempty"`
+	// IngressNginx is the ingress controller.
+	// +optional
+	IngressNginx *IngressNginxAddon `json:"ingressNginx,omitempty"`
+	// Fluxcd is the GitOps toolkit.
+	// +optional
+	Fluxcd *Addon `json:"fluxcd,omitempty"`
+	// MonitoringAgents ship metrics and logs to the platform's monitoring.
+	// +optional
+	MonitoringAgents *Addon `json:"monitoringAgents,omitempty"`
+	// GPUOperator runs the NVIDIA GPU operator; pods need it to use GPUs.
+	// +optional
+	GPUOperator *Addon `json:"gpuOperator,omitempty"`
+	// Velero backs up the cluster's resources and volumes.
+	// +optional
+	Velero *Addon `json:"velero,omitempty"`
+	// GatewayAPI installs the Gateway API resources and a controller.
+	// +optional
+	GatewayAPI *Addon `json:"gatewayAPI,omitempty"`
+}
+
+// Addon switches a component on or off and overrides its Helm values.
+type Addon struct {
+	// Enabled installs the add-on when true and removes it when false.
+	// +optional
+	Enabled bool `json:"enabled"`
+	// ValuesOverride is merged over the add-on's default Helm values.
+	// +optional
+	ValuesOverride *runtime.RawExtension `json:"valuesOverride,omitempty"`
+}
+
+// IngressNginxAddon is the ingress-nginx add-on with its exposure settings.
+type IngressNginxAddon struct {
+	Addon `json:",inline"`
+	// ExposeMethod is how ingress traffic reaches the cluster: Proxied (through
+	// the platform's shared ingress) or LoadBalancer (a dedicated address).
+	// Defaults to Proxied.
+	// +optional
+	ExposeMethod IngressExposeMethod `json:"exposeMethod,omitempty"`
+	// Hosts are the host names routed to this cluster's ingress.
+	// +optional
+	// +listType=set
+	Hosts []string `json:"hosts,omitempty"`
+}
+
+// IngressExposeMethod says how ingress traffic reaches a cluster.
+type IngressExposeMethod string
+
+const (
+	// ExposeProxied routes traffic through the platform's shared ingress.
+	ExposeProxied IngressExposeMethod = "Proxied"
+	// ExposeLoadBalancer gives the ingress a dedicated LoadBalancer address.
+	ExposeLoadBalancer IngressExposeMethod = "LoadBalancer"
+)
+
+// ClusterPhase is a one-word summary of a cluster's state.
+type ClusterPhase string
+
+const (
+	ClusterPending      ClusterPhase = "Pending"
+	ClusterProvisioning ClusterPhase = "Provisioning"
+	ClusterReady        ClusterPhase = "Ready"
+	ClusterScaling      ClusterPhase = "Scaling"
+	ClusterUpgrading    ClusterPhase = "Upgrading"
+	ClusterDeleting     ClusterPhase = "Deleting"
+	ClusterFailed       ClusterPhase = "Failed"
+)
+
+// ClusterStatus is what the platform observed of a cluster.
+type ClusterStatus struct {
+	// Phase summarizes the cluster's state: Pending, Provisioning, Ready,
+	// Scaling, Upgrading, Deleting or Failed.
+	// +optional
+	Phase ClusterPhase `json:"phase,omitempty"`
+	// ObservedGeneration is the spec generation this status describes.
+	// +optional
+	ObservedGeneration int64 `json:"observedGeneration,omitempty"`
+	// Endpoint is the URL of the cluster's Kubernetes API.
+	// +optional
+	Endpoint string `json:"endpoint,omitempty"`
+	// Version is the Kubernetes version the control plane runs.
+	// +optional
+	Version string `json:"version,omitempty"`
+	// ControlPlane reports the control-plane replicas.
+	// +optional
+	ControlPlane ControlPlaneStatus `json:"controlPlane,omitempty"`
+	// NodeGroups reports each node group, keyed by group name.
+	// +optional
+	NodeGroups map[string]NodeGroupStatus `json:"nodeGroups,omitempty"`
+	// Addons reports each add-on, keyed by add-on name.
+	// +optional
+	Addons map[string]AddonStatus `json:"addons,omitempty"`
+	// Conditions are Ready, ControlPlaneReady, NodeGroupsReady and AddonsReady.
+	// +optional
+	// +listType=map
+	// +listMapKey=type
+	Conditions []metav1.Condition `json:"conditions,omitempty"`
+}
+
+// ControlPlaneStatus reports the control-plane replicas.
+type ControlPlaneStatus struct {
+	// Replicas is the number of control-plane replicas that exist.
+	// +optional
+	Replicas int32 `json:"replicas,omitempty"`
+	// ReadyReplicas is the number of control-plane replicas that serve.
+	// +optional
+	ReadyReplicas int32 `json:"readyReplicas,omitempty"`
+}
+
+// NodeGroupStatus reports one node group.
+type NodeGroupStatus struct {
+	// DesiredReplicas is the node count the autoscaler asks for.
+	// +optional
+	DesiredReplicas int32 `json:"desiredReplicas,omitempty"`
+	// Replicas is the number of nodes that exist.
+	// +optional
+	Replicas int32 `json:"replicas,omitempty"`
+	// ReadyReplicas is the number of nodes that are Ready.
+	// +optional
+	ReadyReplicas int32 `json:"readyReplicas,omitempty"`
+	// Zones maps each datacenter to the number of the group's nodes in it.
+	// +optional
+	Zones map[string]int32 `json:"zones,omitempty"`
+}
+
+// AddonState is the state of an add-on.
+type AddonState string
+
+const (
+	AddonInstalling AddonState = "Installing"
+	AddonReady      AddonState = "Ready"
+	AddonRemoving   AddonState = "Removing"
+	AddonFailed     AddonState = "Failed"
+)
+
+// AddonStatus reports one add-on.
+type AddonStatus struct {
+	// State is Installing, Ready, Removing or Failed.
+	// +optional
+	State AddonState `json:"state,omitempty"`
+	// Message explains the state when it is not Ready.
+	// +optional
+	Message string `json:"message,omitempty"`
+}
+
+// +k8s:deepcopy-gen:interfaces=k8s.io/apimachinery/pkg/runtime.Object
+
+// ClusterList is a list of Clusters.
+type ClusterList struct {
+	metav1.TypeMeta `json:",inline"`
+	// +optional
+	metav1.ListMeta `json:"metadata,omitempty"`
+	// Items are the clusters.
+	Items []Cluster `json:"items"`
+}
+
+// +genclient
+// +genclient:nonNamespaced
+// +genclient:onlyVerbs=get,list,watch
+// +k8s:deepcopy-gen:interfaces=k8s.io/apimachinery/pkg/runtime.Object
+
+// InstanceType is a size of worker node from the platform's catalog. Read-only.
+type InstanceType struct {
+	metav1.TypeMeta `json:",inline"`
+	// +optional
+	metav1.ObjectMeta `json:"metadata,omitempty"`
+	// Spec is the size of the instance type.
+	// +optional
+	Spec InstanceTypeSpec `json:"spec,omitempty"`
+}
+
+// InstanceTypeSpec is the size of an instance type.
+type InstanceTypeSpec struct {
+	// Family is s1 (standard, 1 vCPU : 2 GiB, shared and burstable), u1
+	// (universal, 1:4) or m1 (memory-optimized, 1:8).
+	Family string `json:"family"`
+	// Description says what the family is for.
+	// +optional
+	Description string `json:"description,omitempty"`
+	// CPU is the number of vCPUs.
+	CPU resource.Quantity `json:"cpu"`
+	// Memory is the memory.
+	Memory resource.Quantity `json:"memory"`
+	// Shared is true for burstable vCPUs shared with other tenants.
+	// +optional
+	Shared bool `json:"shared,omitempty"`
+	// GPUCapable is true when GPUs may be attached to this instance type.
+	// +optional
+	GPUCapable bool `json:"gpuCapable,omitempty"`
+}
+
+// +k8s:deepcopy-gen:interfaces=k8s.io/apimachinery/pkg/runtime.Object
+
+// InstanceTypeList is a list of InstanceTypes.
+type InstanceTypeList struct {
+	metav1.TypeMeta `json:",inline"`
+	// +optional
+	metav1.ListMeta `json:"metadata,omitempty"`
+	// Items are the instance types.
+	Items []InstanceType `json:"items"`
+}
+
+// +genclient
+// +genclient:nonNamespaced
+// +genclient:onlyVerbs=get,list,watch
+// +k8s:deepcopy-gen:interfaces=k8s.io/apimachinery/pkg/runtime.Object
+
+// GPUModel is a GPU model the platform offers, such as l40s for
+// nvidia.com/L40S. Read-only; its status counts capacity and reservations.
+type GPUModel struct {
+	metav1.TypeMeta `json:",inline"`
+	// +optional
+	metav1.ObjectMeta `json:"metadata,omitempty"`
+	// Spec describes the model.
+	// +optional
+	Spec GPUModelSpec `json:"spec,omitempty"`
+	// Status reports capacity and reservations per datacenter.
+	// +optional
+	Status GPUModelStatus `json:"status,omitempty"`
+}
+
+// GPUModelSpec describes a GPU model.
+type GPUModelSpec struct {
+	// Vendor is the GPU vendor, such as NVIDIA.
+	Vendor string `json:"vendor"`
+	// Model is the marketing name, such as "L40S".
+	Model string `json:"model"`
+	// ShortName is the name node groups use, such as nvidia.com/L40S.
+	ShortName string `json:"shortName"`
+	// DeviceResource is the extended resource the nodes advertise, such as
+	// nvidia.com/AD102GL_L40S.
+	DeviceResource string `json:"deviceResource"`
+	// Memory is the GPU's memory.
+	Memory resource.Quantity `json:"memory"`
+}
+
+// GPUModelStatus reports capacity and reservations per datacenter.
+type GPUModelStatus struct {
+	// Datacenters report the model in each datacenter.
+	// +optional
+	// +listType=map
+	// +listMapKey=name
+	Datacenters []GPUDatacenterStatus `json:"datacenters,omitempty"`
+}
+
+// GPUDatacenterStatus is the capacity of one GPU model in one datacenter.
+type GPUDatacenterStatus struct {
+	// Name is the datacenter: geneva, lucerne or gland.
+	Name string `json:"name"`
+	// Capacity is the number of GPUs installed.
+	Capacity int32 `json:"capacity"`
+	// Reserved is the number of GPUs reserved by node groups (entries × maxReplicas).
+	Reserved int32 `json:"reserved"`
+	// Free is capacity minus reserved.
+	Free int32 `json:"free"`
+}
+
+// +k8s:deepcopy-gen:interfaces=k8s.io/apimachinery/pkg/runtime.Object
+
+// GPUModelList is a list of GPUModels.
+type GPUModelList struct {
+	metav1.TypeMeta `json:",inline"`
+	// +optional
+	metav1.ListMeta `json:"metadata,omitempty"`
+	// Items are the GPU models.
+	Items []GPUModel `json:"items"`
+}

@@ -1,0 +1,30 @@
+// Package naming derives the names of the objects the platform creates for a
+// cluster. Validation bounds cluster and node-group names with the same
+// constants, so that every derived name stays a valid Kubernetes name.
+package naming
+
+import "fmt"
+
+const (
+	// MaxClusterNameLength leaves room for the longest suffix the platform adds.
+	MaxClusterNameLength = 36
+	// MaxNodeGroupNameLength leaves room in node names for the cluster name and a random suffix.
+	MaxNodeGroupNameLength = 20
+	// nodeSuffixLength is the random suffix of a node name, with its dash.
+	nodeSuffixLength = 6
+	// longestComponentSuffix is the longest per-cluster suffix ("-kube-controller-manager" is 24).
+	longestComponentSuffix = "-kube-controller-manager"
+)
+
+// Component names an object of a cluster's control plane, such as "prod-etcd".
+func Component(cluster, component string) string { return cluster + "-" + component }
+
+// NodeName names a worker node of a group: <cluster>-<group>-<suffix>, at most 63 characters.
+func NodeName(cluster, group, suffix string) string {
+	return fmt.Sprintf("%s-%s-%s", cluster, group, suffix)
+}
+
+// Longest derived names, checked by the package test against the 63-character DNS label limit.
+func longestNodeName() int { return MaxClusterNameLength + 1 + MaxNodeGroupNameLength + nodeSuffixLength }
+
+func longestComponentName() int { return MaxClusterNameLength + len(longestComponentSuffix) }
