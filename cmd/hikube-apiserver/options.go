@@ -1,0 +1,124 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net"
+
+	"github.com/spf13/cobra"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	utilerrors "k8s.io/apimachinery/pkg/util/errors"
+	"k8s.io/apiserver/pkg/endpoints/openapi"
+	genericapiserver "k8s.io/apiserver/pkg/server"
+	genericoptions "k8s.io/apiserver/pkg/server/options"
+	"k8s.io/apiserver/pkg/util/compatibility"
+	utilfeature "k8s.io/apiserver/pkg/util/feature"
+	"k8s.io/klog/v2"
+	netutils "k8s.io/utils/net"
+
+	"github.com/hikube/hikube/apis/apps/v1alpha1"
+	"github.com/hikube/hikube/pkg/admission/tenancy"
+	"github.com/hikube/hikube/pkg/apiserver"
+	"github.com/hikube/hikube/pkg/embeddedetcd"
+	generatedopenapi "github.com/hikube/hikube/pkg/generated/openapi"
+)
+
+const etcdPathPrefix = "/registry/apps.hikube.io"
+
+// Options are the flags of hikube-apiserver: k8s.io/apiserver's recommended
+// options plus the embedded etcd's data directory.
+type Options struct {
+	Recommended *genericoptions.RecommendedOptions
+	// EtcdDataDir holds the embedded etcd's data when --etcd-servers is empty.
+	EtcdDataDir string
+
+	Stdout, Stderr io.Writer
+}
+
+// NewOptions returns the defaults.
+func NewOptions(stdout, stderr io.Writer) *Options {
+	o := &Options{
+		Recommended: genericoptions.NewRecommendedOptions(etcdPathPrefix,
+			apiserver.Codecs.LegacyCodec(v1alpha1.SchemeGroupVersion)),
+		EtcdDataDir: "/var/lib/hikube-apiserver/etcd",
+		Stdout:      stdout,
+		Stderr:      stderr,
+	}
+	o.Recommended.Etcd.StorageConfig.EncodeVersioner = runtime.NewMultiGroupVersioner(
+		v1alpha1.SchemeGroupVersion, schema.GroupKind{Group: v1alpha1.GroupName})
+	tenancy.Register(o.Recommended.Admission.Plugins)
+	o.Recommended.Admission.RecommendedPluginOrder = append(o.Recommended.Admission.RecommendedPluginOrder, tenancy.PluginName)
+	return o
+}
+
+// NewCommand returns the cobra command that runs the server.
+func NewCommand(ctx context.Context, o *Options) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "hikube-apiserver",
+		Short: "Serve the apps.hikube.io API behind the Kubernetes aggregation layer",
+		RunE: func(c *cobra.Command, _ []string) error {
+			return o.Run(c.Context())
+		},
+	}
+	cmd.SetContext(ctx)
+	fs := cmd.Flags()
+	o.Recommended.AddFlags(fs)
+	fs.StringVar(&o.EtcdDataDir, "etcd-data-dir", o.EtcdDataDir,
+		"Directory of the embedded etcd, used when --etcd-servers is empty.")
+	return cmd
+}
+
+// Validate checks the flags.
+func (o *Options) Validate() error {
+	return utilerrors.NewAggregate(o.Recommended.Validate())
+}
+
+// Config builds the server configuration from the flags.
+func (o *Options) Config() (*apiserver.Config, error) {
+	if err := o.Recommended.SecureServing.MaybeDefaultWithSelfSignedCerts("localhost", nil,
+		[]net.IP{netutils.ParseIPSloppy("127.0.0.1")}); err != nil {
+		return nil, fmt.Errorf("creating self-signed serving certificates: %w", err)
+	}
+	cfg := genericapiserver.NewRecommendedConfig(apiserver.Codecs)
+	namer := openapi.NewDefinitionNamer(apiserver.Scheme)
+	cfg.OpenAPIConfig = genericapiserver.DefaultOpenAPIConfig(generatedopenapi.GetOpenAPIDefinitions, namer)
+	cfg.OpenAPIConfig.Info.Title = "hikube"
+	cfg.OpenAPIConfig.Info.Version = v1alpha1.SchemeGroupVersion.Version
+	cfg.OpenAPIV3Config = genericapiserver.DefaultOpenAPIV3Config(generatedopenapi.GetOpenAPIDefinitions, namer)
+	cfg.OpenAPIV3Config.Info.Title = "hikube"
+	cfg.OpenAPIV3Config.Info.Version = v1alpha1.SchemeGroupVersion.Version
+	cfg.FeatureGate = utilfeature.DefaultFeatureGate
+	cfg.EffectiveVersion = compatibility.DefaultBuildEffectiveVersion()
+	if err := o.Recommended.ApplyTo(cfg); err != nil {
+		return nil, fmt.Errorf("applying options: %w", err)
+	}
+	return &apiserver.Config{GenericConfig: cfg}, nil
+}
+
+// Run starts the embedded etcd when no external one is given, then serves
+// until ctx ends.
+func (o *Options) Run(ctx context.Context) error {
+	if len(o.Recommended.Etcd.StorageConfig.Transport.ServerList) == 0 {
+		etcd, err := embeddedetcd.Start(ctx, o.EtcdDataDir)
+		if err != nil {
+			return err
+		}
+		defer etcd.Stop()
+		o.Recommended.Etcd.StorageConfig.Transport.ServerList = []string{etcd.ClientURL}
+	}
+	if err := o.Validate(); err != nil {
+		return err
+	}
+	cfg, err := o.Config()
+	if err != nil {
+		return err
+	}
+	server, err := cfg.Complete().New()
+	if err != nil {
+		return err
+	}
+	klog.InfoS("Starting hikube-apiserver", "etcd", o.Recommended.Etcd.StorageConfig.Transport.ServerList)
+	return server.GenericAPIServer.PrepareRun().RunWithContext(ctx)
+}

@@ -1,0 +1,77 @@
+// Package embeddedetcd runs an etcd server inside hikube-apiserver for
+// installations without an external etcd (the default of the local platform).
+// Production passes --etcd-servers instead.
+package embeddedetcd
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"net/url"
+	"time"
+
+	"go.etcd.io/etcd/server/v3/embed"
+	"k8s.io/klog/v2"
+)
+
+// Server is a running embedded etcd.
+type Server struct {
+	etcd *embed.Etcd
+	// ClientURL is the address to give the storage backend.
+	ClientURL string
+}
+
+// Start runs etcd with its data under dir, serving clients on a free loopback
+// port only; the data survives restarts (and kill -9) of the process.
+func Start(ctx context.Context, dir string) (*Server, error) {
+	clientURL, err := freeLoopbackURL()
+	if err != nil {
+		return nil, err
+	}
+	peerURL, err := freeLoopbackURL()
+	if err != nil {
+		return nil, err
+	}
+	cfg := embed.NewConfig()
+	cfg.Name = "hikube"
+	cfg.Dir = dir
+	cfg.ListenClientUrls = []url.URL{*clientURL}
+	cfg.AdvertiseClientUrls = []url.URL{*clientURL}
+	cfg.ListenPeerUrls = []url.URL{*peerURL}
+	cfg.AdvertisePeerUrls = []url.URL{*peerURL}
+	cfg.InitialCluster = cfg.Name + "=" + peerURL.String()
+	cfg.LogLevel = "warn"
+	// The peer URL changes between runs; a single member may rewrite it.
+	cfg.StrictReconfigCheck = false
+
+	e, err := embed.StartEtcd(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("starting embedded etcd in %s: %w", dir, err)
+	}
+	select {
+	case <-e.Server.ReadyNotify():
+	case err := <-e.Err():
+		e.Close()
+		return nil, fmt.Errorf("embedded etcd in %s failed: %w", dir, err)
+	case <-time.After(60 * time.Second):
+		e.Close()
+		return nil, fmt.Errorf("embedded etcd in %s not ready after 60s", dir)
+	case <-ctx.Done():
+		e.Close()
+		return nil, ctx.Err()
+	}
+	klog.InfoS("Embedded etcd ready", "dataDir", dir, "clientURL", clientURL.String())
+	return &Server{etcd: e, ClientURL: clientURL.String()}, nil
+}
+
+// Stop closes etcd.
+func (s *Server) Stop() { s.etcd.Close() }
+
+func freeLoopbackURL() (*url.URL, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, fmt.Errorf("finding a free loopback port: %w", err)
+	}
+	defer l.Close()
+	return &url.URL{Scheme: "http", Host: l.Addr().String()}, nil
+}
