@@ -33,7 +33,9 @@ func ClusterWarnings(c *apps.Cluster) []string {
 				"pods need the GPU operator to use GPUs, set spec.addons.gpuOperator.enabled: true",
 			pluralWord(len(gpuGroups), "node group", "node groups"), strings.Join(gpuGroups, ", ")))
 	}
-	if r := s.ControlPlane.Replicas; r != nil && *r > 0 && *r%2 == 0 {
+	// Two replicas is the platform's default (one per datacenter pair), so
+	// only a larger even count, chosen on purpose, earns the advice.
+	if r := s.ControlPlane.Replicas; r != nil && *r > 2 && *r%2 == 0 {
 		warnings = append(warnings, fmt.Sprintf(
 			"spec.controlPlane.replicas: %d replicas tolerate no more failures than %d; an odd count such as %d tolerates failures better",
 			*r, *r-1, *r+1))

@@ -1,0 +1,54 @@
+# hikube: `make run` starts the platform locally, `make test` runs every test.
+GO       ?= go
+BIN      := _output/bin
+# Upstream binaries the platform and the tests run (built by hack/build-tools.sh).
+TOOLS    := etcd kube-apiserver kube-controller-manager kubectl
+# Our binaries.
+CMDS     := hikube-apiserver
+
+.PHONY: all build tools run test test-unit test-integration verify verify-gofmt vet verify-codegen codegen bench clean
+
+all: build
+
+build:
+	@mkdir -p $(BIN)
+	$(GO) build -o $(BIN)/hikube-apiserver ./cmd/hikube-apiserver
+	$(GO) build -o $(BIN)/hikube-local ./hack/run
+
+tools:
+	hack/build-tools.sh $(TOOLS)
+
+## run: the local platform in the foreground (state in $${HIKUBE_HOME:-_output/local}); Ctrl-C stops it.
+run: tools build
+	$(BIN)/hikube-local
+
+## test: static checks, unit tests, generated-code check and integration tests on real binaries.
+test: verify test-unit test-integration
+
+verify: verify-gofmt vet verify-codegen
+
+verify-gofmt:
+	@out=$$(gofmt -l $$(git ls-files '*.go' | grep -v '^hack/tools/')); \
+	if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+
+vet:
+	$(GO) vet ./...
+
+verify-codegen:
+	hack/verify-codegen.sh
+
+codegen:
+	hack/update-codegen.sh
+
+test-unit: tools build
+	$(GO) test ./apis/... ./pkg/... ./cmd/...
+
+test-integration: tools build
+	$(GO) test -count=1 -timeout 40m ./test/integration/...
+
+## bench: aggregated clusters vs. an equivalent CRD on the same kube-apiserver.
+bench: tools build
+	$(GO) test -count=1 -run '^$$' -bench . -benchtime 200x -timeout 60m ./test/bench/...
+
+clean:
+	rm -rf _output

@@ -1,0 +1,70 @@
+// Command run starts the local hikube platform (`make run`): etcd, a host
+// kube-apiserver, hikube-apiserver and its APIService, with two tenants. It
+// prints how to use it and stops everything on Ctrl-C. State lives in
+// $HIKUBE_HOME (default _output/local) and is reused by the next run.
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"syscall"
+
+	"github.com/hikube/hikube/pkg/localplatform"
+)
+
+func main() {
+	if err := run(os.Stdout, os.Stderr); err != nil {
+		fmt.Fprintf(os.Stderr, "hikube-local: %v\n", err)
+		os.Exit(1)
+	}
+}
+
+func run(stdout, stderr io.Writer) error {
+	home := os.Getenv("HIKUBE_HOME")
+	if home == "" {
+		home = filepath.Join("_output", "local")
+	}
+	binDir := os.Getenv("HIKUBE_BIN_DIR")
+	if binDir == "" {
+		binDir = filepath.Join("_output", "bin")
+	}
+
+	// A signal during start-up cancels it; after it, the same signal stops
+	// the platform.
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+
+	p, err := localplatform.Start(ctx, localplatform.Options{Home: home, BinDir: binDir, Log: stderr})
+	if err != nil {
+		return err
+	}
+	printUsage(stdout, p)
+
+	<-ctx.Done()
+	stop() // a second Ctrl-C ends us at once; the children die with us
+	fmt.Fprintln(stderr, "hikube-local: stopping")
+	return p.Stop()
+}
+
+func printUsage(w io.Writer, p *localplatform.Platform) {
+	alice, bob := p.KubeconfigPath("alice"), p.KubeconfigPath("bob")
+	fmt.Fprintf(w, `
+hikube is ready.
+
+  export KUBECONFIG=%s
+
+Tenant users (each admin of its own namespace only, which is their default):
+  alice (tenant-a): %s
+  bob   (tenant-b): %s
+
+Try:
+  kubectl --kubeconfig %s apply -n tenant-a -f artifacts/examples/
+  kubectl --kubeconfig %s get clusters -n tenant-a
+
+Logs are in %s. Press Ctrl-C to stop.
+`, p.KubeconfigPath("admin"), alice, bob, alice, alice, filepath.Join(p.Home(), "logs"))
+}

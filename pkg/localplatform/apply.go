@@ -1,0 +1,179 @@
+package localplatform
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"time"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/util/wait"
+	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
+	corev1ac "k8s.io/client-go/applyconfigurations/core/v1"
+	rbacv1ac "k8s.io/client-go/applyconfigurations/rbac/v1"
+	"k8s.io/client-go/discovery"
+	"k8s.io/client-go/discovery/cached/memory"
+	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/restmapper"
+	"k8s.io/client-go/util/retry"
+	"sigs.k8s.io/yaml"
+
+	"github.com/hikube/hikube/artifacts"
+)
+
+// fieldManager owns every field the local platform applies.
+const fieldManager = "hikube-local"
+
+// tenantLabel marks a namespace as a tenant.
+const tenantLabel = "hikube.io/tenant"
+
+// localManifests are the files of artifacts/deploy the local platform
+// applies. productionManifests run hikube-apiserver as a Deployment behind a
+// ClusterIP Service; locally it is a process behind an ExternalName Service,
+// registered by registerHikube. Every file is in exactly one list (a test
+// keeps it so), so a new manifest forces a decision.
+var (
+	localManifests = []string{
+		"deploy/namespace.yaml",
+		"deploy/rbac-apiserver.yaml",
+		"deploy/rbac-tenants.yaml",
+		"deploy/rbac-catalog.yaml",
+	}
+	productionManifests = []string{
+		"deploy/apiserver.yaml",
+		"deploy/apiservice.yaml",
+	}
+)
+
+// createBackoff retries an apply whose namespace the just-started
+// kube-apiserver has not created yet (kube-system).
+var createBackoff = wait.Backoff{Duration: 100 * time.Millisecond, Factor: 1.5, Steps: 12}
+
+// decodeManifests reads multi-document YAML files from fsys in order.
+func decodeManifests(fsys fs.FS, paths ...string) ([]*unstructured.Unstructured, error) {
+	var objs []*unstructured.Unstructured
+	for _, path := range paths {
+		data, err := fs.ReadFile(fsys, path)
+		if err != nil {
+			return nil, fmt.Errorf("reading manifest %s: %w", path, err)
+		}
+		reader := utilyaml.NewYAMLReader(bufio.NewReader(bytes.NewReader(data)))
+		for i := 0; ; i++ {
+			doc, err := reader.Read()
+			if errors.Is(err, io.EOF) {
+				break
+			}
+			if err != nil {
+				return nil, fmt.Errorf("reading manifest %s document %d: %w", path, i, err)
+			}
+			obj := &unstructured.Unstructured{}
+			if err := yaml.Unmarshal(doc, &obj.Object); err != nil {
+				return nil, fmt.Errorf("decoding manifest %s document %d: %w", path, i, err)
+			}
+			if len(obj.Object) == 0 {
+				continue // empty or comment-only document
+			}
+			if obj.GetAPIVersion() == "" || obj.GetKind() == "" || obj.GetName() == "" {
+				return nil, fmt.Errorf("manifest %s document %d: apiVersion, kind and metadata.name are required", path, i)
+			}
+			objs = append(objs, obj)
+		}
+	}
+	return objs, nil
+}
+
+// applier applies unstructured objects with server-side apply.
+type applier struct {
+	dyn    dynamic.Interface
+	mapper meta.ResettableRESTMapper
+}
+
+func newApplier(cfg *rest.Config) (*applier, error) {
+	dyn, err := dynamic.NewForConfig(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("dynamic client: %w", err)
+	}
+	dc, err := discovery.NewDiscoveryClientForConfig(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("discovery client: %w", err)
+	}
+	return &applier{dyn: dyn, mapper: restmapper.NewDeferredDiscoveryRESTMapper(memory.NewMemCacheClient(dc))}, nil
+}
+
+func (a *applier) apply(ctx context.Context, obj *unstructured.Unstructured) error {
+	gvk := obj.GroupVersionKind()
+	mapping, err := a.mapper.RESTMapping(gvk.GroupKind(), gvk.Version)
+	if meta.IsNoMatchError(err) {
+		a.mapper.Reset() // discovery may predate a just-registered API
+		mapping, err = a.mapper.RESTMapping(gvk.GroupKind(), gvk.Version)
+	}
+	if err != nil {
+		return fmt.Errorf("applying %s %s: %w", gvk.Kind, obj.GetName(), err)
+	}
+	var client dynamic.ResourceInterface = a.dyn.Resource(mapping.Resource)
+	if mapping.Scope.Name() == meta.RESTScopeNameNamespace {
+		client = a.dyn.Resource(mapping.Resource).Namespace(obj.GetNamespace())
+	}
+	err = retry.OnError(createBackoff, apierrors.IsNotFound, func() error {
+		_, err := client.Apply(ctx, obj.GetName(), obj, metav1.ApplyOptions{FieldManager: fieldManager, Force: true})
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("applying %s %s/%s: %w", gvk.Kind, obj.GetNamespace(), obj.GetName(), err)
+	}
+	return nil
+}
+
+// applyPlatformObjects applies the local manifests and the tenants.
+func (p *Platform) applyPlatformObjects(ctx context.Context) error {
+	began := time.Now()
+	objs, err := decodeManifests(artifacts.FS, localManifests...)
+	if err != nil {
+		return err
+	}
+	a, err := newApplier(p.admin)
+	if err != nil {
+		return err
+	}
+	for _, obj := range objs {
+		if err := a.apply(ctx, obj); err != nil {
+			return err
+		}
+	}
+	if err := p.applyTenants(ctx); err != nil {
+		return err
+	}
+	p.logf("applied %d manifests and %d tenants in %s", len(objs), len(Tenants), time.Since(began).Round(10*time.Millisecond))
+	return nil
+}
+
+// applyTenants creates the tenant namespaces and binds each tenant's user to
+// the built-in admin ClusterRole there.
+func (p *Platform) applyTenants(ctx context.Context) error {
+	cs, err := p.clientset(p.admin)
+	if err != nil {
+		return err
+	}
+	opts := metav1.ApplyOptions{FieldManager: fieldManager, Force: true}
+	for _, t := range Tenants {
+		ns := corev1ac.Namespace(t.Namespace).WithLabels(map[string]string{tenantLabel: t.Namespace})
+		if _, err := cs.CoreV1().Namespaces().Apply(ctx, ns, opts); err != nil {
+			return fmt.Errorf("applying tenant namespace %s: %w", t.Namespace, err)
+		}
+		rb := rbacv1ac.RoleBinding(t.User+"-admin", t.Namespace).
+			WithRoleRef(rbacv1ac.RoleRef().WithAPIGroup("rbac.authorization.k8s.io").WithKind("ClusterRole").WithName("admin")).
+			WithSubjects(rbacv1ac.Subject().WithAPIGroup("rbac.authorization.k8s.io").WithKind("User").WithName(t.User))
+		if _, err := cs.RbacV1().RoleBindings(t.Namespace).Apply(ctx, rb, opts); err != nil {
+			return fmt.Errorf("applying role binding %s/%s-admin: %w", t.Namespace, t.User, err)
+		}
+	}
+	return nil
+}

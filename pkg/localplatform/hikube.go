@@ -1,0 +1,247 @@
+package localplatform
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/base64"
+	"fmt"
+	"net/http"
+	"path/filepath"
+	"strconv"
+	"time"
+
+	authenticationv1 "k8s.io/api/authentication/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/client-go/dynamic"
+
+	"github.com/hikube/hikube/artifacts"
+	"github.com/hikube/hikube/pkg/kubeconfig"
+)
+
+// hikubeTokenSeconds is the lifetime of hikube-apiserver's service-account
+// token; a new one is requested on every start.
+const hikubeTokenSeconds = 7 * 24 * 60 * 60
+
+// hikubeUser names the kubeconfig hikube-apiserver runs with.
+const hikubeUser = "hikube-apiserver"
+
+// startedAtAnnotation on the APIService records the last start of the local
+// hikube-apiserver.
+const startedAtAnnotation = "hikube.io/local-started-at"
+
+var apiServiceGVR = schema.GroupVersionResource{Group: "apiregistration.k8s.io", Version: "v1", Resource: "apiservices"}
+
+// writeHikubeKubeconfig requests a token for the hikube-apiserver service
+// account and writes Home/hikube-apiserver.kubeconfig with it, so that the
+// server runs with exactly the RBAC of the shipped manifests.
+func (p *Platform) writeHikubeKubeconfig(ctx context.Context) error {
+	cs, err := p.clientset(p.admin)
+	if err != nil {
+		return err
+	}
+	tr := &authenticationv1.TokenRequest{Spec: authenticationv1.TokenRequestSpec{ExpirationSeconds: ptrInt64(hikubeTokenSeconds)}}
+	tr, err = cs.CoreV1().ServiceAccounts(hikubeNamespace).CreateToken(ctx, hikubeSAName, tr, metav1.CreateOptions{})
+	if err != nil {
+		return fmt.Errorf("requesting a token for service account %s/%s: %w", hikubeNamespace, hikubeSAName, err)
+	}
+	return kubeconfig.WriteFile(p.KubeconfigPath(hikubeUser), kubeconfig.Config{
+		ClusterName: clusterName,
+		Server:      p.KubeAPIServerURL(),
+		CAData:      p.pki.clusterCA.CertPEM(),
+		UserName:    hikubeUser,
+		Token:       tr.Status.Token,
+	})
+}
+
+func (p *Platform) hikubeArgs() []string {
+	kc := p.KubeconfigPath(hikubeUser)
+	return []string{
+		"--secure-port=" + strconv.Itoa(p.ports.HikubeAPIServer),
+		"--bind-address=127.0.0.1",
+		"--tls-cert-file=" + p.pki.cert("hikube-apiserver"),
+		"--tls-private-key-file=" + p.pki.key("hikube-apiserver"),
+		"--kubeconfig=" + kc,
+		"--authentication-kubeconfig=" + kc,
+		"--authorization-kubeconfig=" + kc,
+		// Without --etcd-servers the server embeds etcd in this directory.
+		"--etcd-data-dir=" + filepath.Join(p.home, "hikube-etcd"),
+	}
+}
+
+// startHikube starts hikube-apiserver, registers it with the aggregator and
+// waits until its APIService is Available and requests reach it.
+func (p *Platform) startHikube(ctx context.Context) error {
+	began := time.Now()
+	proc, err := p.launch(procHikube, p.hikubeArgs())
+	if err != nil {
+		return err
+	}
+	if err := p.waitHikubeServing(ctx, proc); err != nil {
+		return err
+	}
+	// Registering after the server answers makes the aggregator check it at
+	// once: after a restart it may otherwise wait out its retry backoff (up
+	// to 30s) before it sees the server back.
+	if err := p.registerHikube(ctx); err != nil {
+		return err
+	}
+	if err := p.waitHikubeAvailable(ctx, proc); err != nil {
+		return err
+	}
+	p.logf("hikube-apiserver ready and APIService %s Available in %s (:%d)",
+		apiServiceName, time.Since(began).Round(10*time.Millisecond), p.ports.HikubeAPIServer)
+	return nil
+}
+
+// waitHikubeServing waits until hikube-apiserver answers /readyz on its own
+// port, over TLS verified with the hikube CA. 401 and 403 count as serving: how
+// the server authorizes /readyz is its business.
+func (p *Platform) waitHikubeServing(ctx context.Context, proc *process) error {
+	pool := x509.NewCertPool()
+	pool.AddCert(p.pki.hikubeCA.Cert)
+	client := &http.Client{
+		Timeout:   2 * time.Second,
+		Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}},
+	}
+	defer client.CloseIdleConnections()
+	url := "https://127.0.0.1:" + strconv.Itoa(p.ports.HikubeAPIServer) + "/readyz"
+	var last string
+	err := p.waitFor(ctx, apiServiceTimeout, []*process{proc}, func(ctx context.Context) (bool, error) {
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+		if err != nil {
+			return false, err
+		}
+		resp, err := client.Do(req)
+		if err != nil {
+			last = err.Error()
+			return false, nil
+		}
+		resp.Body.Close()
+		last = resp.Status
+		switch resp.StatusCode {
+		case http.StatusOK, http.StatusUnauthorized, http.StatusForbidden:
+			return true, nil
+		}
+		return false, nil
+	})
+	if err != nil {
+		return fmt.Errorf("waiting for hikube-apiserver %s (last answer: %s): %w", url, last, err)
+	}
+	return nil
+}
+
+// registerHikube applies the ExternalName Service (an Endpoints object may not
+// hold a loopback address) and the shipped APIService with this platform's
+// port and CA bundle.
+func (p *Platform) registerHikube(ctx context.Context) error {
+	svc := &unstructured.Unstructured{Object: map[string]any{
+		"apiVersion": "v1",
+		"kind":       "Service",
+		"metadata":   map[string]any{"name": hikubeServiceName, "namespace": hikubeNamespace},
+		"spec":       map[string]any{"type": "ExternalName", "externalName": "localhost"},
+	}}
+	objs, err := decodeManifests(artifacts.FS, "deploy/apiservice.yaml")
+	if err != nil {
+		return err
+	}
+	if len(objs) != 1 || objs[0].GetName() != apiServiceName {
+		return fmt.Errorf("deploy/apiservice.yaml: want exactly the APIService %s", apiServiceName)
+	}
+	apiService := objs[0]
+	if err := unstructured.SetNestedField(apiService.Object, int64(p.ports.HikubeAPIServer), "spec", "service", "port"); err != nil {
+		return fmt.Errorf("setting the APIService port: %w", err)
+	}
+	// A new value on every start is the update that makes the aggregator
+	// re-check availability now.
+	apiService.SetAnnotations(map[string]string{startedAtAnnotation: time.Now().UTC().Format(time.RFC3339Nano)})
+	caBundle := base64.StdEncoding.EncodeToString(p.pki.hikubeCA.CertPEM())
+	if err := unstructured.SetNestedField(apiService.Object, caBundle, "spec", "caBundle"); err != nil {
+		return fmt.Errorf("setting the APIService caBundle: %w", err)
+	}
+	a, err := newApplier(p.admin)
+	if err != nil {
+		return err
+	}
+	for _, obj := range []*unstructured.Unstructured{svc, apiService} {
+		if err := a.apply(ctx, obj); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// waitHikubeAvailable waits until the APIService is Available and a discovery
+// request through kube-apiserver reaches hikube-apiserver. The second check
+// matters after a restart: the condition may still be True from before.
+func (p *Platform) waitHikubeAvailable(ctx context.Context, proc *process) error {
+	dyn, err := dynamic.NewForConfig(p.admin)
+	if err != nil {
+		return fmt.Errorf("dynamic client: %w", err)
+	}
+	cs, err := p.clientset(p.admin)
+	if err != nil {
+		return err
+	}
+	var condition string
+	var lastErr error
+	err = p.waitFor(ctx, apiServiceTimeout, []*process{proc}, func(ctx context.Context) (bool, error) {
+		rctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		defer cancel()
+		obj, err := dyn.Resource(apiServiceGVR).Get(rctx, apiServiceName, metav1.GetOptions{})
+		if err != nil {
+			lastErr = err
+			return false, nil
+		}
+		var available bool
+		available, condition = availableCondition(obj)
+		if !available {
+			return false, nil
+		}
+		_, lastErr = cs.Discovery().RESTClient().Get().AbsPath("/apis/apps.hikube.io/v1alpha1").DoRaw(rctx)
+		return lastErr == nil, nil
+	})
+	if err != nil {
+		return fmt.Errorf("waiting for APIService %s to be Available (condition: %s; last error: %v; log %s): %w",
+			apiServiceName, condition, lastErr, p.LogPath(procHikube), err)
+	}
+	return nil
+}
+
+// availableCondition reports whether the APIService's Available condition is
+// True, and describes the condition.
+func availableCondition(obj *unstructured.Unstructured) (bool, string) {
+	conds, _, _ := unstructured.NestedSlice(obj.Object, "status", "conditions")
+	for _, c := range conds {
+		m, ok := c.(map[string]any)
+		if !ok || m["type"] != "Available" {
+			continue
+		}
+		return m["status"] == "True", fmt.Sprintf("Available=%v reason=%v message=%q", m["status"], m["reason"], m["message"])
+	}
+	return false, "no Available condition yet"
+}
+
+// KillHikubeAPIServer kills hikube-apiserver with SIGKILL and waits for it to
+// end, for tests of what survives a crash.
+func (p *Platform) KillHikubeAPIServer() error {
+	proc := p.proc(procHikube)
+	if proc == nil {
+		return fmt.Errorf("hikube-apiserver was never started")
+	}
+	return proc.kill()
+}
+
+// StartHikubeAPIServer starts hikube-apiserver again (after
+// KillHikubeAPIServer) with the same state and waits until requests through
+// the aggregator reach it.
+func (p *Platform) StartHikubeAPIServer(ctx context.Context) error {
+	if proc := p.proc(procHikube); proc != nil && !proc.exited() {
+		return fmt.Errorf("hikube-apiserver is already running (pid %d)", proc.cmd.Process.Pid)
+	}
+	return p.startHikube(ctx)
+}
+
+func ptrInt64(v int64) *int64 { return &v }

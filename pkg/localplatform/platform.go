@@ -1,0 +1,269 @@
+// Package localplatform runs hikube on this machine: etcd, a host
+// kube-apiserver with RBAC and the aggregation layer configured, tenant
+// namespaces with their users, and hikube-apiserver registered through its
+// APIService. `make run` (hack/run) and the integration tests start it the
+// same way; all state lives under one directory and is reused by the next
+// start.
+package localplatform
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"time"
+
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
+
+	"github.com/hikube/hikube/pkg/kubeconfig"
+)
+
+const (
+	// clusterName names the cluster in every kubeconfig the platform writes.
+	clusterName = "hikube-local"
+	// stopGrace is how long Stop waits after SIGTERM before SIGKILL.
+	stopGrace = 10 * time.Second
+	// pollInterval paces every readiness check: readiness is seconds away,
+	// so a short interval is what keeps start-up fast.
+	pollInterval = 100 * time.Millisecond
+	// kubeAPIServerTimeout bounds the wait for etcd and kube-apiserver.
+	kubeAPIServerTimeout = 90 * time.Second
+	// apiServiceTimeout bounds the wait for the APIService to be Available.
+	apiServiceTimeout = 60 * time.Second
+)
+
+// Process names; each logs to Home/logs/<name>.log (kube-controller-manager's
+// is procKCM).
+const (
+	procEtcd   = "etcd"
+	procKube   = "kube-apiserver"
+	procHikube = "hikube-apiserver"
+)
+
+// Options configure Start.
+type Options struct {
+	// Home is the state directory: pki/, etcd/, hikube-etcd/, logs/,
+	// ports.json and the kubeconfigs. It is created if missing and reused.
+	Home string
+	// BinDir holds etcd, kube-apiserver, kubectl and hikube-apiserver.
+	BinDir string
+	// Log receives one progress line per step; nil discards them. Process
+	// output goes to Home/logs/<name>.log, never here.
+	Log io.Writer
+	// SkipHikubeAPIServer starts only etcd and kube-apiserver with the
+	// manifests and tenants applied. It exists for tests of the platform
+	// itself; everything else wants the full platform.
+	SkipHikubeAPIServer bool
+}
+
+// Tenant is a tenant namespace of the local platform and its admin user.
+type Tenant struct {
+	Namespace string
+	User      string
+}
+
+// Tenants are created by Start: each user is bound to the built-in "admin"
+// ClusterRole in its namespace only.
+var Tenants = []Tenant{
+	{Namespace: "tenant-a", User: "alice"},
+	{Namespace: "tenant-b", User: "bob"},
+}
+
+// Platform is a running local platform.
+type Platform struct {
+	opts  Options
+	home  string
+	bin   string
+	pki   *platformPKI
+	ports Ports
+	admin *rest.Config
+
+	mu    sync.Mutex
+	procs map[string]*process
+	order []string // start order; Stop goes backwards
+}
+
+// Start brings the platform up and returns once everything is ready: etcd and
+// kube-apiserver answer, the manifests and tenants are applied and, unless
+// skipped, the hikube APIService is Available. On error, whatever was started
+// is stopped again.
+func Start(ctx context.Context, o Options) (*Platform, error) {
+	if o.Home == "" || o.BinDir == "" {
+		return nil, errors.New("local platform: Home and BinDir are required")
+	}
+	if o.Log == nil {
+		o.Log = io.Discard
+	}
+	home, err := filepath.Abs(o.Home)
+	if err != nil {
+		return nil, fmt.Errorf("local platform home: %w", err)
+	}
+	bin, err := filepath.Abs(o.BinDir)
+	if err != nil {
+		return nil, fmt.Errorf("local platform binaries: %w", err)
+	}
+	if err := os.MkdirAll(home, 0o700); err != nil {
+		return nil, fmt.Errorf("creating local platform home: %w", err)
+	}
+	p := &Platform{opts: o, home: home, bin: bin, procs: map[string]*process{}}
+	if err := p.start(ctx); err != nil {
+		if stopErr := p.Stop(); stopErr != nil {
+			err = fmt.Errorf("%w (and stopping: %v)", err, stopErr)
+		}
+		return nil, err
+	}
+	return p, nil
+}
+
+func (p *Platform) start(ctx context.Context) error {
+	began := time.Now()
+	if err := p.prepare(); err != nil {
+		return err
+	}
+	if err := p.startKube(ctx); err != nil {
+		return err
+	}
+	kcm, err := p.startControllerManager()
+	if err != nil {
+		return err
+	}
+	if err := p.applyPlatformObjects(ctx); err != nil {
+		return err
+	}
+	if err := p.waitRolesAggregated(ctx, kcm); err != nil {
+		return err
+	}
+	if !p.opts.SkipHikubeAPIServer {
+		if err := p.writeHikubeKubeconfig(ctx); err != nil {
+			return err
+		}
+		if err := p.startHikube(ctx); err != nil {
+			return err
+		}
+	}
+	p.logf("platform ready in %s (home %s)", time.Since(began).Round(10*time.Millisecond), p.home)
+	return nil
+}
+
+// prepare creates or reuses the PKI, the ports and the user kubeconfigs.
+func (p *Platform) prepare() error {
+	began := time.Now()
+	k, err := ensurePKI(filepath.Join(p.home, "pki"))
+	if err != nil {
+		return fmt.Errorf("local platform PKI: %w", err)
+	}
+	p.pki = k
+	ports, err := loadOrChoosePorts(filepath.Join(p.home, "ports.json"))
+	if err != nil {
+		return err
+	}
+	p.ports = ports
+	p.logf("PKI and ports ready in %s (kube-apiserver :%d, hikube-apiserver :%d, etcd :%d)",
+		time.Since(began).Round(time.Millisecond), ports.KubeAPIServer, ports.HikubeAPIServer, ports.EtcdClient)
+
+	// Rewritten on every start: the port may have changed.
+	for _, u := range clientUsers {
+		if err := p.writeCertKubeconfig(p.KubeconfigPath(u.name), u.name, u.name); err != nil {
+			return err
+		}
+	}
+	admin, err := p.RESTConfig("admin")
+	if err != nil {
+		return err
+	}
+	p.admin = admin
+	return nil
+}
+
+// KubeconfigPath is Home/<user>.kubeconfig: "admin" (system:masters),
+// "alice", "bob" and "hikube-apiserver" (its service-account token).
+func (p *Platform) KubeconfigPath(user string) string {
+	return filepath.Join(p.home, user+".kubeconfig")
+}
+
+// RESTConfig loads the client configuration of KubeconfigPath(user), with a
+// client-side rate limit high enough for tests.
+func (p *Platform) RESTConfig(user string) (*rest.Config, error) {
+	cfg, err := kubeconfig.LoadRESTConfig(p.KubeconfigPath(user))
+	if err != nil {
+		return nil, err
+	}
+	cfg.QPS, cfg.Burst = 100, 200
+	return cfg, nil
+}
+
+// Home is the absolute state directory.
+func (p *Platform) Home() string { return p.home }
+
+// Ports are the loopback ports in use.
+func (p *Platform) Ports() Ports { return p.ports }
+
+// KubeAPIServerURL is the https URL of the host kube-apiserver.
+func (p *Platform) KubeAPIServerURL() string {
+	return "https://127.0.0.1:" + strconv.Itoa(p.ports.KubeAPIServer)
+}
+
+// LogPath is the log file of a process: "etcd", "kube-apiserver", "hikube-apiserver".
+func (p *Platform) LogPath(name string) string {
+	return filepath.Join(p.home, "logs", name+".log")
+}
+
+// Stop ends every process in the reverse order of their start: SIGTERM, then
+// SIGKILL after a grace period. It is safe to call more than once.
+func (p *Platform) Stop() error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	var errs []error
+	for i := len(p.order) - 1; i >= 0; i-- {
+		name := p.order[i]
+		proc := p.procs[name]
+		if proc == nil || proc.exited() {
+			continue
+		}
+		began := time.Now()
+		if err := proc.stop(stopGrace); err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		p.logf("stopped %s in %s", name, time.Since(began).Round(10*time.Millisecond))
+	}
+	return errors.Join(errs...)
+}
+
+// launch starts a process and records it for Stop.
+func (p *Platform) launch(name string, args []string) (*process, error) {
+	proc, err := startProcess(name, filepath.Join(p.bin, name), args, filepath.Join(p.home, "logs"))
+	if err != nil {
+		return nil, err
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if _, seen := p.procs[name]; !seen {
+		p.order = append(p.order, name)
+	}
+	p.procs[name] = proc
+	return proc, nil
+}
+
+func (p *Platform) proc(name string) *process {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.procs[name]
+}
+
+func (p *Platform) clientset(cfg *rest.Config) (*kubernetes.Clientset, error) {
+	cs, err := kubernetes.NewForConfig(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("client for %s: %w", cfg.Host, err)
+	}
+	return cs, nil
+}
+
+func (p *Platform) logf(format string, args ...any) {
+	fmt.Fprintf(p.opts.Log, "hikube-local: "+format+"\n", args...)
+}

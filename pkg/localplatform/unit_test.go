@@ -1,0 +1,119 @@
+package localplatform
+
+import (
+	"io/fs"
+	"net"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+	"testing/fstest"
+
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+
+	"github.com/hikube/hikube/artifacts"
+)
+
+func TestEveryDeployManifestIsEitherLocalOrProductionOnly(t *testing.T) {
+	files, err := fs.Glob(artifacts.FS, "deploy/*.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range files {
+		local, prod := slices.Contains(localManifests, f), slices.Contains(productionManifests, f)
+		if local == prod {
+			t.Errorf("%s: in localManifests %v, in productionManifests %v; want exactly one", f, local, prod)
+		}
+	}
+	for _, f := range append(slices.Clone(localManifests), productionManifests...) {
+		if !slices.Contains(files, f) {
+			t.Errorf("%s is listed but not embedded", f)
+		}
+	}
+	objs, err := decodeManifests(artifacts.FS, files...)
+	if err != nil {
+		t.Fatalf("decoding the manifests: %v", err)
+	}
+	for _, o := range objs {
+		if _, found, _ := unstructured.NestedBool(o.Object, "spec", "insecureSkipTLSVerify"); found {
+			t.Errorf("%s %s sets insecureSkipTLSVerify", o.GetKind(), o.GetName())
+		}
+	}
+}
+
+func TestDecodeManifestsSkipsEmptyDocumentsAndRejectsNamelessOnes(t *testing.T) {
+	tests := []struct {
+		name    string
+		yaml    string
+		want    []string
+		wantErr bool
+	}{
+		{name: "two documents and an empty one", yaml: "---\n# comment only\n---\napiVersion: v1\nkind: Namespace\nmetadata: {name: a}\n---\napiVersion: v1\nkind: Namespace\nmetadata: {name: b}\n", want: []string{"a", "b"}},
+		{name: "document without a name", yaml: "apiVersion: v1\nkind: Namespace\n", wantErr: true},
+		{name: "invalid yaml", yaml: "apiVersion: [\n", wantErr: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			fsys := fstest.MapFS{"m.yaml": {Data: []byte(tt.yaml)}}
+			objs, err := decodeManifests(fsys, "m.yaml")
+			if (err != nil) != tt.wantErr {
+				t.Fatalf("err = %v, wantErr %v", err, tt.wantErr)
+			}
+			var got []string
+			for _, o := range objs {
+				got = append(got, o.GetName())
+			}
+			if !tt.wantErr && !slices.Equal(got, tt.want) {
+				t.Errorf("names = %v, want %v", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestPortsArePersistedAndATakenPortIsReplaced(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "ports.json")
+	first, err := loadOrChoosePorts(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := map[int]bool{}
+	for _, p := range first.fields() {
+		if *p <= 0 || seen[*p] {
+			t.Fatalf("ports %+v: want distinct positive ports", first)
+		}
+		seen[*p] = true
+	}
+	second, err := loadOrChoosePorts(path)
+	if err != nil || second != first {
+		t.Fatalf("second choice = %+v (%v), want the persisted %+v", second, err, first)
+	}
+	l, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(first.KubeAPIServer)))
+	if err != nil {
+		t.Skipf("cannot occupy port %d: %v", first.KubeAPIServer, err)
+	}
+	defer l.Close()
+	third, err := loadOrChoosePorts(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if third.KubeAPIServer == first.KubeAPIServer {
+		t.Errorf("kube-apiserver port %d is taken but was kept", first.KubeAPIServer)
+	}
+	if third.EtcdClient != first.EtcdClient || third.HikubeAPIServer != first.HikubeAPIServer {
+		t.Errorf("free ports changed: %+v -> %+v", first, third)
+	}
+}
+
+func TestUserFileNamesAreSafeAndDistinctPerGroups(t *testing.T) {
+	a := userFileName("system:serviceaccount:ns:sa", nil)
+	if strings.ContainsAny(a, ":/") {
+		t.Errorf("file name %q contains a path or colon", a)
+	}
+	if userFileName("carol", []string{"g1"}) == userFileName("carol", []string{"g2"}) {
+		t.Errorf("different groups give the same file name")
+	}
+	if got := userFileName("carol", nil); got != "carol" {
+		t.Errorf("userFileName(carol) = %q", got)
+	}
+}
