@@ -25,6 +25,8 @@ func NodeName(cluster, group, suffix string) string {
 }
 
 // Longest derived names, checked by the package test against the 63-character DNS label limit.
-func longestNodeName() int { return MaxClusterNameLength + 1 + MaxNodeGroupNameLength + nodeSuffixLength }
+func longestNodeName() int {
+	return MaxClusterNameLength + 1 + MaxNodeGroupNameLength + nodeSuffixLength
+}
 
 func longestComponentName() int { return MaxClusterNameLength + len(longestComponentSuffix) }
