@@ -200,7 +200,13 @@ func (p *Platform) waitHikubeAvailable(ctx context.Context, proc *process) error
 		if !available {
 			return false, nil
 		}
-		_, lastErr = cs.Discovery().RESTClient().Get().AbsPath("/apis/apps.hikube.io/v1alpha1").DoRaw(rctx)
+		rest := cs.Discovery().RESTClient()
+		if _, lastErr = rest.Get().AbsPath("/apis/apps.hikube.io/v1alpha1").DoRaw(rctx); lastErr != nil {
+			return false, nil
+		}
+		// kubectl explain and server-side apply read the OpenAPI v3 that the
+		// aggregator fetches from us asynchronously: wait until it has it.
+		_, lastErr = rest.Get().AbsPath(openAPIV3Path).DoRaw(rctx)
 		return lastErr == nil, nil
 	})
 	if err != nil {
@@ -209,6 +215,9 @@ func (p *Platform) waitHikubeAvailable(ctx context.Context, proc *process) error
 	}
 	return nil
 }
+
+// openAPIV3Path is where kube-apiserver serves the aggregated OpenAPI v3 of our group.
+const openAPIV3Path = "/openapi/v3/apis/apps.hikube.io/v1alpha1"
 
 // availableCondition reports whether the APIService's Available condition is
 // True, and describes the condition.
