@@ -127,6 +127,12 @@ func TestPlatformStartsIsolatesTenantsRestartsAndReusesItsState(t *testing.T) {
 		t.Logf("hikube-apiserver back in %s", time.Since(began))
 	})
 
+	alice := p.KubeconfigPath("alice")
+	kubectl(t, bin, alice, "apply", "-n", "tenant-a", "-f", filepath.Join("..", "..", "artifacts", "examples", "web.yaml"))
+	rvBefore := kubectl(t, bin, alice, "get", "cluster", "web", "-n", "tenant-a", "-o", "jsonpath={.metadata.uid}/{.metadata.resourceVersion}")
+	if !strings.Contains(rvBefore, "/") || strings.HasSuffix(rvBefore, "/") {
+		t.Fatalf("alice could not create cluster web before the restart (got %q)", rvBefore)
+	}
 	caBefore, _ := os.ReadFile(filepath.Join(home, "pki", "ca.crt"))
 	portsBefore := p.Ports()
 	if err := p.Stop(); err != nil {
@@ -146,6 +152,10 @@ func TestPlatformStartsIsolatesTenantsRestartsAndReusesItsState(t *testing.T) {
 	}
 	if !canI(t, p2.KubeconfigPath("alice"), "tenant-a", "create", "clusters", "") {
 		t.Errorf("alice lost her access after the second start")
+	}
+	rvAfter := kubectl(t, bin, alice, "get", "cluster", "web", "-n", "tenant-a", "-o", "jsonpath={.metadata.uid}/{.metadata.resourceVersion}")
+	if rvAfter != rvBefore {
+		t.Errorf("cluster web after the second start = %q, want the same object %q", rvAfter, rvBefore)
 	}
 	if err := p2.Stop(); err != nil {
 		t.Fatalf("second Stop: %v", err)
