@@ -2,17 +2,18 @@
 GO       ?= go
 BIN      := _output/bin
 # Upstream binaries the platform and the tests run (built by hack/build-tools.sh).
-TOOLS    := etcd kube-apiserver kube-controller-manager kubectl
+TOOLS    := etcd kube-apiserver kube-controller-manager kube-scheduler kubectl v1.37 v1.36 kwok
 # Our binaries.
 CMDS     := hikube-apiserver
 
-.PHONY: all build tools run test test-unit test-integration verify verify-gofmt vet verify-codegen codegen bench clean
+.PHONY: all build tools run test test-unit test-integration test-e2e verify verify-gofmt vet verify-codegen codegen bench clean
 
 all: build
 
 build:
 	@mkdir -p $(BIN)
 	$(GO) build -o $(BIN)/hikube-apiserver ./cmd/hikube-apiserver
+	$(GO) build -o $(BIN)/hikube-controller ./cmd/hikube-controller
 	$(GO) build -o $(BIN)/hikube-local ./hack/run
 
 tools:
@@ -23,7 +24,7 @@ run: tools build
 	$(BIN)/hikube-local
 
 ## test: static checks, unit tests, generated-code check and integration tests on real binaries.
-test: verify test-unit test-integration
+test: verify test-unit test-integration test-e2e
 
 verify: verify-gofmt vet verify-codegen
 
@@ -52,3 +53,7 @@ bench: tools build
 
 clean:
 	rm -rf _output
+
+## test-e2e: the controller provisioning real tenant control planes (local provider).
+test-e2e: tools build
+	$(GO) test -count=1 -timeout 40m ./test/e2e/...

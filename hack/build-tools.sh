@@ -1,46 +1,151 @@
 #!/usr/bin/env bash
-# Builds the upstream binaries (etcd, kube-apiserver, kube-controller-manager,
-# kube-scheduler, kubectl) from the pinned hack/tools module into _output/bin.
-# A binary is rebuilt only when it is missing or when hack/tools/go.{mod,sum}
-# changed since it was built; the Go build cache makes a rebuild cheap.
+# Builds the upstream binaries into _output/bin. Arguments name what to build:
+#
+#   etcd kube-apiserver kube-controller-manager kube-scheduler kubectl
+#       the host platform's binaries, from the pinned hack/tools module
+#       (Kubernetes v1.37), into _output/bin/<name>;
+#   v1.NN
+#       a tenant control plane of minor v1.NN (kube-apiserver,
+#       kube-controller-manager, kube-scheduler) into _output/bin/v1.NN/.
+#       v1.37 hard-links the hack/tools builds; any other minor builds from the
+#       module hack/tools/v1.NN, which is generated on first use (latest patch
+#       of that minor, every k8s.io staging module replaced by its v0.NN.P);
+#   kwok
+#       kwok (simulated worker nodes) from hack/tools/kwok into _output/bin/kwok,
+#       and the stage definitions it runs with into _output/bin/kwok-stages.yaml.
+#
+# A binary is rebuilt only when it is missing or when the go.{mod,sum} of its
+# module changed since it was built; the Go build cache makes a rebuild cheap.
 set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 bin="${root}/_output/bin"
+tools="${root}/hack/tools"
 mkdir -p "${bin}"
 
-kube_version=v1.37.2
-kube_major=1
-kube_minor=37
-pkgs=("$@")
-if ((${#pkgs[@]} == 0)); then
-  pkgs=(etcd kube-apiserver kubectl)
+host_minor=v1.37
+targets=("$@")
+if ((${#targets[@]} == 0)); then
+  targets=(etcd kube-apiserver kubectl)
 fi
 
-stamp_of() { cat "${root}/hack/tools/go.mod" "${root}/hack/tools/go.sum" | sha256sum | cut -c1-16; }
-want=$(stamp_of)
+log() { echo "build-tools: $*" >&2; }
 
-ldflags=""
-for p in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
-  ldflags+=" -X ${p}.gitVersion=${kube_version}"
-  ldflags+=" -X ${p}.gitMajor=${kube_major}"
-  ldflags+=" -X ${p}.gitMinor=${kube_minor}"
-  ldflags+=" -X ${p}.gitTreeState=clean"
-  ldflags+=" -X ${p}.buildDate=1970-01-01T00:00:00Z"
-done
+stamp_of() { cat "$1/go.mod" "$1/go.sum" | sha256sum | cut -c1-16; }
 
-for name in "${pkgs[@]}"; do
+# fresh <out> <stamp>: the binary exists and was built from this module state.
+fresh() { [[ -x "$1" && -f "$1.stamp" && "$(cat "$1.stamp")" == "$2" ]]; }
+
+# kube_version <moddir>: the k8s.io/kubernetes version the module requires.
+kube_version() {
+  (cd "$1" && go list -m -f '{{.Version}}' k8s.io/kubernetes)
+}
+
+# ldflags_for <vX.Y.Z>: stamps the version into component-base and client-go,
+# as the upstream release build does, so /version reports it.
+ldflags_for() {
+  local v=$1 major minor flags=""
+  major=${v#v}; major=${major%%.*}
+  minor=${v#v*.}; minor=${minor%%.*}
+  for p in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
+    flags+=" -X ${p}.gitVersion=${v}"
+    flags+=" -X ${p}.gitMajor=${major}"
+    flags+=" -X ${p}.gitMinor=${minor}"
+    flags+=" -X ${p}.gitTreeState=clean"
+    flags+=" -X ${p}.buildDate=1970-01-01T00:00:00Z"
+  done
+  echo "${flags}"
+}
+
+# build <moddir> <pkg> <out> <ldflags>: builds pkg of the module into out
+# unless it is fresh.
+build() {
+  local moddir=$1 pkg=$2 out=$3 ldflags=$4 want
+  want=$(stamp_of "${moddir}")
+  if fresh "${out}" "${want}"; then
+    return 0
+  fi
+  mkdir -p "$(dirname "${out}")"
+  log "building ${out#"${root}"/} from ${moddir#"${root}"/} (cold: kube-apiserver ~10 min, kwok ~7 min on 2 cores)"
+  (cd "${moddir}" && CGO_ENABLED=0 go build -trimpath -ldflags "-s -w ${ldflags}" -o "${out}.tmp" "${pkg}")
+  mv "${out}.tmp" "${out}"
+  echo "${want}" >"${out}.stamp"
+}
+
+build_host_tool() {
+  local name=$1 pkg
   case "${name}" in
     etcd) pkg=./etcd ;;
-    kube-apiserver|kube-controller-manager|kube-scheduler|kubectl) pkg="k8s.io/kubernetes/cmd/${name}" ;;
-    *) echo "build-tools: unknown tool ${name}" >&2; exit 2 ;;
+    *) pkg="k8s.io/kubernetes/cmd/${name}" ;;
   esac
-  out="${bin}/${name}"
-  if [[ -x "${out}" && -f "${out}.stamp" && "$(cat "${out}.stamp")" == "${want}" ]]; then
-    continue
+  build "${tools}" "${pkg}" "${bin}/${name}" "$(ldflags_for "$(kube_version "${tools}")")"
+}
+
+# generate_minor_module <v1.NN>: writes hack/tools/v1.NN for the latest patch
+# of that minor, mirroring hack/tools: k8s.io/kubernetes plus a replace of
+# every staging module (listed in kubernetes' own go.mod) by v0.NN.P.
+generate_minor_module() {
+  local minor=$1 dir="${tools}/$1" version dl staging
+  log "generating ${dir#"${root}"/} (module for ${minor})"
+  mkdir -p "${dir}"
+  version=$(cd "${dir}" && go list -m -f '{{.Version}}' "k8s.io/kubernetes@${minor}")
+  dl=$(cd "${dir}" && go mod download -json "k8s.io/kubernetes@${version}" | sed -n 's/^\s*"Dir": "\(.*\)",$/\1/p')
+  staging=$(awk '$2 == "=>" && $3 ~ /^\.\/staging\// {print $1}' "${dl}/go.mod")
+  {
+    echo "// Module ${minor} builds the Kubernetes ${minor} control-plane binaries of tenant"
+    echo "// clusters (generated by hack/build-tools.sh ${minor})."
+    echo "module github.com/hikube/hikube/hack/tools/${minor}"
+    echo
+    echo "go 1.26.0"
+    echo
+    echo "require k8s.io/kubernetes ${version}"
+    echo
+    echo "replace ("
+    for m in ${staging}; do printf '\t%s => %s v0.%s\n' "${m}" "${m}" "${version#v1.}"; done
+    echo ")"
+  } >"${dir}/go.mod"
+  sed "s#hack/build-tools.sh.#hack/build-tools.sh ${minor}.#" "${tools}/v1.36/tools.go" >"${dir}/tools.go"
+  (cd "${dir}" && go mod tidy)
+}
+
+build_minor() {
+  local minor=$1 name
+  if [[ "${minor}" == "${host_minor}" ]]; then
+    mkdir -p "${bin}/${minor}"
+    for name in kube-apiserver kube-controller-manager kube-scheduler; do
+      build_host_tool "${name}"
+      ln -f "${bin}/${name}" "${bin}/${minor}/${name}"
+      cp "${bin}/${name}.stamp" "${bin}/${minor}/${name}.stamp"
+    done
+    return 0
   fi
-  echo "build-tools: building ${name} (a cold build of kube-apiserver takes ~10 min on 2 cores)" >&2
-  (cd "${root}/hack/tools" && CGO_ENABLED=0 go build -trimpath -ldflags "-s -w ${ldflags}" -o "${out}.tmp" "${pkg}")
-  mv "${out}.tmp" "${out}"
-  echo "${want}" > "${out}.stamp"
+  if [[ ! -f "${tools}/${minor}/go.mod" ]]; then
+    generate_minor_module "${minor}"
+  fi
+  local flags
+  flags=$(ldflags_for "$(kube_version "${tools}/${minor}")")
+  for name in kube-apiserver kube-controller-manager kube-scheduler; do
+    build "${tools}/${minor}" "k8s.io/kubernetes/cmd/${name}" "${bin}/${minor}/${name}" "${flags}"
+  done
+}
+
+build_kwok() {
+  local dir="${tools}/kwok"
+  build "${dir}" sigs.k8s.io/kwok/cmd/kwok "${bin}/kwok" ""
+  local want
+  want=$(stamp_of "${dir}")
+  if ! [[ -f "${bin}/kwok-stages.yaml" && "$(cat "${bin}/kwok-stages.yaml.stamp" 2>/dev/null)" == "${want}" ]]; then
+    (cd "${dir}" && go run ./stages >"${bin}/kwok-stages.yaml.tmp")
+    mv "${bin}/kwok-stages.yaml.tmp" "${bin}/kwok-stages.yaml"
+    echo "${want}" >"${bin}/kwok-stages.yaml.stamp"
+  fi
+}
+
+for t in "${targets[@]}"; do
+  case "${t}" in
+    etcd|kube-apiserver|kube-controller-manager|kube-scheduler|kubectl) build_host_tool "${t}" ;;
+    kwok) build_kwok ;;
+    v1.[0-9]|v1.[0-9][0-9]) build_minor "${t}" ;;
+    *) log "unknown tool ${t} (want a host tool, kwok or a minor like v1.36)"; exit 2 ;;
+  esac
 done

@@ -311,3 +311,12 @@ type GPUModelList struct {
 	// Items are the GPU models.
 	Items []GPUModel
 }
+
+// +k8s:deepcopy-gen:interfaces=k8s.io/apimachinery/pkg/runtime.Object
+
+// KubeconfigOptions are the query parameters of the kubeconfig subresources.
+type KubeconfigOptions struct {
+	metav1.TypeMeta
+	// ExpirationSeconds is the lifetime of the client certificate.
+	ExpirationSeconds int64
+}

@@ -10,15 +10,18 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	utilerrors "k8s.io/apimachinery/pkg/util/errors"
+	"k8s.io/apiserver/pkg/admission"
 	"k8s.io/apiserver/pkg/endpoints/openapi"
 	genericapiserver "k8s.io/apiserver/pkg/server"
 	genericoptions "k8s.io/apiserver/pkg/server/options"
 	"k8s.io/apiserver/pkg/util/compatibility"
 	utilfeature "k8s.io/apiserver/pkg/util/feature"
+	"k8s.io/client-go/kubernetes"
 	"k8s.io/klog/v2"
 	netutils "k8s.io/utils/net"
 
 	"github.com/hikube/hikube/apis/apps/v1alpha1"
+	quotaadmission "github.com/hikube/hikube/pkg/admission/quota"
 	"github.com/hikube/hikube/pkg/admission/tenancy"
 	"github.com/hikube/hikube/pkg/apiserver"
 	"github.com/hikube/hikube/pkg/embeddedetcd"
@@ -33,6 +36,9 @@ type Options struct {
 	Recommended *genericoptions.RecommendedOptions
 	// EtcdDataDir holds the embedded etcd's data when --etcd-servers is empty.
 	EtcdDataDir string
+	// GPUCapacitySource is where quota admission and the gpumodels catalog
+	// read the GPU capacity: "inventory" or "nodes".
+	GPUCapacitySource string
 
 	Stdout, Stderr io.Writer
 }
@@ -50,6 +56,9 @@ func NewOptions(stdout, stderr io.Writer) *Options {
 		v1alpha1.SchemeGroupVersion, schema.GroupKind{Group: v1alpha1.GroupName})
 	tenancy.Register(o.Recommended.Admission.Plugins)
 	o.Recommended.Admission.RecommendedPluginOrder = append(o.Recommended.Admission.RecommendedPluginOrder, tenancy.PluginName)
+	quotaadmission.Register(o.Recommended.Admission.Plugins)
+	o.Recommended.Admission.RecommendedPluginOrder = append(o.Recommended.Admission.RecommendedPluginOrder, quotaadmission.PluginName)
+	o.GPUCapacitySource = quotaadmission.CapacityFromInventory
 	return o
 }
 
@@ -67,6 +76,8 @@ func NewCommand(ctx context.Context, o *Options) *cobra.Command {
 	o.Recommended.AddFlags(fs)
 	fs.StringVar(&o.EtcdDataDir, "etcd-data-dir", o.EtcdDataDir,
 		"Directory of the embedded etcd, used when --etcd-servers is empty.")
+	fs.StringVar(&o.GPUCapacitySource, "gpu-capacity-source", o.GPUCapacitySource,
+		"Where the GPU capacity per model and datacenter comes from: inventory (the ConfigMap hikube-system/gpu-inventory) or nodes (allocatable GPUs of the host's nodes per topology.kubernetes.io/zone).")
 	return cmd
 }
 
@@ -91,10 +102,28 @@ func (o *Options) Config() (*apiserver.Config, error) {
 	cfg.OpenAPIV3Config.Info.Version = v1alpha1.SchemeGroupVersion.Version
 	cfg.FeatureGate = utilfeature.DefaultFeatureGate
 	cfg.EffectiveVersion = compatibility.DefaultBuildEffectiveVersion()
+	// The quota service is built with the admission chain (its informers
+	// start with the server's) and shared with the gpumodels catalog.
+	var quotaSvc *quotaadmission.Service
+	extraInitializers := o.Recommended.ExtraAdmissionInitializers
+	o.Recommended.ExtraAdmissionInitializers = func(c *genericapiserver.RecommendedConfig) ([]admission.PluginInitializer, error) {
+		inits, err := extraInitializers(c)
+		if err != nil {
+			return nil, err
+		}
+		if quotaSvc, err = quotaadmission.NewService(c, o.GPUCapacitySource); err != nil {
+			return nil, err
+		}
+		return append(inits, quotaadmission.Initializer{Service: quotaSvc}), nil
+	}
 	if err := o.Recommended.ApplyTo(cfg); err != nil {
 		return nil, fmt.Errorf("applying options: %w", err)
 	}
-	return &apiserver.Config{GenericConfig: cfg}, nil
+	host, err := kubernetes.NewForConfig(cfg.ClientConfig)
+	if err != nil {
+		return nil, fmt.Errorf("client of the host cluster: %w", err)
+	}
+	return &apiserver.Config{GenericConfig: cfg, Host: host, Quota: quotaSvc}, nil
 }
 
 // Run starts the embedded etcd when no external one is given, then serves

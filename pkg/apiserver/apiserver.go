@@ -12,12 +12,15 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/serializer"
 	"k8s.io/apiserver/pkg/registry/rest"
 	genericapiserver "k8s.io/apiserver/pkg/server"
+	"k8s.io/client-go/kubernetes"
 
 	"github.com/hikube/hikube/apis/apps"
 	"github.com/hikube/hikube/apis/apps/install"
 	"github.com/hikube/hikube/apis/apps/v1alpha1"
+	quotaadmission "github.com/hikube/hikube/pkg/admission/quota"
 	catalogregistry "github.com/hikube/hikube/pkg/registry/apps/catalog"
 	clusterregistry "github.com/hikube/hikube/pkg/registry/apps/cluster"
+	"github.com/hikube/hikube/pkg/tenantrbac"
 )
 
 var (
@@ -39,10 +42,18 @@ func init() {
 // Config is the configuration of hikube-apiserver.
 type Config struct {
 	GenericConfig *genericapiserver.RecommendedConfig
+	// Host is a client of the host cluster, where the tenant clusters' PKI
+	// Secrets live.
+	Host kubernetes.Interface
+	// Quota gives the gpumodels catalog its capacity figures and keeps
+	// ResourceQuota status current; nil leaves both off.
+	Quota *quotaadmission.Service
 }
 
 type completedConfig struct {
 	GenericConfig genericapiserver.CompletedConfig
+	Host          kubernetes.Interface
+	Quota         *quotaadmission.Service
 }
 
 // CompletedConfig can only be obtained through Complete, so that New never
@@ -58,7 +69,7 @@ type Server struct {
 
 // Complete fills in the defaults of the generic configuration.
 func (c *Config) Complete() CompletedConfig {
-	return CompletedConfig{&completedConfig{GenericConfig: c.GenericConfig.Complete()}}
+	return CompletedConfig{&completedConfig{GenericConfig: c.GenericConfig.Complete(), Host: c.Host, Quota: c.Quota}}
 }
 
 // New builds the server and installs the apps.hikube.io group.
@@ -71,16 +82,24 @@ func (c completedConfig) New() (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	group := genericapiserver.NewDefaultAPIGroupInfo(apps.GroupName, Scheme, metav1.ParameterCodec, Codecs)
+	// Our own parameter codec: it knows the kubeconfig subresources' options
+	// besides the metav1 ones.
+	group := genericapiserver.NewDefaultAPIGroupInfo(apps.GroupName, Scheme, runtime.NewParameterCodec(Scheme), Codecs)
 	group.NegotiatedSerializer = withoutProtobuf{Codecs}
 	group.VersionedResourcesStorageMap[v1alpha1.SchemeGroupVersion.Version] = map[string]rest.Storage{
 		"clusters":        clusters.Cluster,
 		"clusters/status": clusters.Status,
-		"instancetypes":   catalogregistry.NewInstanceTypes(),
-		"gpumodels":       catalogregistry.NewGPUModels(),
+		// Admins and editors get cluster-admin inside the tenant cluster, viewers view.
+		"clusters/kubeconfig":       clusterregistry.NewKubeconfigREST(clusters.Cluster, c.Host, tenantrbac.GroupAdmins),
+		"clusters/viewerkubeconfig": clusterregistry.NewKubeconfigREST(clusters.Cluster, c.Host, tenantrbac.GroupViewers),
+		"instancetypes":             catalogregistry.NewInstanceTypes(),
+		"gpumodels":                 catalogregistry.NewGPUModels(c.Quota),
 	}
 	if err := generic.InstallAPIGroup(&group); err != nil {
 		return nil, fmt.Errorf("installing the %s API group: %w", apps.GroupName, err)
+	}
+	if c.Quota != nil {
+		generic.AddPostStartHookOrDie(quotaadmission.StatusHookName, c.Quota.RunStatusSync)
 	}
 	return &Server{GenericAPIServer: generic}, nil
 }

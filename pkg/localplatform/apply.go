@@ -46,6 +46,8 @@ var (
 		"deploy/rbac-apiserver.yaml",
 		"deploy/rbac-tenants.yaml",
 		"deploy/rbac-catalog.yaml",
+		"deploy/rbac-apiserver-pki.yaml",
+		"deploy/rbac-controller.yaml",
 	}
 	productionManifests = []string{
 		"deploy/apiserver.yaml",

@@ -34,24 +34,30 @@ const startedAtAnnotation = "hikube.io/local-started-at"
 
 var apiServiceGVR = schema.GroupVersionResource{Group: "apiregistration.k8s.io", Version: "v1", Resource: "apiservices"}
 
-// writeHikubeKubeconfig requests a token for the hikube-apiserver service
-// account and writes Home/hikube-apiserver.kubeconfig with it, so that the
-// server runs with exactly the RBAC of the shipped manifests.
+// writeHikubeKubeconfig writes Home/hikube-apiserver.kubeconfig for the
+// hikube-apiserver service account, so that the server runs with exactly the
+// RBAC of the shipped manifests.
 func (p *Platform) writeHikubeKubeconfig(ctx context.Context) error {
+	return p.writeServiceAccountKubeconfig(ctx, hikubeSAName, hikubeUser)
+}
+
+// writeServiceAccountKubeconfig requests a token for a service account of
+// hikube-system and writes Home/<user>.kubeconfig with it.
+func (p *Platform) writeServiceAccountKubeconfig(ctx context.Context, sa, user string) error {
 	cs, err := p.clientset(p.admin)
 	if err != nil {
 		return err
 	}
 	tr := &authenticationv1.TokenRequest{Spec: authenticationv1.TokenRequestSpec{ExpirationSeconds: ptrInt64(hikubeTokenSeconds)}}
-	tr, err = cs.CoreV1().ServiceAccounts(hikubeNamespace).CreateToken(ctx, hikubeSAName, tr, metav1.CreateOptions{})
+	tr, err = cs.CoreV1().ServiceAccounts(hikubeNamespace).CreateToken(ctx, sa, tr, metav1.CreateOptions{})
 	if err != nil {
-		return fmt.Errorf("requesting a token for service account %s/%s: %w", hikubeNamespace, hikubeSAName, err)
+		return fmt.Errorf("requesting a token for service account %s/%s: %w", hikubeNamespace, sa, err)
 	}
-	return kubeconfig.WriteFile(p.KubeconfigPath(hikubeUser), kubeconfig.Config{
+	return kubeconfig.WriteFile(p.KubeconfigPath(user), kubeconfig.Config{
 		ClusterName: clusterName,
 		Server:      p.KubeAPIServerURL(),
 		CAData:      p.pki.clusterCA.CertPEM(),
-		UserName:    hikubeUser,
+		UserName:    user,
 		Token:       tr.Status.Token,
 	})
 }

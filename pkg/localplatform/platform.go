@@ -59,6 +59,13 @@ type Options struct {
 	// manifests and tenants applied. It exists for tests of the platform
 	// itself; everything else wants the full platform.
 	SkipHikubeAPIServer bool
+	// SkipController leaves hikube-controller out: the API is served but no
+	// cluster is provisioned. For tests of the API alone, whose status
+	// writes the controller would overwrite.
+	SkipController bool
+	// ScaleDownGrace, when set, is the controller's --scale-down-grace (how
+	// long a node stays empty before the autoscaler removes it).
+	ScaleDownGrace time.Duration
 }
 
 // Tenant is a tenant namespace of the local platform and its admin user.
@@ -135,6 +142,9 @@ func (p *Platform) start(ctx context.Context) error {
 	if err := p.applyPlatformObjects(ctx); err != nil {
 		return err
 	}
+	if err := p.seedGPUInventory(ctx); err != nil {
+		return err
+	}
 	if err := p.waitRolesAggregated(ctx, kcm); err != nil {
 		return err
 	}
@@ -144,6 +154,11 @@ func (p *Platform) start(ctx context.Context) error {
 		}
 		if err := p.startHikube(ctx); err != nil {
 			return err
+		}
+		if !p.opts.SkipController {
+			if err := p.startController(ctx); err != nil {
+				return err
+			}
 		}
 	}
 	p.logf("platform ready in %s (home %s)", time.Since(began).Round(10*time.Millisecond), p.home)
@@ -222,15 +237,21 @@ func (p *Platform) Stop() error {
 	for i := len(p.order) - 1; i >= 0; i-- {
 		name := p.order[i]
 		proc := p.procs[name]
-		if proc == nil || proc.exited() {
-			continue
+		if proc != nil && !proc.exited() {
+			began := time.Now()
+			if err := proc.stop(stopGrace); err != nil {
+				errs = append(errs, err)
+			} else {
+				p.logf("stopped %s in %s", name, time.Since(began).Round(10*time.Millisecond))
+			}
 		}
-		began := time.Now()
-		if err := proc.stop(stopGrace); err != nil {
-			errs = append(errs, err)
-			continue
+		if name == procController {
+			// The controller is down (or was killed): nothing restarts the
+			// tenant clusters while they stop.
+			if err := p.stopTenantClusters(); err != nil {
+				errs = append(errs, err)
+			}
 		}
-		p.logf("stopped %s in %s", name, time.Since(began).Round(10*time.Millisecond))
 	}
 	return errors.Join(errs...)
 }

@@ -26,7 +26,7 @@ func TestSeedExamples(t *testing.T) {
 		// Before the controller reports, NODES is 0/<sum of minReplicas> and
 		// GPUS 0/<GPUs at maxReplicas>; version is defaulted for ml.
 		for _, want := range []string{
-			`(?m)^prod\s+v1\.33\s+Pending\s+0/3\s+0/5\s+\S+$`,
+			`(?m)^prod\s+v1\.36\s+Pending\s+0/3\s+0/5\s+\S+$`,
 			`(?m)^ml\s+v1\.37\s+Pending\s+0/1\s+0/5\s+\S+$`,
 			`(?m)^web\s+v1\.37\s+Pending\s+0/2\s+-\s+\S+$`,
 		} {

@@ -24,7 +24,7 @@ func TestWatchSeesCreateUpdateDelete(t *testing.T) {
 
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	cmd := exec.CommandContext(ctx, env.kubectl, "--kubeconfig", env.platform.KubeconfigPath("alice"),
+	cmd := exec.CommandContext(ctx, env.KubectlPath, "--kubeconfig", env.Platform.KubeconfigPath("alice"),
 		"get", "clusters", "-n", tenantA, "-w", "--output-watch-events", "-o", "json")
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {

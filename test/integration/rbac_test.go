@@ -93,7 +93,7 @@ func TestTenantAdminCannotWriteStatus(t *testing.T) {
 }
 
 func TestUserWithoutRolesCannotListClusters(t *testing.T) {
-	kc, err := env.platform.NewUserKubeconfig("carol")
+	kc, err := env.Platform.NewUserKubeconfig("carol")
 	if err != nil {
 		t.Fatalf("kubeconfig for carol: %v", err)
 	}
@@ -110,8 +110,9 @@ func TestUserWithoutRolesCannotListClusters(t *testing.T) {
 	}
 }
 
-// TestViewRoleExcludesKubeconfig: the view role sees clusters but not the
-// kubeconfig subresource, which grants access to the cluster itself.
+// TestViewRoleExcludesKubeconfig: the view role sees clusters and may get a
+// read-only kubeconfig, but not the kubeconfig subresource, which grants
+// cluster-admin inside the cluster.
 func TestViewRoleExcludesKubeconfig(t *testing.T) {
 	for _, tc := range []struct {
 		role, verb, resource string
@@ -119,6 +120,7 @@ func TestViewRoleExcludesKubeconfig(t *testing.T) {
 	}{
 		{"view", "get", "clusters", "yes"},
 		{"view", "get", "clusters/kubeconfig", "no"},
+		{"view", "get", "clusters/viewerkubeconfig", "yes"},
 		{"view", "update", "clusters", "no"},
 		{"edit", "get", "clusters/kubeconfig", "yes"},
 		{"edit", "create", "clusters", "yes"},

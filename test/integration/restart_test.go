@@ -18,12 +18,12 @@ func resourceQuantity(s string) *resource.Quantity {
 // checks that, once it is back, every cluster is there unchanged.
 func TestKilledAPIServerLosesNothing(t *testing.T) {
 	before := createCluster(t, "alice", tenantA, newCluster("survivor"))
-	if err := env.platform.KillHikubeAPIServer(); err != nil {
+	if err := env.Platform.KillHikubeAPIServer(); err != nil {
 		t.Fatalf("killing hikube-apiserver: %v", err)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	if err := env.platform.StartHikubeAPIServer(ctx); err != nil {
+	if err := env.Platform.StartHikubeAPIServer(ctx); err != nil {
 		t.Fatalf("restarting hikube-apiserver: %v", err)
 	}
 	after, err := hikubeClient(t, "alice").AppsV1alpha1().Clusters(tenantA).Get(context.Background(), before.Name, metav1.GetOptions{})

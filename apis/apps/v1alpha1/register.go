@@ -38,6 +38,7 @@ func addKnownTypes(scheme *runtime.Scheme) error {
 		&Cluster{}, &ClusterList{},
 		&InstanceType{}, &InstanceTypeList{},
 		&GPUModel{}, &GPUModelList{},
+		&KubeconfigOptions{},
 	)
 	metav1.AddToGroupVersion(scheme, SchemeGroupVersion)
 	return nil

@@ -382,3 +382,16 @@ type GPUModelList struct {
 	// Items are the GPU models.
 	Items []GPUModel `json:"items"`
 }
+
+// +k8s:conversion-gen:explicit-from=net/url.Values
+// +k8s:deepcopy-gen:interfaces=k8s.io/apimachinery/pkg/runtime.Object
+
+// KubeconfigOptions are the query parameters of the clusters/kubeconfig and
+// clusters/viewerkubeconfig subresources.
+type KubeconfigOptions struct {
+	metav1.TypeMeta `json:",inline"`
+	// ExpirationSeconds is the lifetime of the client certificate in the
+	// returned kubeconfig. Defaults to 3600; clamped to [600, 86400].
+	// +optional
+	ExpirationSeconds int64 `json:"expirationSeconds,omitempty"`
+}

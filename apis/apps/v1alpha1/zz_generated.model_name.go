@@ -117,6 +117,11 @@ func (in InstanceTypeSpec) OpenAPIModelName() string {
 }
 
 // OpenAPIModelName returns the OpenAPI model name for this type.
+func (in KubeconfigOptions) OpenAPIModelName() string {
+	return "io.hikube.apps.v1alpha1.KubeconfigOptions"
+}
+
+// OpenAPIModelName returns the OpenAPI model name for this type.
 func (in NodeGroup) OpenAPIModelName() string {
 	return "io.hikube.apps.v1alpha1.NodeGroup"
 }

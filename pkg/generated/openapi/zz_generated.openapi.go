@@ -52,6 +52,7 @@ func GetOpenAPIDefinitions(ref common.ReferenceCallback) map[string]common.OpenA
 		v1alpha1.InstanceType{}.OpenAPIModelName():        schema_hikube_apis_apps_v1alpha1_InstanceType(ref),
 		v1alpha1.InstanceTypeList{}.OpenAPIModelName():    schema_hikube_apis_apps_v1alpha1_InstanceTypeList(ref),
 		v1alpha1.InstanceTypeSpec{}.OpenAPIModelName():    schema_hikube_apis_apps_v1alpha1_InstanceTypeSpec(ref),
+		v1alpha1.KubeconfigOptions{}.OpenAPIModelName():   schema_hikube_apis_apps_v1alpha1_KubeconfigOptions(ref),
 		v1alpha1.NodeGroup{}.OpenAPIModelName():           schema_hikube_apis_apps_v1alpha1_NodeGroup(ref),
 		v1alpha1.NodeGroupStatus{}.OpenAPIModelName():     schema_hikube_apis_apps_v1alpha1_NodeGroupStatus(ref),
 		v1alpha1.NodeResources{}.OpenAPIModelName():       schema_hikube_apis_apps_v1alpha1_NodeResources(ref),
@@ -991,6 +992,40 @@ func schema_hikube_apis_apps_v1alpha1_InstanceTypeSpec(ref common.ReferenceCallb
 		},
 		Dependencies: []string{
 			resource.Quantity{}.OpenAPIModelName()},
+	}
+}
+
+func schema_hikube_apis_apps_v1alpha1_KubeconfigOptions(ref common.ReferenceCallback) common.OpenAPIDefinition {
+	return common.OpenAPIDefinition{
+		Schema: spec.Schema{
+			SchemaProps: spec.SchemaProps{
+				Description: "KubeconfigOptions are the query parameters of the clusters/kubeconfig and clusters/viewerkubeconfig subresources.",
+				Type:        []string{"object"},
+				Properties: map[string]spec.Schema{
+					"kind": {
+						SchemaProps: spec.SchemaProps{
+							Description: "Kind is a string value representing the REST resource this object represents. Servers may infer this from the endpoint the client submits requests to. Cannot be updated. In CamelCase. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#types-kinds",
+							Type:        []string{"string"},
+							Format:      "",
+						},
+					},
+					"apiVersion": {
+						SchemaProps: spec.SchemaProps{
+							Description: "APIVersion defines the versioned schema of this representation of an object. Servers should convert recognized schemas to the latest internal value, and may reject unrecognized values. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#resources",
+							Type:        []string{"string"},
+							Format:      "",
+						},
+					},
+					"expirationSeconds": {
+						SchemaProps: spec.SchemaProps{
+							Description: "ExpirationSeconds is the lifetime of the client certificate in the returned kubeconfig. Defaults to 3600; clamped to [600, 86400].",
+							Type:        []string{"integer"},
+							Format:      "int64",
+						},
+					},
+				},
+			},
+		},
 	}
 }
 

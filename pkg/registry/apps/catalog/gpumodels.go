@@ -8,23 +8,42 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apiserver/pkg/registry/rest"
+	"k8s.io/klog/v2"
 
 	"github.com/hikube/hikube/apis/apps"
 	"github.com/hikube/hikube/pkg/catalog"
 )
 
-// NewGPUModels returns the gpumodels resource.
-func NewGPUModels() rest.Storage {
+// GPUStatusSource reports, per GPU model (catalog object name), capacity,
+// reservation and free GPUs per datacenter.
+type GPUStatusSource interface {
+	GPUStatus(ctx context.Context) (map[string][]apps.GPUDatacenterStatus, error)
+}
+
+// NewGPUModels returns the gpumodels resource; with a nil source the status
+// stays empty (FREE shows <unknown>).
+func NewGPUModels(status GPUStatusSource) rest.Storage {
 	return &readOnly{
 		resource:    apps.Resource("gpumodels"),
 		singular:    "gpumodel",
 		shortNames:  []string{"gpu"},
 		newFunc:     func() runtime.Object { return &apps.GPUModel{} },
 		newListFunc: func() runtime.Object { return &apps.GPUModelList{} },
-		items: func(context.Context) ([]runtime.Object, error) {
+		items: func(ctx context.Context) ([]runtime.Object, error) {
+			var byModel map[string][]apps.GPUDatacenterStatus
+			if status != nil {
+				var err error
+				// The catalog stays readable when capacity cannot be read;
+				// FREE then shows <unknown>.
+				if byModel, err = status.GPUStatus(ctx); err != nil {
+					klog.FromContext(ctx).Error(err, "Reading GPU capacity for the gpumodels catalog")
+				}
+			}
 			var objs []runtime.Object
 			for _, m := range catalog.GPUModels() {
-				objs = append(objs, gpuModelObject(m))
+				o := gpuModelObject(m)
+				o.Status.Datacenters = byModel[m.Name]
+				objs = append(objs, o)
 			}
 			return objs, nil
 		},

@@ -1,0 +1,197 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/spf13/cobra"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
+	"k8s.io/client-go/kubernetes"
+	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	typedcorev1 "k8s.io/client-go/kubernetes/typed/core/v1"
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/clientcmd"
+	"k8s.io/client-go/tools/leaderelection"
+	"k8s.io/client-go/tools/leaderelection/resourcelock"
+	"k8s.io/client-go/tools/record"
+	"k8s.io/klog/v2"
+
+	"github.com/hikube/hikube/pkg/controller/cluster"
+	clientset "github.com/hikube/hikube/pkg/generated/clientset/versioned"
+	hikubescheme "github.com/hikube/hikube/pkg/generated/clientset/versioned/scheme"
+	informers "github.com/hikube/hikube/pkg/generated/informers/externalversions"
+	"github.com/hikube/hikube/pkg/provider"
+	"github.com/hikube/hikube/pkg/provider/local"
+)
+
+// Options are hikube-controller's flags.
+type Options struct {
+	Kubeconfig         string
+	Provider           string
+	StateDir           string
+	BinDir             string
+	Workers            int
+	LeaderElect        bool
+	LeaderElectNS      string
+	MetricsBindAddress string
+	Controller         cluster.Options
+}
+
+// NewOptions returns the defaults.
+func NewOptions() *Options {
+	return &Options{
+		Provider:           "local",
+		StateDir:           "/var/lib/hikube/clusters",
+		BinDir:             "/usr/local/lib/hikube/bin",
+		Workers:            4,
+		LeaderElect:        true,
+		LeaderElectNS:      "hikube-system",
+		MetricsBindAddress: "127.0.0.1:9810",
+		Controller:         cluster.DefaultOptions(),
+	}
+}
+
+// NewCommand returns the command that runs the controller.
+func NewCommand(ctx context.Context, o *Options) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "hikube-controller",
+		Short: "Reconcile hikube clusters: control planes, node groups, add-ons",
+		RunE:  func(c *cobra.Command, _ []string) error { return o.Run(c.Context()) },
+	}
+	cmd.SetContext(ctx)
+	fs := cmd.Flags()
+	fs.StringVar(&o.Kubeconfig, "kubeconfig", o.Kubeconfig, "Kubeconfig of the host cluster; in-cluster configuration when empty.")
+	fs.StringVar(&o.Provider, "provider", o.Provider, "Provider that carries out the clusters: local.")
+	fs.StringVar(&o.StateDir, "state-dir", o.StateDir, "Directory of the local provider's per-cluster state.")
+	fs.StringVar(&o.BinDir, "bin-dir", o.BinDir, "Directory of the upstream binaries the local provider runs (per-minor subdirectories v1.NN).")
+	fs.IntVar(&o.Workers, "workers", o.Workers, "Clusters reconciled in parallel.")
+	fs.BoolVar(&o.LeaderElect, "leader-elect", o.LeaderElect, "Hold a Lease in the host cluster so that one replica works at a time.")
+	fs.StringVar(&o.LeaderElectNS, "leader-elect-namespace", o.LeaderElectNS, "Namespace of the leader-election Lease.")
+	fs.StringVar(&o.MetricsBindAddress, "metrics-bind-address", o.MetricsBindAddress, "Address of the Prometheus /metrics endpoint; empty disables it.")
+	fs.DurationVar(&o.Controller.ScaleDownGrace, "scale-down-grace", o.Controller.ScaleDownGrace, "How long a node must stay empty before the autoscaler removes it.")
+	fs.DurationVar(&o.Controller.ResyncReady, "resync-ready", o.Controller.ResyncReady, "How often a Ready cluster is checked again (control-plane health, pending pods).")
+	return cmd
+}
+
+// Run starts the controller; with leader election, only while leading.
+func (o *Options) Run(ctx context.Context) error {
+	cfg, err := clientcmd.BuildConfigFromFlags("", o.Kubeconfig)
+	if err != nil {
+		return fmt.Errorf("host cluster configuration: %w", err)
+	}
+	cfg.QPS, cfg.Burst = 50, 100
+	kube, err := kubernetes.NewForConfig(cfg)
+	if err != nil {
+		return err
+	}
+	hikube, err := clientset.NewForConfig(cfg)
+	if err != nil {
+		return err
+	}
+	p, err := o.newProvider()
+	if err != nil {
+		return err
+	}
+	if err := o.serveMetrics(ctx); err != nil {
+		return err
+	}
+	run := func(ctx context.Context) {
+		if err := o.runController(ctx, kube, hikube, p); err != nil {
+			klog.FromContext(ctx).Error(err, "Controller stopped")
+			os.Exit(1)
+		}
+	}
+	if !o.LeaderElect {
+		run(ctx)
+		return nil
+	}
+	return o.leaderElect(ctx, cfg, kube, run)
+}
+
+func (o *Options) newProvider() (provider.Provider, error) {
+	switch o.Provider {
+	case "local":
+		return local.New(local.Options{StateDir: o.StateDir, BinDir: o.BinDir})
+	default:
+		return nil, fmt.Errorf("--provider=%q: this build has the local provider only", o.Provider)
+	}
+}
+
+func (o *Options) runController(ctx context.Context, kube kubernetes.Interface, hikube clientset.Interface, p provider.Provider) error {
+	scheme := runtime.NewScheme()
+	utilruntime.Must(clientgoscheme.AddToScheme(scheme))
+	utilruntime.Must(hikubescheme.AddToScheme(scheme))
+	broadcaster := record.NewBroadcaster(record.WithContext(ctx))
+	broadcaster.StartRecordingToSink(&typedcorev1.EventSinkImpl{Interface: kube.CoreV1().Events("")})
+	defer broadcaster.Shutdown()
+	recorder := broadcaster.NewRecorder(scheme, corev1.EventSource{Component: "hikube-controller"})
+
+	factory := informers.NewSharedInformerFactory(hikube, 10*time.Minute)
+	ctrl, err := cluster.New(hikube, kube, factory.Apps().V1alpha1().Clusters(), p, recorder, o.Controller)
+	if err != nil {
+		return err
+	}
+	cluster.RegisterPhaseCollector(prometheus.DefaultRegisterer, factory.Apps().V1alpha1().Clusters().Lister())
+	factory.Start(ctx.Done())
+	return ctrl.Run(ctx, o.Workers)
+}
+
+func (o *Options) leaderElect(ctx context.Context, cfg *rest.Config, kube kubernetes.Interface, run func(context.Context)) error {
+	id, err := os.Hostname()
+	if err != nil {
+		return err
+	}
+	id = fmt.Sprintf("%s_%d", id, os.Getpid())
+	lock, err := resourcelock.New(resourcelock.LeasesResourceLock, o.LeaderElectNS, "hikube-controller",
+		kube.CoreV1(), kube.CoordinationV1(), resourcelock.ResourceLockConfig{Identity: id})
+	if err != nil {
+		return fmt.Errorf("leader-election lock: %w", err)
+	}
+	leaderelection.RunOrDie(ctx, leaderelection.LeaderElectionConfig{
+		Lock:            lock,
+		LeaseDuration:   15 * time.Second,
+		RenewDeadline:   10 * time.Second,
+		RetryPeriod:     2 * time.Second,
+		ReleaseOnCancel: true,
+		Name:            "hikube-controller",
+		Callbacks: leaderelection.LeaderCallbacks{
+			OnStartedLeading: run,
+			OnStoppedLeading: func() { klog.InfoS("Leadership lost or released", "identity", id) },
+		},
+	})
+	return nil
+}
+
+func (o *Options) serveMetrics(ctx context.Context) error {
+	cluster.Register(prometheus.DefaultRegisterer)
+	if o.MetricsBindAddress == "" {
+		return nil
+	}
+	l, err := net.Listen("tcp", o.MetricsBindAddress)
+	if err != nil {
+		return fmt.Errorf("metrics endpoint %s: %w", o.MetricsBindAddress, err)
+	}
+	mux := http.NewServeMux()
+	mux.Handle("/metrics", promhttp.Handler())
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+	go func() {
+		<-ctx.Done()
+		_ = srv.Close()
+	}()
+	go func() {
+		if err := srv.Serve(l); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			klog.ErrorS(err, "Metrics endpoint stopped")
+		}
+	}()
+	klog.InfoS("Serving metrics", "address", l.Addr().String())
+	return nil
+}

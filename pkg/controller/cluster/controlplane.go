@@ -1,0 +1,92 @@
+package cluster
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/hikube/hikube/apis/apps/v1alpha1"
+	"github.com/hikube/hikube/pkg/catalog"
+	"github.com/hikube/hikube/pkg/provider"
+)
+
+// Condition types and reasons.
+const (
+	ConditionReady             = "Ready"
+	ConditionControlPlaneReady = "ControlPlaneReady"
+	ConditionNodeGroupsReady   = "NodeGroupsReady"
+	ConditionAddonsReady       = "AddonsReady"
+)
+
+// ensureControlPlane asks the provider for the control plane the spec wants:
+// the target minor (validation allows one minor up at a time, so the core
+// never skips one), replicas placed round-robin over the datacenters.
+func (c *Controller) ensureControlPlane(ctx context.Context, s *state) error {
+	spec := s.cluster.Spec
+	replicas := int32(1)
+	if spec.ControlPlane.Replicas != nil {
+		replicas = *spec.ControlPlane.Replicas
+	}
+	cps := provider.ControlPlaneSpec{
+		Minor:    spec.Version,
+		Replicas: replicas,
+		Zones:    spreadZones(int(replicas)),
+		Preset:   spec.ControlPlane.ResourcesPreset,
+		PKI:      s.pki,
+	}
+	before := s.status.Version
+	st, err := c.provider.EnsureControlPlane(ctx, s.ref, cps)
+	if err != nil {
+		setCondition(s, ConditionControlPlaneReady, metav1.ConditionFalse, "ProviderError", err.Error())
+		return fmt.Errorf("control plane of %s: %w", s.ref, err)
+	}
+	s.cp = st
+	s.status.ControlPlane = v1alpha1.ControlPlaneStatus{Replicas: st.Replicas, ReadyReplicas: st.ReadyReplicas}
+	if st.Endpoint != "" {
+		s.status.Endpoint = st.Endpoint
+	}
+	if !st.Ready {
+		reason, msg := st.Reason, st.Message
+		if reason == "" {
+			reason, msg = "Starting", "the control plane is starting"
+		}
+		setCondition(s, ConditionControlPlaneReady, metav1.ConditionFalse, reason, msg)
+		s.requeueAfter(c.opts.ResyncProgressing)
+		return errStop
+	}
+	s.status.Version = st.Version
+	if before != "" && minorOf(before) != minorOf(st.Version) {
+		c.recorder.Eventf(s.cluster, "Normal", "Upgraded", "Control plane upgraded from %s to %s", before, st.Version)
+	}
+	setCondition(s, ConditionControlPlaneReady, metav1.ConditionTrue, "Running",
+		fmt.Sprintf("%d/%d replicas of Kubernetes %s serve at %s", st.ReadyReplicas, st.Replicas, st.Version, st.Endpoint))
+	return nil
+}
+
+// spreadZones places n replicas round-robin over the datacenters.
+func spreadZones(n int) []string {
+	zones := make([]string, n)
+	for i := range zones {
+		zones[i] = catalog.Datacenters[i%len(catalog.Datacenters)]
+	}
+	return zones
+}
+
+// minorOf turns "v1.37.2" into "v1.37".
+func minorOf(version string) string {
+	parts := strings.SplitN(version, ".", 3)
+	if len(parts) < 2 {
+		return version
+	}
+	return parts[0] + "." + parts[1]
+}
+
+// setCondition records a condition for the current generation.
+func setCondition(s *state, typ string, status metav1.ConditionStatus, reason, message string) {
+	meta.SetStatusCondition(&s.status.Conditions, metav1.Condition{
+		Type: typ, Status: status, Reason: reason, Message: message, ObservedGeneration: s.cluster.Generation,
+	})
+}

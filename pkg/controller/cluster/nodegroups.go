@@ -1,0 +1,304 @@
+package cluster
+
+import (
+	"context"
+	"fmt"
+	"maps"
+	"slices"
+	"sort"
+	"strings"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/rand"
+
+	"github.com/hikube/hikube/apis/apps/v1alpha1"
+	"github.com/hikube/hikube/pkg/autoscaler"
+	"github.com/hikube/hikube/pkg/catalog"
+	"github.com/hikube/hikube/pkg/naming"
+	"github.com/hikube/hikube/pkg/provider"
+)
+
+// Labels and taints the core puts on worker nodes.
+const (
+	LabelNodeGroup    = "apps.hikube.io/node-group"
+	LabelInstanceType = "node.kubernetes.io/instance-type"
+	LabelZone         = "topology.kubernetes.io/zone"
+	LabelRegion       = "topology.kubernetes.io/region"
+	LabelGPUProduct   = "nvidia.com/gpu.product"
+	// TaintGPU keeps pods that do not ask for a GPU off GPU nodes; GPU pods
+	// tolerate it the way the NVIDIA operator's pods do.
+	TaintGPU = "nvidia.com/gpu"
+	// region is where the three datacenters are.
+	region = "ch"
+	// podsPerNode is the kubelet's default max-pods.
+	podsPerNode = 110
+)
+
+// ensureNodeGroups decides the node count of every group (pkg/autoscaler),
+// names and places the nodes, has the provider make them so, and reports.
+func (c *Controller) ensureNodeGroups(ctx context.Context, s *state) error {
+	kube := s.tenant.kube
+	nodes, err := kube.CoreV1().Nodes().List(ctx, metav1.ListOptions{LabelSelector: LabelNodeGroup})
+	if err != nil {
+		return fmt.Errorf("listing nodes of %s: %w", s.ref, err)
+	}
+	pods, err := kube.CoreV1().Pods(metav1.NamespaceAll).List(ctx, metav1.ListOptions{})
+	if err != nil {
+		return fmt.Errorf("listing pods of %s: %w", s.ref, err)
+	}
+	now := c.now()
+	busy, pending := classifyPods(pods.Items)
+	groups := c.autoscalerGroups(s, nodes.Items, busy, now)
+	decisions := autoscaler.Decide(autoscaler.Input{Now: now, Groups: groups, PendingPods: pending, ScaleDownGrace: c.opts.ScaleDownGrace})
+
+	specs := c.desiredNodes(s, groups, decisions)
+	observed, err := c.provider.EnsureNodes(ctx, s.ref, specs)
+	if err != nil {
+		setCondition(s, ConditionNodeGroupsReady, metav1.ConditionFalse, "ProviderError", err.Error())
+		return fmt.Errorf("nodes of %s: %w", s.ref, err)
+	}
+	for _, d := range decisions {
+		typ := corev1.EventTypeNormal
+		if d.EventReason == autoscaler.ReasonScaleUpLimited {
+			typ = corev1.EventTypeWarning
+		}
+		c.recorder.Event(s.cluster, typ, d.EventReason, d.Reason)
+		scaleDecisions.WithLabelValues(d.EventReason).Inc()
+	}
+	c.reportNodeGroups(s, specs, observed)
+	return nil
+}
+
+// classifyPods returns, per node, whether it runs workload pods (anything but
+// DaemonSet and mirror pods), and the pods the scheduler could not place.
+func classifyPods(pods []corev1.Pod) (busy map[string]bool, pending []corev1.Pod) {
+	busy = map[string]bool{}
+	for _, p := range pods {
+		if p.Status.Phase == corev1.PodSucceeded || p.Status.Phase == corev1.PodFailed || p.DeletionTimestamp != nil {
+			continue
+		}
+		if p.Spec.NodeName != "" {
+			if !isDaemonOrMirror(&p) {
+				busy[p.Spec.NodeName] = true
+			}
+			continue
+		}
+		for _, cond := range p.Status.Conditions {
+			if cond.Type == corev1.PodScheduled && cond.Status == corev1.ConditionFalse && cond.Reason == corev1.PodReasonUnschedulable {
+				pending = append(pending, p)
+			}
+		}
+	}
+	return busy, pending
+}
+
+func isDaemonOrMirror(p *corev1.Pod) bool {
+	if _, mirror := p.Annotations[corev1.MirrorPodAnnotationKey]; mirror {
+		return true
+	}
+	for _, o := range p.OwnerReferences {
+		if o.Kind == "DaemonSet" {
+			return true
+		}
+	}
+	return false
+}
+
+// autoscalerGroups describes every node group of the spec with its template
+// and current nodes, and tracks how long each node has been empty.
+func (c *Controller) autoscalerGroups(s *state, nodes []corev1.Node, busy map[string]bool, now time.Time) []autoscaler.Group {
+	c.emptyMu.Lock()
+	defer c.emptyMu.Unlock()
+	var groups []autoscaler.Group
+	for _, name := range slices.Sorted(maps.Keys(s.cluster.Spec.NodeGroups)) {
+		g := s.cluster.Spec.NodeGroups[name]
+		ag := autoscaler.Group{Name: name, Min: deref(g.MinReplicas), Max: deref(g.MaxReplicas), Template: nodeTemplate(s.cluster, name, g)}
+		for _, n := range nodes {
+			if n.Labels[LabelNodeGroup] != name {
+				continue
+			}
+			key := s.ref.UID + "/" + n.Name
+			since, seen := c.emptySince[key]
+			switch {
+			case busy[n.Name]:
+				delete(c.emptySince, key)
+				since = time.Time{}
+			case !seen:
+				since = now
+				c.emptySince[key] = now
+			}
+			ag.Nodes = append(ag.Nodes, autoscaler.Node{Name: n.Name, Zone: n.Labels[LabelZone], Ready: nodeReady(&n), EmptySince: since})
+		}
+		groups = append(groups, ag)
+	}
+	return groups
+}
+
+func nodeReady(n *corev1.Node) bool {
+	for _, c := range n.Status.Conditions {
+		if c.Type == corev1.NodeReady {
+			return c.Status == corev1.ConditionTrue
+		}
+	}
+	return false
+}
+
+// nodeTemplate is the shape of every node of a group: the instance type's
+// CPU and memory (or the resources override), the root disk, one GPU
+// resource per entry, and the labels and taints pods select on.
+func nodeTemplate(cl *v1alpha1.Cluster, name string, g v1alpha1.NodeGroup) autoscaler.NodeTemplate {
+	labels := map[string]string{
+		LabelNodeGroup:    name,
+		LabelInstanceType: g.InstanceType,
+		LabelRegion:       region,
+		"apps.hikube.io/cluster": cl.Name,
+	}
+	for _, r := range g.Roles {
+		labels["node-role.kubernetes.io/"+r] = ""
+	}
+	alloc := corev1.ResourceList{corev1.ResourcePods: *resource.NewQuantity(podsPerNode, resource.DecimalSI)}
+	if it, ok := catalog.LookupInstanceType(g.InstanceType); ok {
+		alloc[corev1.ResourceCPU] = *resource.NewQuantity(int64(it.CPU), resource.DecimalSI)
+		alloc[corev1.ResourceMemory] = *resource.NewQuantity(int64(it.MemoryGiB)<<30, resource.BinarySI)
+	}
+	if r := g.Resources; r != nil {
+		alloc[corev1.ResourceCPU] = r.CPU
+		alloc[corev1.ResourceMemory] = r.Memory
+	}
+	if g.EphemeralStorage != nil {
+		alloc[corev1.ResourceEphemeralStorage] = *g.EphemeralStorage
+	}
+	var taints []corev1.Taint
+	if len(g.GPUs) > 0 {
+		if m, ok := catalog.LookupGPU(g.GPUs[0].Name); ok {
+			alloc[corev1.ResourceName(m.ShortName)] = *resource.NewQuantity(int64(len(g.GPUs)), resource.DecimalSI)
+			labels[LabelGPUProduct] = m.Model
+		}
+		taints = append(taints, corev1.Taint{Key: TaintGPU, Value: "present", Effect: corev1.TaintEffectNoSchedule})
+	}
+	return autoscaler.NodeTemplate{Labels: labels, Taints: taints, Allocatable: alloc, Zones: catalog.Datacenters}
+}
+
+// desiredNodes turns the decisions into the full list of nodes: the kept
+// ones unchanged in name and zone, new ones named <cluster>-<group>-<random>
+// and placed where the autoscaler asked, else in the least-used datacenter.
+func (c *Controller) desiredNodes(s *state, groups []autoscaler.Group, decisions []autoscaler.Decision) []provider.NodeSpec {
+	byGroup := map[string]autoscaler.Decision{}
+	for _, d := range decisions {
+		if d.To != d.From {
+			byGroup[d.Group] = d
+		}
+	}
+	var specs []provider.NodeSpec
+	for _, g := range groups {
+		d, changed := byGroup[g.Name]
+		gspec := s.cluster.Spec.NodeGroups[g.Name]
+		remove := map[string]bool{}
+		for _, n := range d.RemoveNodes {
+			remove[n] = true
+		}
+		perZone := map[string]int{}
+		for _, n := range g.Nodes {
+			if remove[n.Name] {
+				continue
+			}
+			perZone[n.Zone]++
+			specs = append(specs, nodeSpec(g, gspec, n.Name, n.Zone))
+		}
+		if !changed || d.To <= d.From {
+			continue
+		}
+		add := int(d.To - d.From)
+		for _, zone := range slices.Sorted(maps.Keys(d.Zones)) {
+			for i := int32(0); i < d.Zones[zone] && add > 0; i++ {
+				specs = append(specs, nodeSpec(g, gspec, naming.NodeName(s.cluster.Name, g.Name, rand.String(5)), zone))
+				perZone[zone]++
+				add--
+			}
+		}
+		for ; add > 0; add-- {
+			zone := leastUsedZone(perZone)
+			specs = append(specs, nodeSpec(g, gspec, naming.NodeName(s.cluster.Name, g.Name, rand.String(5)), zone))
+			perZone[zone]++
+		}
+	}
+	return specs
+}
+
+func nodeSpec(g autoscaler.Group, gspec v1alpha1.NodeGroup, name, zone string) provider.NodeSpec {
+	labels := maps.Clone(g.Template.Labels)
+	labels[LabelZone] = zone
+	return provider.NodeSpec{
+		Name: name, Group: g.Name, Zone: zone, Labels: labels,
+		Taints: g.Template.Taints, Capacity: g.Template.Allocatable, StorageClass: gspec.StorageClass,
+	}
+}
+
+// leastUsedZone picks the datacenter with the fewest nodes of the group,
+// in catalog order on ties, so groups spread evenly.
+func leastUsedZone(perZone map[string]int) string {
+	best := catalog.Datacenters[0]
+	for _, z := range catalog.Datacenters[1:] {
+		if perZone[z] < perZone[best] {
+			best = z
+		}
+	}
+	return best
+}
+
+// reportNodeGroups writes per-group counts and the NodeGroupsReady condition.
+func (c *Controller) reportNodeGroups(s *state, specs []provider.NodeSpec, observed []provider.NodeStatus) {
+	st := map[string]v1alpha1.NodeGroupStatus{}
+	for name := range s.cluster.Spec.NodeGroups {
+		st[name] = v1alpha1.NodeGroupStatus{}
+	}
+	for _, n := range specs {
+		g := st[n.Group]
+		g.DesiredReplicas++
+		st[n.Group] = g
+	}
+	for _, n := range observed {
+		g, ok := st[n.Group]
+		if !ok {
+			continue // a removed group's node on its way out
+		}
+		g.Replicas++
+		if n.Ready {
+			g.ReadyReplicas++
+			if g.Zones == nil {
+				g.Zones = map[string]int32{}
+			}
+			g.Zones[n.Zone]++
+		}
+		st[n.Group] = g
+	}
+	s.status.NodeGroups = st
+	var notReady []string
+	for _, name := range slices.Sorted(maps.Keys(st)) {
+		g := st[name]
+		if g.ReadyReplicas != g.DesiredReplicas || g.Replicas != g.DesiredReplicas {
+			notReady = append(notReady, fmt.Sprintf("%s %d/%d ready", name, g.ReadyReplicas, g.DesiredReplicas))
+		}
+	}
+	if len(notReady) > 0 {
+		setCondition(s, ConditionNodeGroupsReady, metav1.ConditionFalse, "NodesNotReady", "waiting for nodes: "+joinComma(notReady))
+		s.requeueAfter(c.opts.ResyncProgressing)
+		return
+	}
+	setCondition(s, ConditionNodeGroupsReady, metav1.ConditionTrue, "NodesReady", fmt.Sprintf("%d node groups ready", len(st)))
+}
+
+func deref(p *int32) int32 {
+	if p == nil {
+		return 0
+	}
+	return *p
+}
+
+func joinComma(parts []string) string {
+	sort.Strings(parts)
+	return strings.Join(parts, ", ")
+}

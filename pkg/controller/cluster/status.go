@@ -1,0 +1,59 @@
+package cluster
+
+import (
+	"k8s.io/apimachinery/pkg/api/meta"
+	"k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/hikube/hikube/apis/apps/v1alpha1"
+)
+
+// summarize derives the Ready condition and the phase from the step
+// conditions, and records which generation the status describes.
+func (c *Controller) summarize(s *state, stepErr error) {
+	s.status.ObservedGeneration = s.cluster.Generation
+	if s.cluster.DeletionTimestamp != nil {
+		s.status.Phase = v1alpha1.ClusterDeleting
+		setCondition(s, ConditionReady, metav1.ConditionFalse, "Deleting", "the cluster is being deleted")
+		return
+	}
+	var notReady *metav1.Condition
+	for _, t := range []string{ConditionControlPlaneReady, ConditionNodeGroupsReady, ConditionAddonsReady} {
+		cond := meta.FindStatusCondition(s.status.Conditions, t)
+		if cond == nil || cond.Status != metav1.ConditionTrue || cond.ObservedGeneration != s.cluster.Generation {
+			if cond == nil {
+				cond = &metav1.Condition{Type: t, Reason: "Pending", Message: t + " not evaluated yet"}
+			}
+			notReady = cond
+			break
+		}
+	}
+	if stepErr != nil && notReady == nil {
+		notReady = &metav1.Condition{Type: "Reconcile", Reason: "ReconcileError", Message: stepErr.Error()}
+	}
+	if notReady == nil {
+		setCondition(s, ConditionReady, metav1.ConditionTrue, "ClusterReady", "control plane, node groups and add-ons are ready")
+		s.status.Phase = v1alpha1.ClusterReady
+		return
+	}
+	setCondition(s, ConditionReady, metav1.ConditionFalse, notReady.Reason, notReady.Type+": "+notReady.Message)
+	s.status.Phase = c.progressPhase(s, notReady)
+}
+
+// progressPhase names what a not-ready cluster is doing.
+func (c *Controller) progressPhase(s *state, notReady *metav1.Condition) v1alpha1.ClusterPhase {
+	switch {
+	case notReady.Reason == "BinariesMissing" || notReady.Reason == "ProviderError":
+		return v1alpha1.ClusterFailed
+	case s.status.Version == "":
+		return v1alpha1.ClusterProvisioning
+	case minorOf(s.status.Version) != s.cluster.Spec.Version:
+		return v1alpha1.ClusterUpgrading
+	case notReady.Type == ConditionNodeGroupsReady:
+		return v1alpha1.ClusterScaling
+	default:
+		return v1alpha1.ClusterProvisioning
+	}
+}
+
+func mustQuantity(s string) resource.Quantity { return resource.MustParse(s) }

@@ -1,0 +1,85 @@
+package localplatform
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"time"
+
+	"github.com/hikube/hikube/pkg/provider/local"
+)
+
+const (
+	procController = "hikube-controller"
+	controllerSA   = "hikube-controller"
+)
+
+// ClustersDir is where the local provider keeps each tenant cluster's
+// processes and data (<Home>/clusters/<namespace>/<name>).
+func (p *Platform) ClustersDir() string { return filepath.Join(p.home, "clusters") }
+
+// startController runs hikube-controller with the local provider, as the
+// hikube-controller service account, holding its Lease in hikube-system.
+func (p *Platform) startController(ctx context.Context) error {
+	began := time.Now()
+	if err := p.writeServiceAccountKubeconfig(ctx, controllerSA, procController); err != nil {
+		return err
+	}
+	args := []string{
+		"--kubeconfig=" + p.KubeconfigPath(procController),
+		"--provider=local",
+		"--state-dir=" + p.ClustersDir(),
+		"--bin-dir=" + p.bin,
+		"--metrics-bind-address=127.0.0.1:0",
+	}
+	if p.opts.ScaleDownGrace > 0 {
+		args = append(args, "--scale-down-grace="+p.opts.ScaleDownGrace.String())
+	}
+	_, err := p.launch(procController, args)
+	if err != nil {
+		return err
+	}
+	p.logf("hikube-controller started in %s (state in %s)", time.Since(began).Round(10*time.Millisecond), p.ClustersDir())
+	return nil
+}
+
+// StopController stops hikube-controller (SIGTERM, then SIGKILL after the
+// grace period); the tenant clusters' processes keep running, as they would
+// across a controller restart.
+func (p *Platform) StopController() error {
+	proc := p.proc(procController)
+	if proc == nil || proc.exited() {
+		return nil
+	}
+	return proc.stop(stopGrace)
+}
+
+// KillController kills hikube-controller with SIGKILL, for tests of what
+// survives a crash.
+func (p *Platform) KillController() error {
+	proc := p.proc(procController)
+	if proc == nil {
+		return fmt.Errorf("hikube-controller was never started")
+	}
+	return proc.kill()
+}
+
+// StartController starts hikube-controller again after StopController or
+// KillController.
+func (p *Platform) StartController(ctx context.Context) error {
+	if proc := p.proc(procController); proc != nil && !proc.exited() {
+		return fmt.Errorf("hikube-controller is already running (pid %d)", proc.cmd.Process.Pid)
+	}
+	return p.startController(ctx)
+}
+
+// stopTenantClusters stops the processes of every tenant cluster; their data
+// stays, and the controller brings them back on the next start.
+func (p *Platform) stopTenantClusters() error {
+	began := time.Now()
+	if err := local.StopAll(p.ClustersDir()); err != nil {
+		return fmt.Errorf("stopping tenant clusters: %w", err)
+	}
+	p.logf("stopped tenant clusters in %s", time.Since(began).Round(10*time.Millisecond))
+	return nil
+}

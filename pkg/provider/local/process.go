@@ -1,0 +1,357 @@
+package local
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+)
+
+// procRecord is the pid file of one process: enough to find it again after a
+// controller restart and to tell it from a process that got the same PID
+// later (the start time in clock ticks since boot never repeats for a PID).
+type procRecord struct {
+	Name      string    `json:"name"`
+	PID       int       `json:"pid"`
+	StartTime uint64    `json:"startTime"` // field 22 of /proc/<pid>/stat
+	Binary    string    `json:"binary"`
+	Exe       string    `json:"exe,omitempty"` // /proc/<pid>/exe at start: Binary with symlinks resolved
+	Minor     string    `json:"minor,omitempty"`
+	Spec      string    `json:"spec"` // hash of binary and arguments: a change means restart
+	StartedAt time.Time `json:"startedAt"`
+	// StopRequested is when the provider sent SIGTERM to replace or remove
+	// the process; its end is then no failure to report.
+	StopRequested time.Time `json:"stopRequested,omitzero"`
+}
+
+// procInfo is what /proc says about a PID.
+type procInfo struct {
+	startTime uint64
+	session   int
+	exe       string
+	zombie    bool
+}
+
+// readProc reads /proc/<pid>; ok is false when there is no such process.
+func readProc(pid int) (procInfo, bool) {
+	data, err := os.ReadFile(filepath.Join("/proc", strconv.Itoa(pid), "stat"))
+	if err != nil {
+		return procInfo{}, false
+	}
+	info, err := parseStat(data)
+	if err != nil {
+		return procInfo{}, false
+	}
+	exe, err := os.Readlink(filepath.Join("/proc", strconv.Itoa(pid), "exe"))
+	if err == nil {
+		// A binary rebuilt under a running process shows as "<path> (deleted)".
+		info.exe = strings.TrimSuffix(exe, " (deleted)")
+	}
+	return info, true
+}
+
+// parseStat extracts state and start time from /proc/<pid>/stat. The command
+// name (field 2) may contain spaces and parentheses, so fields are counted
+// from the last ')'.
+func parseStat(data []byte) (procInfo, error) {
+	i := bytes.LastIndexByte(data, ')')
+	if i < 0 {
+		return procInfo{}, fmt.Errorf("malformed stat %q", data)
+	}
+	fields := strings.Fields(string(data[i+1:]))
+	// fields[0] is field 3 (state); start time is field 22.
+	if len(fields) < 20 {
+		return procInfo{}, fmt.Errorf("short stat %q", data)
+	}
+	st, err := strconv.ParseUint(fields[19], 10, 64)
+	if err != nil {
+		return procInfo{}, fmt.Errorf("start time in stat: %w", err)
+	}
+	session, err := strconv.Atoi(fields[3])
+	if err != nil {
+		return procInfo{}, fmt.Errorf("session in stat: %w", err)
+	}
+	return procInfo{startTime: st, session: session, zombie: fields[0] == "Z" || fields[0] == "X"}, nil
+}
+
+// sameProcess decides whether the live process info is the one rec describes:
+// same start time and, when /proc tells, the same binary. A zombie counts as
+// dead.
+func sameProcess(rec procRecord, info procInfo, ok bool) bool {
+	if !ok || info.zombie || info.startTime != rec.StartTime {
+		return false
+	}
+	want := rec.Exe
+	if want == "" {
+		want = rec.Binary
+	}
+	return info.exe == "" || info.exe == want
+}
+
+// alive reports whether the process of rec still runs.
+func alive(rec procRecord) bool {
+	info, ok := readProc(rec.PID)
+	return sameProcess(rec, info, ok)
+}
+
+// specHash identifies what a process runs; a different hash means the
+// process must be restarted.
+func specHash(binary string, args []string) string {
+	h := sha256.New()
+	h.Write([]byte(binary))
+	for _, a := range args {
+		h.Write([]byte{0})
+		h.Write([]byte(a))
+	}
+	return hex.EncodeToString(h.Sum(nil))[:16]
+}
+
+// exitInfo is how a child of this controller ended.
+type exitInfo struct {
+	at     time.Time
+	status string
+}
+
+// exits remembers how the children this controller started ended (reaping
+// them), so a status can say "exited at 15:04:05 (signal: killed)". Adopted
+// processes are not our children; their end is only noticed.
+type exits struct {
+	mu sync.Mutex
+	m  map[int]exitInfo
+}
+
+func (e *exits) record(pid int, err error) {
+	status := "exit status 0"
+	if err != nil {
+		status = err.Error()
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.m == nil {
+		e.m = map[int]exitInfo{}
+	}
+	now := time.Now()
+	// Ends nobody asked about (processes stopped on purpose) are dropped
+	// after a while.
+	for p, x := range e.m {
+		if now.Sub(x.at) > time.Hour {
+			delete(e.m, p)
+		}
+	}
+	e.m[pid] = exitInfo{at: now, status: status}
+}
+
+func (e *exits) take(pid int) (exitInfo, bool) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	x, ok := e.m[pid]
+	delete(e.m, pid)
+	return x, ok
+}
+
+// startDetached starts binary with args in a new session (no controlling
+// terminal, its own process group, no parent-death signal), appending
+// stdout and stderr to logPath, and returns its record. The child is reaped
+// by a goroutine that records its end in ex.
+func startDetached(name, binary string, args []string, logPath, minor string, ex *exits) (procRecord, error) {
+	if err := os.MkdirAll(filepath.Dir(logPath), 0o700); err != nil {
+		return procRecord{}, fmt.Errorf("starting %s: %w", name, err)
+	}
+	logFile, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+	if err != nil {
+		return procRecord{}, fmt.Errorf("starting %s: opening log: %w", name, err)
+	}
+	defer logFile.Close()
+	// The arguments hold paths and ports only, never key material.
+	fmt.Fprintf(logFile, "\n===== %s starting %s %s\n", time.Now().Format(time.RFC3339), binary, strings.Join(args, " "))
+
+	cmd := exec.Command(binary, args...)
+	cmd.Stdout = logFile
+	cmd.Stderr = logFile
+	cmd.Dir = filepath.Dir(filepath.Dir(logPath))
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+	if err := cmd.Start(); err != nil {
+		return procRecord{}, fmt.Errorf("starting %s: %w", name, err)
+	}
+	pid := cmd.Process.Pid
+	go func() { ex.record(pid, cmd.Wait()) }()
+	info, ok := readProc(pid)
+	if !ok {
+		// It died at once; the record still names it, so the next look finds
+		// it dead and says so.
+		info = procInfo{}
+	}
+	return procRecord{
+		Name: name, PID: pid, StartTime: info.startTime, Binary: binary, Exe: info.exe, Minor: minor,
+		Spec: specHash(binary, args), StartedAt: time.Now(),
+	}, nil
+}
+
+// signalGroup signals the process group of rec (its session leader's pid),
+// after checking that rec still names the same process.
+func signalGroup(rec procRecord, sig syscall.Signal) error {
+	if !alive(rec) {
+		return nil
+	}
+	// The group takes anything the binary started along; the PID itself is
+	// signalled too in case it is not a group leader (a stray).
+	gerr := syscall.Kill(-rec.PID, sig)
+	err := syscall.Kill(rec.PID, sig)
+	if err != nil && !errors.Is(err, syscall.ESRCH) && gerr != nil {
+		return fmt.Errorf("signalling %s (pid %d): %w", rec.Name, rec.PID, err)
+	}
+	return nil
+}
+
+// stopProcesses sends SIGTERM to every live process of recs, waits up to
+// grace for them to end, then SIGKILLs the rest and waits for them.
+func stopProcesses(recs []procRecord, grace time.Duration) error {
+	var errs []error
+	for _, r := range recs {
+		if err := signalGroup(r, syscall.SIGTERM); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if waitGone(recs, grace) {
+		return errors.Join(errs...)
+	}
+	for _, r := range recs {
+		if err := signalGroup(r, syscall.SIGKILL); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if !waitGone(recs, 10*time.Second) {
+		errs = append(errs, fmt.Errorf("processes still alive after SIGKILL"))
+	}
+	return errors.Join(errs...)
+}
+
+func waitGone(recs []procRecord, d time.Duration) bool {
+	deadline := time.Now().Add(d)
+	for {
+		any := false
+		for _, r := range recs {
+			if alive(r) {
+				any = true
+				break
+			}
+		}
+		if !any {
+			return true
+		}
+		if time.Now().After(deadline) {
+			return false
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// pidFile is where the record of a process lives.
+func pidFile(dir, name string) string { return filepath.Join(dir, "run", name+".json") }
+
+func writeRecord(dir string, rec procRecord) error {
+	data, err := json.Marshal(rec)
+	if err != nil {
+		return err
+	}
+	return writeFileAtomic(pidFile(dir, rec.Name), data, 0o600)
+}
+
+// readRecords returns the pid files of a cluster directory by name.
+func readRecords(dir string) (map[string]procRecord, error) {
+	entries, err := os.ReadDir(filepath.Join(dir, "run"))
+	if errors.Is(err, fs.ErrNotExist) {
+		return map[string]procRecord{}, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("reading pid files: %w", err)
+	}
+	recs := map[string]procRecord{}
+	for _, e := range entries {
+		if !strings.HasSuffix(e.Name(), ".json") {
+			continue
+		}
+		data, err := os.ReadFile(filepath.Join(dir, "run", e.Name()))
+		if err != nil {
+			return nil, fmt.Errorf("reading pid file: %w", err)
+		}
+		var r procRecord
+		if err := json.Unmarshal(data, &r); err != nil || r.PID <= 0 {
+			// A torn pid file names no process we could safely signal.
+			continue
+		}
+		recs[r.Name] = r
+	}
+	return recs, nil
+}
+
+func removeRecord(dir, name string) error {
+	if err := os.Remove(pidFile(dir, name)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("removing pid file of %s: %w", name, err)
+	}
+	return nil
+}
+
+// strays finds processes whose command line names a path inside dir but that
+// are not in known: started by a controller that died before writing their
+// pid file. Every component gets a path under its cluster directory on its
+// command line and leads its own session, so these are ours; a shell
+// command looking at a log there (tail -f) leads no session and is spared.
+func strays(dir string, known map[int]bool) []procRecord {
+	entries, err := os.ReadDir("/proc")
+	if err != nil {
+		return nil
+	}
+	prefix := filepath.Clean(dir) + string(filepath.Separator)
+	var out []procRecord
+	for _, e := range entries {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil || known[pid] || pid == os.Getpid() {
+			continue
+		}
+		cmdline, err := os.ReadFile(filepath.Join("/proc", e.Name(), "cmdline"))
+		if err != nil || !bytes.Contains(cmdline, []byte(prefix)) {
+			continue
+		}
+		info, ok := readProc(pid)
+		if !ok || info.zombie || info.session != pid {
+			continue
+		}
+		out = append(out, procRecord{Name: "stray", PID: pid, StartTime: info.startTime, Binary: info.exe, Exe: info.exe})
+	}
+	return out
+}
+
+func writeFileAtomic(path string, data []byte, mode os.FileMode) error {
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return err
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name())
+	if _, err := tmp.Write(data); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Chmod(mode); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	return os.Rename(tmp.Name(), path)
+}

@@ -1,0 +1,276 @@
+package local
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"syscall"
+	"testing"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/hikube/hikube/pkg/provider"
+)
+
+func TestParseStatReadsStartTimeAndZombieStateAfterOddCommandNames(t *testing.T) {
+	tail := " 1 1 42 0 -1 4194560 100 0 0 0 1 2 0 0 20 0 1 0 987654 12345 100"
+	for _, tc := range []struct {
+		name, stat string
+		zombie     bool
+	}{
+		{"plain", "42 (etcd) S" + tail, false},
+		{"spaces and parens in comm", "42 (a) b (c) S" + tail, false},
+		{"zombie", "42 (kube-apiserver) Z" + tail, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			info, err := parseStat([]byte(tc.stat))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if info.startTime != 987654 || info.zombie != tc.zombie || info.session != 42 {
+				t.Fatalf("got %+v", info)
+			}
+		})
+	}
+	if _, err := parseStat([]byte("garbage")); err == nil {
+		t.Fatal("malformed stat accepted")
+	}
+}
+
+func TestSameProcessRefusesRecycledPIDsZombiesAndOtherBinaries(t *testing.T) {
+	rec := procRecord{PID: 10, StartTime: 500, Binary: "/bin/kube-apiserver"}
+	for _, tc := range []struct {
+		name string
+		info procInfo
+		ok   bool
+		want bool
+	}{
+		{"same", procInfo{startTime: 500, exe: "/bin/kube-apiserver"}, true, true},
+		{"exe unreadable", procInfo{startTime: 500}, true, true},
+		{"gone", procInfo{}, false, false},
+		{"recycled pid", procInfo{startTime: 501, exe: "/bin/kube-apiserver"}, true, false},
+		{"other binary", procInfo{startTime: 500, exe: "/bin/sh"}, true, false},
+		{"zombie", procInfo{startTime: 500, exe: "/bin/kube-apiserver", zombie: true}, true, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := sameProcess(rec, tc.info, tc.ok); got != tc.want {
+				t.Fatalf("sameProcess = %v, want %v", got, tc.want)
+			}
+		})
+	}
+}
+
+func TestAliveAdoptsOnlyTheRecordedProcess(t *testing.T) {
+	self, ok := readProc(os.Getpid())
+	if !ok {
+		t.Fatal("cannot read our own /proc entry")
+	}
+	rec := procRecord{PID: os.Getpid(), StartTime: self.startTime, Binary: self.exe}
+	if !alive(rec) {
+		t.Fatal("our own process is not alive by its record")
+	}
+	rec.StartTime++
+	if alive(rec) {
+		t.Fatal("a record with another start time was adopted")
+	}
+}
+
+func TestEnsurePortsKeepsPersistedPortsAndReplacesTakenOnes(t *testing.T) {
+	allFree := func(int) bool { return true }
+	noneFree := func(int) bool { return false }
+	for _, tc := range []struct {
+		name        string
+		in          Ports
+		replicas    int
+		inUse       map[int]bool
+		free        portFree
+		wantKept    []int // ports that must survive
+		wantChanged bool
+	}{
+		{"fresh", Ports{}, 2, nil, allFree, nil, true},
+		{"persisted and free", Ports{EtcdClient: 1001, EtcdPeer: 1002, APIServers: []int{1003}}, 1, nil, allFree, []int{1001, 1002, 1003}, false},
+		{"taken by our own live process", Ports{EtcdClient: 1001, EtcdPeer: 1002, APIServers: []int{1003}}, 1, map[int]bool{1001: true, 1002: true, 1003: true}, noneFree, []int{1001, 1002, 1003}, false},
+		{"taken by someone else", Ports{EtcdClient: 1001, EtcdPeer: 1002, APIServers: []int{1003}}, 1, map[int]bool{1001: true, 1002: true}, noneFree, []int{1001, 1002}, true},
+		{"duplicate", Ports{EtcdClient: 1001, EtcdPeer: 1001, APIServers: []int{1003}}, 1, nil, allFree, []int{1001, 1003}, true},
+		{"scale up", Ports{EtcdClient: 1001, EtcdPeer: 1002, APIServers: []int{1003}}, 3, nil, allFree, []int{1001, 1002, 1003}, true},
+		{"scale down", Ports{EtcdClient: 1001, EtcdPeer: 1002, APIServers: []int{1003, 1004}}, 1, nil, allFree, []int{1001, 1002, 1003}, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			p := tc.in
+			p.APIServers = slices.Clone(p.APIServers)
+			changed, err := ensurePorts(&p, tc.replicas, tc.inUse, tc.free)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if changed != tc.wantChanged {
+				t.Errorf("changed = %v, want %v", changed, tc.wantChanged)
+			}
+			all := append([]int{p.EtcdClient, p.EtcdPeer}, p.APIServers...)
+			if len(p.APIServers) != tc.replicas {
+				t.Errorf("%d apiserver ports, want %d", len(p.APIServers), tc.replicas)
+			}
+			seen := map[int]bool{}
+			for _, port := range all {
+				if port <= 0 || seen[port] {
+					t.Errorf("ports %v: zero or duplicate", all)
+				}
+				seen[port] = true
+			}
+			for _, k := range tc.wantKept {
+				if !seen[k] {
+					t.Errorf("port %d was not kept: %v", k, all)
+				}
+			}
+		})
+	}
+}
+
+func TestStateRoundTripsThroughTheStateFile(t *testing.T) {
+	dir := t.TempDir()
+	want := state{UID: "u1", Ports: Ports{EtcdClient: 1, EtcdPeer: 2, APIServers: []int{3, 4}}, Minor: "v1.36", Restarting: "x"}
+	if err := saveState(dir, want); err != nil {
+		t.Fatal(err)
+	}
+	got, err := loadState(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.UID != want.UID || got.Minor != want.Minor || !slices.Equal(got.Ports.APIServers, want.Ports.APIServers) || got.Restarting != "x" {
+		t.Fatalf("got %+v", got)
+	}
+}
+
+func TestAPIServerArgsServeLoopbackOnTheReplicasPortAgainstTheOneEtcd(t *testing.T) {
+	f := files{dir: "/state/ns/c"}
+	ports := Ports{EtcdClient: 2379, EtcdPeer: 2380, APIServers: []int{6443, 6444}}
+	args := apiserverArgs(f, ports, 1, true)
+	for _, want := range []string{
+		"--secure-port=6444", "--etcd-servers=http://127.0.0.1:2379", "--bind-address=127.0.0.1",
+		"--endpoint-reconciler-type=none", "--authorization-mode=Node,RBAC", "--service-cluster-ip-range=10.96.0.0/16",
+		"--client-ca-file=/state/ns/c/pki/ca.crt", "--requestheader-allowed-names=front-proxy-client",
+	} {
+		if !slices.Contains(args, want) {
+			t.Errorf("missing %s in %v", want, args)
+		}
+	}
+	if slices.ContainsFunc(apiserverArgs(f, ports, 0, false), func(a string) bool { return strings.HasPrefix(a, "--requestheader") }) {
+		t.Error("front-proxy flags without a front-proxy CA")
+	}
+	// Every process names its cluster directory, which is how strays are found.
+	for name, a := range map[string][]string{"etcd": etcdArgs(f, ports), "kcm": kcmArgs(f), "scheduler": schedulerArgs(f), "kwok": kwokArgs(f, "/bin/stages.yaml")} {
+		if !slices.ContainsFunc(a, func(s string) bool { return strings.Contains(s, "/state/ns/c/") }) {
+			t.Errorf("%s args do not name the cluster directory: %v", name, a)
+		}
+	}
+}
+
+func TestSpecHashChangesWithBinaryOrArguments(t *testing.T) {
+	base := specHash("/bin/v1.36/kube-apiserver", []string{"--a=1"})
+	if base != specHash("/bin/v1.36/kube-apiserver", []string{"--a=1"}) {
+		t.Fatal("hash is not stable")
+	}
+	if base == specHash("/bin/v1.37/kube-apiserver", []string{"--a=1"}) || base == specHash("/bin/v1.36/kube-apiserver", []string{"--a=2"}) {
+		t.Fatal("hash does not change")
+	}
+}
+
+func TestMissingBinariesNamesTheBuildCommand(t *testing.T) {
+	bin := t.TempDir()
+	p := &Provider{o: Options{BinDir: bin}}
+	msg := p.missingBinaries("v1.33")
+	for _, want := range []string{"hack/build-tools.sh v1.33 etcd kwok", filepath.Join(bin, "v1.33", "kube-apiserver")} {
+		if !strings.Contains(msg, want) {
+			t.Errorf("message %q lacks %q", msg, want)
+		}
+	}
+	if msg := p.missingBinaries("../etc"); !strings.Contains(msg, "not of the form") {
+		t.Errorf("bad minor accepted: %q", msg)
+	}
+	for _, name := range []string{"v1.33/kube-apiserver", "v1.33/kube-controller-manager", "v1.33/kube-scheduler", "etcd", "kwok", "kwok-stages.yaml"} {
+		if err := os.MkdirAll(filepath.Dir(filepath.Join(bin, name)), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(bin, name), nil, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if msg := p.missingBinaries("v1.33"); msg != "" {
+		t.Errorf("all present, got %q", msg)
+	}
+}
+
+func TestMergeNodeAppliesSpecAndKeepsSystemTaints(t *testing.T) {
+	spec := provider.NodeSpec{
+		Name: "gpu-0", Group: "gpu", Zone: "geneva", Labels: map[string]string{"node.kubernetes.io/instance-type": "g1"},
+		Taints:   []corev1.Taint{{Key: "nvidia.com/gpu", Value: "present", Effect: corev1.TaintEffectNoSchedule}},
+		Capacity: corev1.ResourceList{"nvidia.com/AD102GL_L40S": resource.MustParse("1")},
+	}
+	want := desiredNode(spec)
+	cur := &corev1.Node{
+		ObjectMeta: metav1.ObjectMeta{Name: "gpu-0", Labels: map[string]string{"other": "x"}},
+		Spec: corev1.NodeSpec{Taints: []corev1.Taint{
+			{Key: "node.kubernetes.io/not-ready", Effect: corev1.TaintEffectNoSchedule},
+			{Key: "stale", Effect: corev1.TaintEffectNoSchedule},
+		}},
+	}
+	merged, changed := mergeNode(cur, want)
+	if !changed {
+		t.Fatal("drift not detected")
+	}
+	if merged.Labels[LabelNodeGroup] != "gpu" || merged.Labels[labelZone] != "geneva" || merged.Labels["other"] != "x" ||
+		merged.Annotations[kwokAnnotation] != kwokAnnotationValue {
+		t.Errorf("labels/annotations: %v %v", merged.Labels, merged.Annotations)
+	}
+	keys := []string{}
+	for _, tn := range merged.Spec.Taints {
+		keys = append(keys, tn.Key)
+	}
+	if !slices.Equal(keys, []string{"nvidia.com/gpu", "node.kubernetes.io/not-ready"}) {
+		t.Errorf("taints %v", keys)
+	}
+	if _, changed := mergeNode(merged, want); changed {
+		t.Error("merging twice changes again")
+	}
+	if !sameResources(want.Status.Allocatable, spec.Capacity) {
+		t.Error("allocatable is not the capacity")
+	}
+}
+
+func TestDisplayNameNamesReplicas(t *testing.T) {
+	if got := displayName(apiserverProc(0)); got != "kube-apiserver replica 0" {
+		t.Fatal(got)
+	}
+	if got := displayName(procKCM); got != procKCM {
+		t.Fatal(got)
+	}
+}
+
+func TestStraysFindsSessionLeadersNamingTheDirectoryOnly(t *testing.T) {
+	dir := t.TempDir()
+	// sh -c '...' NAME runs with NAME as its $0, so the command line names
+	// the directory; the trailing ":" keeps sh from exec'ing sleep.
+	leader := exec.Command("sh", "-c", "sleep 60; :", dir+"/x")
+	leader.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+	follower := exec.Command("sh", "-c", "sleep 60; :", dir+"/y")
+	follower.SysProcAttr = &syscall.SysProcAttr{Setpgid: true} // a group, not a session
+	other := exec.Command("sh", "-c", "sleep 60; :")
+	other.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+	for _, c := range []*exec.Cmd{leader, follower, other} {
+		if err := c.Start(); err != nil {
+			t.Fatal(err)
+		}
+		// The group takes sleep along with its shell.
+		t.Cleanup(func() { _ = syscall.Kill(-c.Process.Pid, syscall.SIGKILL); _ = c.Wait() })
+	}
+	got := strays(dir, nil)
+	if len(got) != 1 || got[0].PID != leader.Process.Pid {
+		t.Fatalf("strays = %+v, want only pid %d", got, leader.Process.Pid)
+	}
+	if got := strays(dir, map[int]bool{leader.Process.Pid: true}); len(got) != 0 {
+		t.Fatalf("a known pid is a stray: %+v", got)
+	}
+}

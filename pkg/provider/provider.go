@@ -1,0 +1,106 @@
+// Package provider is the boundary between the reconciler's core, which
+// decides what a cluster needs (versions, replica counts, node names and
+// placement), and a provider, which carries it out: local processes and
+// simulated nodes (provider/local) or KubeVirt VMs and host workloads
+// (provider/kubevirt). A provider decides nothing about sizes or placement.
+package provider
+
+import (
+	"context"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/client-go/rest"
+)
+
+// ClusterRef names a tenant cluster: its host namespace and name, and the
+// UID that tells a re-created cluster of the same name apart.
+type ClusterRef struct {
+	Namespace, Name, UID string
+}
+
+// String is "<namespace>/<name>", for logs and messages.
+func (r ClusterRef) String() string { return r.Namespace + "/" + r.Name }
+
+// PKI is the material of a tenant cluster's control plane, created by the
+// core once and kept in a Secret in hikube-system. PEM encoded.
+type PKI struct {
+	CACert, CAKey                     []byte // cluster CA: serving certs and client certs
+	FrontProxyCACert, FrontProxyCAKey []byte
+	ServiceAccountKey                 []byte // private key (PKCS#1/PKCS#8 PEM) signing service-account tokens
+	ServiceAccountPub                 []byte // its public key
+}
+
+// ControlPlaneSpec is what the control plane must run.
+type ControlPlaneSpec struct {
+	// Minor is the Kubernetes minor to run, such as "v1.37". The core moves it
+	// one minor at a time.
+	Minor string
+	// Replicas and their datacenters (zone of replica i is Zones[i]).
+	Replicas int32
+	Zones    []string
+	// Preset sizes each replica (nano .. 2xlarge); providers map it to resources.
+	Preset string
+	PKI    PKI
+}
+
+// ControlPlaneStatus is what the provider observed of the control plane.
+type ControlPlaneStatus struct {
+	// Endpoint is the URL of the tenant cluster's API, reachable by tenants.
+	Endpoint string
+	// Version is the gitVersion the API server reports, such as "v1.37.2".
+	Version string
+	// Replicas exist; ReadyReplicas answer /readyz.
+	Replicas, ReadyReplicas int32
+	// Ready is true when the API serves and the scheduler and controller
+	// manager run. When false, Reason (CamelCase) and Message tell why and
+	// what to do, e.g. BinariesMissing with the command that builds them.
+	Ready           bool
+	Reason, Message string
+}
+
+// NodeSpec is one worker node the core wants, fully decided: name, zone,
+// labels, taints and capacity.
+type NodeSpec struct {
+	Name     string
+	Group    string
+	Zone     string
+	Labels   map[string]string
+	Taints   []corev1.Taint
+	Capacity corev1.ResourceList // cpu, memory, ephemeral-storage, pods, nvidia.com/<model>
+	// StorageClass of the root disk; EphemeralStorage is in Capacity.
+	StorageClass string
+}
+
+// NodeStatus is what the provider observed of a node it manages.
+type NodeStatus struct {
+	Name, Group, Zone string
+	Ready             bool
+}
+
+// Provider carries out the core's decisions. Every method is idempotent:
+// called again with the same input it changes nothing, and it converges a
+// half-done previous attempt (after a controller crash) instead of failing.
+type Provider interface {
+	// Name is the provider's name ("local", "kubevirt").
+	Name() string
+
+	// EnsureControlPlane makes the control plane match spec (start, adopt,
+	// restart, upgrade) and reports what it observes.
+	EnsureControlPlane(ctx context.Context, c ClusterRef, spec ControlPlaneSpec) (ControlPlaneStatus, error)
+
+	// AdminConfig returns a client configuration with cluster-admin rights
+	// on the tenant cluster, for the core's own work inside it (RBAC
+	// bindings, storage classes, reading pods and nodes for the autoscaler).
+	AdminConfig(ctx context.Context, c ClusterRef) (*rest.Config, error)
+
+	// EnsureNodes makes the worker nodes of the cluster exactly nodes: it
+	// creates the missing ones, updates drifted labels/taints/capacity, and
+	// removes (drains, then deletes) nodes it manages that are not listed.
+	// It reports every node it manages.
+	EnsureNodes(ctx context.Context, c ClusterRef, nodes []NodeSpec) ([]NodeStatus, error)
+
+	// Delete removes everything the provider created for the cluster:
+	// processes or workloads, nodes or VMs, disks, state. It returns done=false
+	// while removal is still in progress.
+	Delete(ctx context.Context, c ClusterRef) (done bool, err error)
+}

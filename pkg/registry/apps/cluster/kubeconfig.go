@@ -1,0 +1,195 @@
+package cluster
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	genericapirequest "k8s.io/apiserver/pkg/endpoints/request"
+	"k8s.io/apiserver/pkg/registry/rest"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/tools/clientcmd"
+	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
+	"k8s.io/klog/v2"
+
+	"github.com/hikube/hikube/apis/apps"
+	"github.com/hikube/hikube/pkg/clusterpki"
+	"github.com/hikube/hikube/pkg/pki"
+	"github.com/hikube/hikube/pkg/provider"
+)
+
+// Lifetimes of the client certificates the kubeconfig subresources sign.
+const (
+	DefaultKubeconfigExpiration = time.Hour
+	MinKubeconfigExpiration     = 10 * time.Minute
+	MaxKubeconfigExpiration     = 24 * time.Hour
+)
+
+// KubeconfigREST serves clusters/kubeconfig and clusters/viewerkubeconfig: a
+// kubeconfig for the caller, whose client certificate the cluster's CA signs
+// for the caller's own name and groups plus the group that the subresource
+// grants (cluster-admin or view inside the tenant cluster). Which one a
+// caller may get is plain RBAC on the two subresources, as Gardener does with
+// shoots/adminkubeconfig and shoots/viewerkubeconfig; nobody shares a secret.
+type KubeconfigREST struct {
+	clusters rest.Getter
+	secrets  func(ctx context.Context, name string) (*clusterpkiSecret, error)
+	// group is put in the certificate: tenantrbac.GroupAdmins or GroupViewers.
+	group string
+	now   func() time.Time
+}
+
+type clusterpkiSecret struct {
+	pki provider.PKI
+	uid string
+}
+
+// NewKubeconfigREST returns the subresource that grants group; host reads the
+// PKI Secrets in hikube-system.
+func NewKubeconfigREST(clusters rest.Getter, host kubernetes.Interface, group string) *KubeconfigREST {
+	return &KubeconfigREST{
+		clusters: clusters,
+		group:    group,
+		now:      time.Now,
+		secrets: func(ctx context.Context, name string) (*clusterpkiSecret, error) {
+			s, err := host.CoreV1().Secrets(clusterpki.Namespace).Get(ctx, name, metav1.GetOptions{})
+			if err != nil {
+				return nil, err
+			}
+			p, err := clusterpki.FromSecret(s)
+			if err != nil {
+				return nil, err
+			}
+			return &clusterpkiSecret{pki: p, uid: s.Labels[clusterpki.LabelClusterUID]}, nil
+		},
+	}
+}
+
+var _ rest.GetterWithOptions = &KubeconfigREST{}
+
+// New returns the options type; the answer itself is streamed.
+func (r *KubeconfigREST) New() runtime.Object { return &apps.KubeconfigOptions{} }
+
+// Destroy is a no-op.
+func (r *KubeconfigREST) Destroy() {}
+
+// NewGetOptions declares ?expirationSeconds=.
+func (r *KubeconfigREST) NewGetOptions() (runtime.Object, bool, string) {
+	return &apps.KubeconfigOptions{}, false, ""
+}
+
+// ProducesMIMETypes tells the OpenAPI what the GET returns.
+func (r *KubeconfigREST) ProducesMIMETypes(string) []string { return []string{"application/yaml"} }
+
+// ProducesObject tells the OpenAPI the answer is not a Kubernetes object.
+func (r *KubeconfigREST) ProducesObject(string) interface{} { return "" }
+
+// Get signs a certificate for the caller and returns the kubeconfig.
+func (r *KubeconfigREST) Get(ctx context.Context, name string, opts runtime.Object) (runtime.Object, error) {
+	o, ok := opts.(*apps.KubeconfigOptions)
+	if !ok {
+		return nil, fmt.Errorf("unexpected options %T", opts)
+	}
+	user, ok := genericapirequest.UserFrom(ctx)
+	if !ok || user.GetName() == "" {
+		return nil, apierrors.NewUnauthorized("no user in the request")
+	}
+	obj, err := r.clusters.Get(ctx, name, &metav1.GetOptions{})
+	if err != nil {
+		return nil, err
+	}
+	cl := obj.(*apps.Cluster)
+	if cl.Status.Endpoint == "" {
+		return nil, apierrors.NewConflict(apps.Resource("clusters"), name, fmt.Errorf(
+			"the cluster has no endpoint yet; wait for it: kubectl wait --for=condition=Ready cluster/%s -n %s", name, cl.Namespace))
+	}
+	ref := provider.ClusterRef{Namespace: cl.Namespace, Name: cl.Name, UID: string(cl.UID)}
+	sec, err := r.secrets(ctx, clusterpki.SecretName(ref))
+	if err != nil || sec.uid != ref.UID {
+		klog.FromContext(ctx).Error(err, "No PKI for the cluster", "cluster", klog.KObj(cl))
+		return nil, apierrors.NewServiceUnavailable(fmt.Sprintf("the credentials of cluster %s are not ready yet; retry shortly", name))
+	}
+	lifetime := clampExpiration(o.ExpirationSeconds)
+	data, expires, err := r.kubeconfig(cl, sec.pki, user.GetName(), user.GetGroups(), lifetime)
+	if err != nil {
+		return nil, apierrors.NewInternalError(err)
+	}
+	klog.FromContext(ctx).V(2).Info("Signed a tenant kubeconfig", "cluster", klog.KObj(cl), "user", user.GetName(), "group", r.group, "expires", expires)
+	return &kubeconfigStream{data: data}, nil
+}
+
+func clampExpiration(seconds int64) time.Duration {
+	d := time.Duration(seconds) * time.Second
+	switch {
+	case seconds <= 0:
+		return DefaultKubeconfigExpiration
+	case d < MinKubeconfigExpiration:
+		return MinKubeconfigExpiration
+	case d > MaxKubeconfigExpiration:
+		return MaxKubeconfigExpiration
+	}
+	return d
+}
+
+// certGroups keeps the caller's own groups, minus the system ones that mean
+// something else inside the tenant cluster, plus the granted group.
+func certGroups(groups []string, granted string) []string {
+	out := []string{granted}
+	for _, g := range groups {
+		if !strings.HasPrefix(g, "system:") && g != granted && !strings.HasPrefix(g, "hikube:cluster-") {
+			out = append(out, g)
+		}
+	}
+	return out
+}
+
+// kubeconfig builds the file: names unique per cluster (<namespace>-<name>),
+// so kubeconfigs of several clusters merge without collisions.
+func (r *KubeconfigREST) kubeconfig(cl *apps.Cluster, p provider.PKI, user string, groups []string, lifetime time.Duration) ([]byte, time.Time, error) {
+	ca, err := clusterpki.CA(p)
+	if err != nil {
+		return nil, time.Time{}, fmt.Errorf("reading the CA of %s/%s: %w", cl.Namespace, cl.Name, err)
+	}
+	expires := r.now().Add(lifetime)
+	leaf, err := ca.SignClient(pki.CertConfig{CommonName: user, Organization: certGroups(groups, r.group), NotAfter: expires})
+	if err != nil {
+		return nil, time.Time{}, fmt.Errorf("signing a client certificate: %w", err)
+	}
+	key, err := leaf.KeyPEM()
+	if err != nil {
+		return nil, time.Time{}, err
+	}
+	id := cl.Namespace + "-" + cl.Name
+	cfg := clientcmdapi.NewConfig()
+	cfg.Clusters[id] = &clientcmdapi.Cluster{Server: cl.Status.Endpoint, CertificateAuthorityData: p.CACert}
+	cfg.AuthInfos[id] = &clientcmdapi.AuthInfo{ClientCertificateData: leaf.CertPEM(), ClientKeyData: key}
+	cfg.Contexts[id] = &clientcmdapi.Context{Cluster: id, AuthInfo: id, Namespace: "default"}
+	cfg.CurrentContext = id
+	data, err := clientcmd.Write(*cfg)
+	return data, expires, err
+}
+
+// kubeconfigStream is the answer: streamed as YAML, so that
+// `kubectl get --raw .../kubeconfig > file` gives a usable kubeconfig.
+type kubeconfigStream struct {
+	data []byte
+}
+
+var _ rest.ResourceStreamer = &kubeconfigStream{}
+
+func (s *kubeconfigStream) GetObjectKind() schema.ObjectKind { return schema.EmptyObjectKind }
+
+func (s *kubeconfigStream) DeepCopyObject() runtime.Object {
+	return &kubeconfigStream{data: bytes.Clone(s.data)}
+}
+
+func (s *kubeconfigStream) InputStream(context.Context, string, string) (io.ReadCloser, bool, string, error) {
+	return io.NopCloser(bytes.NewReader(s.data)), false, "application/yaml", nil
+}
