@@ -61,10 +61,14 @@ Tenant users (each admin of its own namespace only, which is their default):
   alice (tenant-a): %s
   bob   (tenant-b): %s
 
-Try:
-  kubectl --kubeconfig %s apply -n tenant-a -f artifacts/examples/
-  kubectl --kubeconfig %s get clusters -n tenant-a
+Try (as alice):
+  export KUBECONFIG=%s
+  kubectl apply -f artifacts/examples/
+  kubectl wait --for=condition=Ready clusters --all --timeout=3m
+  kubectl get clusters
+  kubectl get --raw /apis/apps.hikube.io/v1alpha1/namespaces/tenant-a/clusters/ml/kubeconfig > ml.kubeconfig
+  kubectl --kubeconfig ml.kubeconfig get nodes
 
-Logs are in %s. Press Ctrl-C to stop.
-`, p.KubeconfigPath("admin"), alice, bob, alice, alice, filepath.Join(p.Home(), "logs"))
+Tenant clusters run under %s; logs are in %s. Press Ctrl-C to stop.
+`, p.KubeconfigPath("admin"), alice, bob, alice, p.ClustersDir(), filepath.Join(p.Home(), "logs"))
 }
