@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/hikube/hikube/test/harness"
 )
 
 const tenantA = "tenant-a"
@@ -88,18 +90,6 @@ func nodesOfGroup(nodes []node, group string) []node {
 	return out
 }
 
-// eventually polls cond every 200ms until it holds or the timeout passes.
-func eventually(t *testing.T, timeout time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %s waiting for %s", timeout, what)
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
-}
-
 // clusterEvents returns "Reason: message" lines of the events about a cluster.
 func clusterEvents(t *testing.T, ns, name string) string {
 	t.Helper()
@@ -130,15 +120,7 @@ func contains(s string, subs ...string) bool {
 	return true
 }
 
-// consistently checks cond every 200ms for the whole duration: for "this
-// must not happen" properties, such as a group growing past its maximum.
-func consistently(t *testing.T, d time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(d)
-	for time.Now().Before(deadline) {
-		if !cond() {
-			t.Fatalf("%s stopped holding", what)
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
-}
+var (
+	eventually   = harness.Eventually
+	consistently = harness.Consistently
+)

@@ -134,3 +134,28 @@ func (e *Env) Hikube(t *testing.T, user string) clientset.Interface {
 	}
 	return cs
 }
+
+// Eventually polls cond every 200ms until it holds or the timeout passes.
+func Eventually(t *testing.T, timeout time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out after %s waiting for %s", timeout, what)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
+
+// Consistently checks cond every 200ms for the whole duration: for "this
+// must not happen" properties, such as a group growing past its maximum.
+func Consistently(t *testing.T, d time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(d)
+	for time.Now().Before(deadline) {
+		if !cond() {
+			t.Fatalf("%s stopped holding", what)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}

@@ -3,13 +3,13 @@ package integration
 import (
 	"context"
 	"testing"
-	"time"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/utils/ptr"
 
 	"github.com/hikube/hikube/apis/apps/v1alpha1"
+	"github.com/hikube/hikube/test/harness"
 )
 
 const tenantA, tenantB = "tenant-a", "tenant-b"
@@ -58,14 +58,7 @@ func assertNotStored(t *testing.T, ns, name string) {
 	}
 }
 
-// eventually polls cond every 100ms until it holds or the timeout passes.
-func eventually(t *testing.T, timeout time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %s waiting for %s", timeout, what)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-}
+var (
+	eventually   = harness.Eventually
+	consistently = harness.Consistently
+)
