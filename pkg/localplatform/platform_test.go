@@ -3,10 +3,13 @@ package localplatform
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -28,7 +31,7 @@ func testBinDir(t *testing.T) string {
 	if d := os.Getenv("HIKUBE_BIN_DIR"); d != "" {
 		dir = d
 	}
-	for _, name := range []string{"etcd", "kube-apiserver", "kube-controller-manager", "kubectl", "hikube-apiserver"} {
+	for _, name := range []string{"etcd", "kube-apiserver", "kube-controller-manager", "kubectl", "hikube-apiserver", "hikube-controller"} {
 		if _, err := os.Stat(filepath.Join(dir, name)); err != nil {
 			t.Fatalf("%s not built: run `make tools build` first: %v", name, err)
 		}
@@ -127,16 +130,27 @@ func TestPlatformStartsIsolatesTenantsRestartsAndReusesItsState(t *testing.T) {
 		t.Logf("hikube-apiserver back in %s", time.Since(began))
 	})
 
+	// A tenant cluster, provisioned by the controller, with data in it.
 	alice := p.KubeconfigPath("alice")
 	kubectl(t, bin, alice, "apply", "-n", "tenant-a", "-f", filepath.Join("..", "..", "artifacts", "examples", "web.yaml"))
-	rvBefore := kubectl(t, bin, alice, "get", "cluster", "web", "-n", "tenant-a", "-o", "jsonpath={.metadata.uid}/{.metadata.resourceVersion}")
-	if !strings.Contains(rvBefore, "/") || strings.HasSuffix(rvBefore, "/") {
-		t.Fatalf("alice could not create cluster web before the restart (got %q)", rvBefore)
+	waitClusterReady(t, bin, alice, "web")
+	uidBefore := kubectl(t, bin, alice, "get", "cluster", "web", "-n", "tenant-a", "-o", "jsonpath={.metadata.uid}")
+	tenantKC := filepath.Join(t.TempDir(), "web.kubeconfig")
+	if err := os.WriteFile(tenantKC, []byte(kubectl(t, bin, alice, "get", "--raw", "/apis/apps.hikube.io/v1alpha1/namespaces/tenant-a/clusters/web/kubeconfig")), 0o600); err != nil {
+		t.Fatal(err)
 	}
+	if out := kubectl(t, bin, tenantKC, "create", "configmap", "kept", "-n", "default"); !strings.Contains(out, "created") {
+		t.Fatalf("writing into the tenant cluster: %q", out)
+	}
+	tenantAPIServer := tenantPID(t, p.ClustersDir(), "tenant-a", "web", "kube-apiserver-0")
+
 	caBefore, _ := os.ReadFile(filepath.Join(home, "pki", "ca.crt"))
 	portsBefore := p.Ports()
 	if err := p.Stop(); err != nil {
 		t.Fatalf("Stop: %v", err)
+	}
+	if err := syscall.Kill(tenantAPIServer, 0); err == nil && !zombie(tenantAPIServer) {
+		t.Errorf("the tenant kube-apiserver (pid %d) outlived the platform", tenantAPIServer)
 	}
 
 	began = time.Now()
@@ -153,9 +167,12 @@ func TestPlatformStartsIsolatesTenantsRestartsAndReusesItsState(t *testing.T) {
 	if !canI(t, p2.KubeconfigPath("alice"), "tenant-a", "create", "clusters", "") {
 		t.Errorf("alice lost her access after the second start")
 	}
-	rvAfter := kubectl(t, bin, alice, "get", "cluster", "web", "-n", "tenant-a", "-o", "jsonpath={.metadata.uid}/{.metadata.resourceVersion}")
-	if rvAfter != rvBefore {
-		t.Errorf("cluster web after the second start = %q, want the same object %q", rvAfter, rvBefore)
+	if uid := kubectl(t, bin, alice, "get", "cluster", "web", "-n", "tenant-a", "-o", "jsonpath={.metadata.uid}"); uid != uidBefore || uid == "" {
+		t.Errorf("cluster web after the second start has uid %q, want %q", uid, uidBefore)
+	}
+	waitClusterReady(t, bin, alice, "web")
+	if out := kubectl(t, bin, tenantKC, "get", "configmap", "kept", "-n", "default", "-o", "name"); strings.TrimSpace(out) != "configmap/kept" {
+		t.Errorf("the tenant's data did not survive the platform restart: %q", out)
 	}
 	if err := p2.Stop(); err != nil {
 		t.Fatalf("second Stop: %v", err)
@@ -230,4 +247,39 @@ type testWriter struct{ t *testing.T }
 func (w testWriter) Write(b []byte) (int, error) {
 	w.t.Log(strings.TrimRight(string(b), "\n"))
 	return len(b), nil
+}
+
+func waitClusterReady(t *testing.T, bin, kubeconfigPath, name string) {
+	t.Helper()
+	out := kubectl(t, bin, kubeconfigPath, "wait", "--for=condition=Ready", "cluster/"+name, "-n", "tenant-a", "--timeout=3m")
+	if !strings.Contains(out, "condition met") {
+		t.Fatalf("cluster %s not Ready: %q", name, out)
+	}
+}
+
+// tenantPID reads the pid the local provider recorded for a tenant process.
+func tenantPID(t *testing.T, clustersDir, ns, name, proc string) int {
+	t.Helper()
+	data, err := os.ReadFile(filepath.Join(clustersDir, ns, name, "run", proc+".json"))
+	if err != nil {
+		t.Fatalf("pid file of %s: %v", proc, err)
+	}
+	var rec struct {
+		PID int `json:"pid"`
+	}
+	if err := json.Unmarshal(data, &rec); err != nil || rec.PID == 0 {
+		t.Fatalf("pid file of %s: %v", proc, err)
+	}
+	return rec.PID
+}
+
+// zombie says whether pid has exited but was not reaped yet.
+func zombie(pid int) bool {
+	stat, err := os.ReadFile(filepath.Join("/proc", strconv.Itoa(pid), "stat"))
+	if err != nil {
+		return false
+	}
+	rest := string(stat[bytes.LastIndexByte(stat, ')')+1:])
+	f := strings.Fields(rest)
+	return len(f) > 0 && f[0] == "Z"
 }
