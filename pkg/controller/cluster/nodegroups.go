@@ -10,6 +10,7 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/rand"
@@ -19,6 +20,7 @@ import (
 	"github.com/hikube/hikube/pkg/catalog"
 	"github.com/hikube/hikube/pkg/naming"
 	"github.com/hikube/hikube/pkg/provider"
+	"github.com/hikube/hikube/pkg/quota"
 )
 
 // Labels and taints the core puts on worker nodes.
@@ -51,7 +53,11 @@ func (c *Controller) ensureNodeGroups(ctx context.Context, s *state) error {
 	}
 	now := c.now()
 	busy, pending := classifyPods(pods.Items)
-	groups := c.autoscalerGroups(s, nodes.Items, busy, now)
+	gpuZones, err := c.gpuZones(ctx, s)
+	if err != nil {
+		return err
+	}
+	groups := c.autoscalerGroups(s, nodes.Items, busy, gpuZones, now)
 	decisions := autoscaler.Decide(autoscaler.Input{Now: now, Groups: groups, PendingPods: pending, ScaleDownGrace: c.opts.ScaleDownGrace})
 
 	specs := c.desiredNodes(s, groups, decisions)
@@ -109,13 +115,13 @@ func isDaemonOrMirror(p *corev1.Pod) bool {
 
 // autoscalerGroups describes every node group of the spec with its template
 // and current nodes, and tracks how long each node has been empty.
-func (c *Controller) autoscalerGroups(s *state, nodes []corev1.Node, busy map[string]bool, now time.Time) []autoscaler.Group {
+func (c *Controller) autoscalerGroups(s *state, nodes []corev1.Node, busy map[string]bool, gpuZones map[string][]string, now time.Time) []autoscaler.Group {
 	c.emptyMu.Lock()
 	defer c.emptyMu.Unlock()
 	var groups []autoscaler.Group
 	for _, name := range slices.Sorted(maps.Keys(s.cluster.Spec.NodeGroups)) {
 		g := s.cluster.Spec.NodeGroups[name]
-		ag := autoscaler.Group{Name: name, Min: deref(g.MinReplicas), Max: deref(g.MaxReplicas), Template: nodeTemplate(s.cluster, name, g)}
+		ag := autoscaler.Group{Name: name, Min: deref(g.MinReplicas), Max: deref(g.MaxReplicas), Template: nodeTemplate(s.cluster, name, g, gpuZones)}
 		for _, n := range nodes {
 			if n.Labels[LabelNodeGroup] != name {
 				continue
@@ -149,7 +155,7 @@ func nodeReady(n *corev1.Node) bool {
 // nodeTemplate is the shape of every node of a group: the instance type's
 // CPU and memory (or the resources override), the root disk, one GPU
 // resource per entry, and the labels and taints pods select on.
-func nodeTemplate(cl *v1alpha1.Cluster, name string, g v1alpha1.NodeGroup) autoscaler.NodeTemplate {
+func nodeTemplate(cl *v1alpha1.Cluster, name string, g v1alpha1.NodeGroup, gpuZones map[string][]string) autoscaler.NodeTemplate {
 	labels := map[string]string{
 		LabelNodeGroup:    name,
 		LabelInstanceType: g.InstanceType,
@@ -172,14 +178,18 @@ func nodeTemplate(cl *v1alpha1.Cluster, name string, g v1alpha1.NodeGroup) autos
 		alloc[corev1.ResourceEphemeralStorage] = *g.EphemeralStorage
 	}
 	var taints []corev1.Taint
+	zones := catalog.Datacenters
 	if len(g.GPUs) > 0 {
 		if m, ok := catalog.LookupGPU(g.GPUs[0].Name); ok {
 			alloc[corev1.ResourceName(m.ShortName)] = *resource.NewQuantity(int64(len(g.GPUs)), resource.DecimalSI)
 			labels[LabelGPUProduct] = m.Model
+			if z, known := gpuZones[m.Name]; known && len(z) > 0 {
+				zones = z // GPU nodes only where the model is installed
+			}
 		}
 		taints = append(taints, corev1.Taint{Key: TaintGPU, Value: "present", Effect: corev1.TaintEffectNoSchedule})
 	}
-	return autoscaler.NodeTemplate{Labels: labels, Taints: taints, Allocatable: alloc, Zones: catalog.Datacenters}
+	return autoscaler.NodeTemplate{Labels: labels, Taints: taints, Allocatable: alloc, Zones: zones}
 }
 
 // desiredNodes turns the decisions into the full list of nodes: the kept
@@ -220,12 +230,45 @@ func (c *Controller) desiredNodes(s *state, groups []autoscaler.Group, decisions
 			}
 		}
 		for ; add > 0; add-- {
-			zone := leastUsedZone(perZone)
+			zone := leastUsedZone(perZone, g.Template.Zones)
 			specs = append(specs, nodeSpec(g, gspec, naming.NodeName(s.cluster.Name, g.Name, rand.String(5)), zone))
 			perZone[zone]++
 		}
 	}
 	return specs
+}
+
+// gpuZones returns, per GPU model (catalog name), the datacenters whose
+// inventory has that model, so GPU nodes land only there; nil without an
+// inventory (or without GPU groups), which leaves placement to all datacenters.
+func (c *Controller) gpuZones(ctx context.Context, s *state) (map[string][]string, error) {
+	hasGPUs := false
+	for _, g := range s.cluster.Spec.NodeGroups {
+		hasGPUs = hasGPUs || len(g.GPUs) > 0
+	}
+	if !hasGPUs {
+		return nil, nil
+	}
+	cm, err := c.kube.CoreV1().ConfigMaps(quota.InventoryNamespace).Get(ctx, quota.InventoryName, metav1.GetOptions{})
+	if apierrors.IsNotFound(err) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("reading the GPU inventory: %w", err)
+	}
+	inv, err := quota.ParseInventory(cm.Data)
+	if err != nil {
+		return nil, err
+	}
+	out := map[string][]string{}
+	for model, perDC := range inv {
+		for _, dc := range catalog.Datacenters {
+			if perDC[dc] > 0 {
+				out[model] = append(out[model], dc)
+			}
+		}
+	}
+	return out, nil
 }
 
 func nodeSpec(g autoscaler.Group, gspec v1alpha1.NodeGroup, name, zone string) provider.NodeSpec {
@@ -237,11 +280,14 @@ func nodeSpec(g autoscaler.Group, gspec v1alpha1.NodeGroup, name, zone string) p
 	}
 }
 
-// leastUsedZone picks the datacenter with the fewest nodes of the group,
-// in catalog order on ties, so groups spread evenly.
-func leastUsedZone(perZone map[string]int) string {
-	best := catalog.Datacenters[0]
-	for _, z := range catalog.Datacenters[1:] {
+// leastUsedZone picks, among the group's zones, the datacenter with the
+// fewest nodes of the group, in catalog order on ties, so groups spread evenly.
+func leastUsedZone(perZone map[string]int, zones []string) string {
+	if len(zones) == 0 {
+		zones = catalog.Datacenters
+	}
+	best := zones[0]
+	for _, z := range zones[1:] {
 		if perZone[z] < perZone[best] {
 			best = z
 		}

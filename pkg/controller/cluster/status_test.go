@@ -1,0 +1,73 @@
+package cluster
+
+import (
+	"errors"
+	"testing"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/hikube/hikube/apis/apps/v1alpha1"
+)
+
+func TestSummarizeNamesThePhaseAndTheFirstProblem(t *testing.T) {
+	cond := func(typ string, ok bool, reason string) metav1.Condition {
+		st := metav1.ConditionFalse
+		if ok {
+			st = metav1.ConditionTrue
+		}
+		return metav1.Condition{Type: typ, Status: st, Reason: reason, Message: reason + " message", ObservedGeneration: 2}
+	}
+	for _, tc := range []struct {
+		name       string
+		version    string
+		conds      []metav1.Condition
+		stepErr    error
+		wantPhase  v1alpha1.ClusterPhase
+		wantReason string
+	}{
+		{"new cluster", "", []metav1.Condition{cond(ConditionControlPlaneReady, false, "Starting")}, nil, v1alpha1.ClusterProvisioning, "Starting"},
+		{"everything ready", "v1.37.2", []metav1.Condition{cond(ConditionControlPlaneReady, true, "Running"), cond(ConditionNodeGroupsReady, true, "NodesReady"), cond(ConditionAddonsReady, true, "AddonsReady")}, nil, v1alpha1.ClusterReady, "ClusterReady"},
+		{"nodes coming", "v1.37.2", []metav1.Condition{cond(ConditionControlPlaneReady, true, "Running"), cond(ConditionNodeGroupsReady, false, "NodesNotReady")}, nil, v1alpha1.ClusterScaling, "NodesNotReady"},
+		{"upgrading", "v1.36.3", []metav1.Condition{cond(ConditionControlPlaneReady, false, "Upgrading")}, nil, v1alpha1.ClusterUpgrading, "Upgrading"},
+		{"missing binaries fail", "", []metav1.Condition{cond(ConditionControlPlaneReady, false, "BinariesMissing")}, nil, v1alpha1.ClusterFailed, "BinariesMissing"},
+		{"a step error with good conditions", "v1.37.2", []metav1.Condition{cond(ConditionControlPlaneReady, true, "Running"), cond(ConditionNodeGroupsReady, true, "NodesReady"), cond(ConditionAddonsReady, true, "AddonsReady")}, errors.New("boom"), v1alpha1.ClusterProvisioning, "ReconcileError"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cl := &v1alpha1.Cluster{Spec: v1alpha1.ClusterSpec{Version: "v1.37"}}
+			cl.Generation = 2
+			s := &state{cluster: cl, status: v1alpha1.ClusterStatus{Version: tc.version, Conditions: tc.conds}}
+			(&Controller{}).summarize(s, tc.stepErr)
+			if s.status.Phase != tc.wantPhase {
+				t.Errorf("phase = %s, want %s", s.status.Phase, tc.wantPhase)
+			}
+			var ready *metav1.Condition
+			for i := range s.status.Conditions {
+				if s.status.Conditions[i].Type == ConditionReady {
+					ready = &s.status.Conditions[i]
+				}
+			}
+			if ready == nil || ready.Reason != tc.wantReason || s.status.ObservedGeneration != 2 {
+				t.Errorf("Ready = %+v, observedGeneration %d; want reason %s and generation 2", ready, s.status.ObservedGeneration, tc.wantReason)
+			}
+		})
+	}
+}
+
+func TestClassifyPods(t *testing.T) {
+	unschedulable := corev1.PodCondition{Type: corev1.PodScheduled, Status: corev1.ConditionFalse, Reason: corev1.PodReasonUnschedulable}
+	pods := []corev1.Pod{
+		{ObjectMeta: metav1.ObjectMeta{Name: "web"}, Spec: corev1.PodSpec{NodeName: "n1"}},
+		{ObjectMeta: metav1.ObjectMeta{Name: "agent", OwnerReferences: []metav1.OwnerReference{{Kind: "DaemonSet"}}}, Spec: corev1.PodSpec{NodeName: "n2"}},
+		{ObjectMeta: metav1.ObjectMeta{Name: "done"}, Spec: corev1.PodSpec{NodeName: "n3"}, Status: corev1.PodStatus{Phase: corev1.PodSucceeded}},
+		{ObjectMeta: metav1.ObjectMeta{Name: "waiting"}, Status: corev1.PodStatus{Conditions: []corev1.PodCondition{unschedulable}}},
+		{ObjectMeta: metav1.ObjectMeta{Name: "new"}},
+	}
+	busy, pending := classifyPods(pods)
+	if !busy["n1"] || busy["n2"] || busy["n3"] {
+		t.Errorf("busy = %v, want only n1 (DaemonSet and finished pods do not keep a node)", busy)
+	}
+	if len(pending) != 1 || pending[0].Name != "waiting" {
+		t.Errorf("pending = %v, want only the unschedulable pod", pending)
+	}
+}
