@@ -112,7 +112,7 @@ func (c *Controller) installAddon(ctx context.Context, s *state, key string, a a
 	}
 	podSpec := corev1ac.PodSpec().WithContainers(corev1ac.Container().
 		WithName("controller").
-		WithImage("registry.hikube.io/addons/"+a.deployment+":stable").
+		WithImage("registry.hikube.io/addons/" + a.deployment + ":stable").
 		WithResources(corev1ac.ResourceRequirements().WithRequests(corev1.ResourceList{
 			corev1.ResourceCPU: mustQuantity("50m"), corev1.ResourceMemory: mustQuantity("64Mi"),
 		})))

@@ -157,9 +157,9 @@ func nodeReady(n *corev1.Node) bool {
 // resource per entry, and the labels and taints pods select on.
 func nodeTemplate(cl *v1alpha1.Cluster, name string, g v1alpha1.NodeGroup, gpuZones map[string][]string) autoscaler.NodeTemplate {
 	labels := map[string]string{
-		LabelNodeGroup:    name,
-		LabelInstanceType: g.InstanceType,
-		LabelRegion:       region,
+		LabelNodeGroup:           name,
+		LabelInstanceType:        g.InstanceType,
+		LabelRegion:              region,
 		"apps.hikube.io/cluster": cl.Name,
 	}
 	for _, r := range g.Roles {
