@@ -22,6 +22,7 @@ import (
 
 	"github.com/hikube/hikube/apis/apps/v1alpha1"
 	quotaadmission "github.com/hikube/hikube/pkg/admission/quota"
+	"github.com/hikube/hikube/pkg/admission/reserved"
 	"github.com/hikube/hikube/pkg/admission/tenancy"
 	"github.com/hikube/hikube/pkg/apiserver"
 	"github.com/hikube/hikube/pkg/embeddedetcd"
@@ -57,7 +58,9 @@ func NewOptions(stdout, stderr io.Writer) *Options {
 	tenancy.Register(o.Recommended.Admission.Plugins)
 	o.Recommended.Admission.RecommendedPluginOrder = append(o.Recommended.Admission.RecommendedPluginOrder, tenancy.PluginName)
 	quotaadmission.Register(o.Recommended.Admission.Plugins)
-	o.Recommended.Admission.RecommendedPluginOrder = append(o.Recommended.Admission.RecommendedPluginOrder, quotaadmission.PluginName)
+	reserved.Register(o.Recommended.Admission.Plugins)
+	o.Recommended.Admission.RecommendedPluginOrder = append(o.Recommended.Admission.RecommendedPluginOrder,
+		reserved.PluginName, quotaadmission.PluginName)
 	o.GPUCapacitySource = quotaadmission.CapacityFromInventory
 	return o
 }

@@ -151,3 +151,21 @@ func canI(t *testing.T, role, verb, resource string) string {
 	// can-i exits 1 for "no"; the answer is on stdout either way.
 	return strings.TrimSpace(kubectlAs(t, "admin", args...).Stdout)
 }
+
+// TestTenantCannotTouchReservedMetadata: the platform's labels and the
+// controller's finalizer are not the tenant's to set or remove.
+func TestTenantCannotTouchReservedMetadata(t *testing.T) {
+	createCluster(t, "alice", tenantA, newCluster("reserved"))
+	for _, patch := range []string{
+		`{"metadata":{"labels":{"apps.hikube.io/tier":"gold"}}}`,
+		`{"metadata":{"finalizers":["apps.hikube.io/cluster"]}}`,
+	} {
+		r := kubectlAs(t, "alice", "patch", "cluster", "reserved", "-n", tenantA, "--type=merge", "-p", patch)
+		if r.Err == nil || !strings.Contains(r.Stderr, "reserved for the platform") {
+			t.Errorf("alice patched %s: err=%v stderr=%q", patch, r.Err, r.Stderr)
+		}
+	}
+	if out := mustKubectl(t, "alice", "label", "cluster", "reserved", "-n", tenantA, "team=a"); !strings.Contains(out, "labeled") {
+		t.Errorf("alice cannot set her own labels: %q", out)
+	}
+}

@@ -15,7 +15,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apiserver/pkg/admission"
 
 	"github.com/hikube/hikube/apis/apps"
@@ -63,8 +63,12 @@ func New() *Plugin {
 	return &Plugin{Handler: admission.NewHandler(admission.Create, admission.Update)}
 }
 
-// SetQuotaService implements WantsService.
-func (p *Plugin) SetQuotaService(s *Service) { p.svc = s }
+// SetQuotaService implements WantsService. The plugin is ready once the
+// quota informer has synced: an empty cache would let everything through.
+func (p *Plugin) SetQuotaService(s *Service) {
+	p.svc = s
+	p.SetReadyFunc(s.quotaInformer.HasSynced)
+}
 
 // ValidateInitialization fails the server start when the plugin was not wired.
 func (p *Plugin) ValidateInitialization() error {
@@ -78,6 +82,9 @@ func (p *Plugin) ValidateInitialization() error {
 func (p *Plugin) Validate(ctx context.Context, a admission.Attributes, _ admission.ObjectInterfaces) error {
 	if a.GetResource().GroupResource() != apps.Resource("clusters") || a.GetSubresource() != "" {
 		return nil
+	}
+	if !p.WaitForReady() {
+		return admission.NewForbidden(a, fmt.Errorf("not yet ready to check quotas; retry"))
 	}
 	c, ok := a.GetObject().(*apps.Cluster)
 	if !ok {
@@ -158,14 +165,17 @@ func (s *Service) admit(ctx context.Context, a admission.Attributes, c, old *app
 }
 
 // quotasFor returns the namespace's ResourceQuotas that limit one of keys,
-// read live so that an administrator's edit counts at the next request.
-func (s *Service) quotasFor(ctx context.Context, ns string, keys []corev1.ResourceName) ([]corev1.ResourceQuota, error) {
-	list, err := s.host.CoreV1().ResourceQuotas(ns).List(ctx, metav1.ListOptions{})
+// from the informer: limits change rarely and an edit reaches the cache in
+// milliseconds, while a live read on every write would cost a round trip to
+// the host (usage, which must not race, is always read live from our store).
+func (s *Service) quotasFor(_ context.Context, ns string, keys []corev1.ResourceName) ([]corev1.ResourceQuota, error) {
+	list, err := s.quotas.ResourceQuotas(ns).List(labels.Everything())
 	if err != nil {
 		return nil, fmt.Errorf("reading the quotas of %s: %w", ns, err)
 	}
 	var out []corev1.ResourceQuota
-	for _, q := range list.Items {
+	for _, q := range list {
+		q := *q
 		if !usage.Applies(&q) {
 			continue
 		}

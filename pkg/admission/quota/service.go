@@ -12,6 +12,7 @@ import (
 	genericapiserver "k8s.io/apiserver/pkg/server"
 	"k8s.io/client-go/kubernetes"
 	corelisters "k8s.io/client-go/listers/core/v1"
+	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/cache"
 	"k8s.io/utils/keymutex"
 
@@ -61,7 +62,11 @@ func NewService(c *genericapiserver.RecommendedConfig, capacitySource string) (*
 	if err != nil {
 		return nil, fmt.Errorf("loopback client: %w", err)
 	}
-	host, err := kubernetes.NewForConfig(c.ClientConfig)
+	// Admission reads the GPU inventory on the write path: the default client
+	// rate limit (5/s) would throttle creates.
+	hostCfg := rest.CopyConfig(c.ClientConfig)
+	hostCfg.QPS, hostCfg.Burst = 200, 400
+	host, err := kubernetes.NewForConfig(hostCfg)
 	if err != nil {
 		return nil, fmt.Errorf("host client: %w", err)
 	}
