@@ -49,7 +49,9 @@ func (c *Controller) progressPhase(s *state, notReady *metav1.Condition) v1alpha
 		return v1alpha1.ClusterProvisioning
 	case minorOf(s.status.Version) != s.cluster.Spec.Version:
 		return v1alpha1.ClusterUpgrading
-	case notReady.Type == ConditionNodeGroupsReady:
+	case notReady.Type == ConditionNodeGroupsReady && (s.cluster.Status.Phase == v1alpha1.ClusterReady || s.cluster.Status.Phase == v1alpha1.ClusterScaling):
+		// Scaling is a Ready cluster changing its nodes; a new cluster's
+		// first nodes are still part of provisioning.
 		return v1alpha1.ClusterScaling
 	default:
 		return v1alpha1.ClusterProvisioning

@@ -20,21 +20,23 @@ func TestSummarizeNamesThePhaseAndTheFirstProblem(t *testing.T) {
 	}
 	for _, tc := range []struct {
 		name       string
+		was        v1alpha1.ClusterPhase
 		version    string
 		conds      []metav1.Condition
 		stepErr    error
 		wantPhase  v1alpha1.ClusterPhase
 		wantReason string
 	}{
-		{"new cluster", "", []metav1.Condition{cond(ConditionControlPlaneReady, false, "Starting")}, nil, v1alpha1.ClusterProvisioning, "Starting"},
-		{"everything ready", "v1.37.2", []metav1.Condition{cond(ConditionControlPlaneReady, true, "Running"), cond(ConditionNodeGroupsReady, true, "NodesReady"), cond(ConditionAddonsReady, true, "AddonsReady")}, nil, v1alpha1.ClusterReady, "ClusterReady"},
-		{"nodes coming", "v1.37.2", []metav1.Condition{cond(ConditionControlPlaneReady, true, "Running"), cond(ConditionNodeGroupsReady, false, "NodesNotReady")}, nil, v1alpha1.ClusterScaling, "NodesNotReady"},
-		{"upgrading", "v1.36.3", []metav1.Condition{cond(ConditionControlPlaneReady, false, "Upgrading")}, nil, v1alpha1.ClusterUpgrading, "Upgrading"},
-		{"missing binaries fail", "", []metav1.Condition{cond(ConditionControlPlaneReady, false, "BinariesMissing")}, nil, v1alpha1.ClusterFailed, "BinariesMissing"},
-		{"a step error with good conditions", "v1.37.2", []metav1.Condition{cond(ConditionControlPlaneReady, true, "Running"), cond(ConditionNodeGroupsReady, true, "NodesReady"), cond(ConditionAddonsReady, true, "AddonsReady")}, errors.New("boom"), v1alpha1.ClusterProvisioning, "ReconcileError"},
+		{"new cluster", "", "", []metav1.Condition{cond(ConditionControlPlaneReady, false, "Starting")}, nil, v1alpha1.ClusterProvisioning, "Starting"},
+		{"everything ready", "", "v1.37.2", []metav1.Condition{cond(ConditionControlPlaneReady, true, "Running"), cond(ConditionNodeGroupsReady, true, "NodesReady"), cond(ConditionAddonsReady, true, "AddonsReady")}, nil, v1alpha1.ClusterReady, "ClusterReady"},
+		{"first nodes coming", "Provisioning", "v1.37.2", []metav1.Condition{cond(ConditionControlPlaneReady, true, "Running"), cond(ConditionNodeGroupsReady, false, "NodesNotReady")}, nil, v1alpha1.ClusterProvisioning, "NodesNotReady"},
+		{"a ready cluster gaining nodes", "Ready", "v1.37.2", []metav1.Condition{cond(ConditionControlPlaneReady, true, "Running"), cond(ConditionNodeGroupsReady, false, "NodesNotReady")}, nil, v1alpha1.ClusterScaling, "NodesNotReady"},
+		{"upgrading", "Ready", "v1.36.3", []metav1.Condition{cond(ConditionControlPlaneReady, false, "Upgrading")}, nil, v1alpha1.ClusterUpgrading, "Upgrading"},
+		{"missing binaries fail", "", "", []metav1.Condition{cond(ConditionControlPlaneReady, false, "BinariesMissing")}, nil, v1alpha1.ClusterFailed, "BinariesMissing"},
+		{"a step error with good conditions", "Ready", "v1.37.2", []metav1.Condition{cond(ConditionControlPlaneReady, true, "Running"), cond(ConditionNodeGroupsReady, true, "NodesReady"), cond(ConditionAddonsReady, true, "AddonsReady")}, errors.New("boom"), v1alpha1.ClusterProvisioning, "ReconcileError"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			cl := &v1alpha1.Cluster{Spec: v1alpha1.ClusterSpec{Version: "v1.37"}}
+			cl := &v1alpha1.Cluster{Spec: v1alpha1.ClusterSpec{Version: "v1.37"}, Status: v1alpha1.ClusterStatus{Phase: tc.was}}
 			cl.Generation = 2
 			s := &state{cluster: cl, status: v1alpha1.ClusterStatus{Version: tc.version, Conditions: tc.conds}}
 			(&Controller{}).summarize(s, tc.stepErr)
