@@ -6,7 +6,7 @@ TOOLS    := etcd kube-apiserver kube-controller-manager kube-scheduler kubectl v
 # Our binaries.
 CMDS     := hikube-apiserver
 
-.PHONY: all build tools run test test-unit test-integration test-e2e verify verify-gofmt vet verify-codegen codegen bench clean
+.PHONY: all build tools run test test-unit test-integration test-e2e test-plugin verify verify-gofmt vet verify-codegen codegen bench clean
 
 all: build
 
@@ -15,6 +15,8 @@ build:
 	$(GO) build -o $(BIN)/hikube-apiserver ./cmd/hikube-apiserver
 	$(GO) build -o $(BIN)/hikube-controller ./cmd/hikube-controller
 	$(GO) build -o $(BIN)/hikube-local ./hack/run
+	$(GO) build -o $(BIN)/kubectl-hikube ./plugin/kubectl-hikube
+	install -m 0755 plugin/kubectl_complete-hikube $(BIN)/kubectl_complete-hikube
 
 tools:
 	hack/build-tools.sh $(TOOLS)
@@ -24,7 +26,7 @@ run: tools build
 	$(BIN)/hikube-local
 
 ## test: static checks, unit tests, generated-code check and integration tests on real binaries.
-test: verify test-unit test-integration test-e2e
+test: verify test-unit test-integration test-e2e test-plugin
 
 verify: verify-gofmt vet verify-codegen
 
@@ -42,10 +44,14 @@ codegen:
 	hack/update-codegen.sh
 
 test-unit: tools build
-	$(GO) test ./apis/... ./pkg/... ./cmd/...
+	$(GO) test ./apis/... ./pkg/... ./cmd/... ./plugin/...
 
 test-integration: tools build
 	$(GO) test -count=1 -timeout 40m ./test/integration/...
+
+## test-plugin: kubectl hikube through the real kubectl against the local platform.
+test-plugin: tools build
+	$(GO) test -count=1 -timeout 30m ./test/plugin/...
 
 ## bench: aggregated clusters vs. an equivalent CRD on the same kube-apiserver.
 bench: tools build
