@@ -170,6 +170,15 @@ func TestPlatformStartsIsolatesTenantsRestartsAndReusesItsState(t *testing.T) {
 	if uid := kubectl(t, bin, alice, "get", "cluster", "web", "-n", "tenant-a", "-o", "jsonpath={.metadata.uid}"); uid != uidBefore || uid == "" {
 		t.Errorf("cluster web after the second start has uid %q, want %q", uid, uidBefore)
 	}
+	// Until the controller's first pass the status still says what it said
+	// before the stop, so wait for the tenant's API itself.
+	deadline := time.Now().Add(3 * time.Minute)
+	for strings.TrimSpace(kubectl(t, bin, tenantKC, "get", "--raw", "/readyz")) != "ok" {
+		if time.Now().After(deadline) {
+			t.Fatalf("the tenant cluster did not come back after the platform restart")
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
 	waitClusterReady(t, bin, alice, "web")
 	if out := kubectl(t, bin, tenantKC, "get", "configmap", "kept", "-n", "default", "-o", "name"); strings.TrimSpace(out) != "configmap/kept" {
 		t.Errorf("the tenant's data did not survive the platform restart: %q", out)
