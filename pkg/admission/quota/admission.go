@@ -12,10 +12,11 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	"k8s.io/apimachinery/pkg/labels"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apiserver/pkg/admission"
 
 	"github.com/hikube/hikube/apis/apps"
@@ -63,12 +64,8 @@ func New() *Plugin {
 	return &Plugin{Handler: admission.NewHandler(admission.Create, admission.Update)}
 }
 
-// SetQuotaService implements WantsService. The plugin is ready once the
-// quota informer has synced: an empty cache would let everything through.
-func (p *Plugin) SetQuotaService(s *Service) {
-	p.svc = s
-	p.SetReadyFunc(s.quotaInformer.HasSynced)
-}
+// SetQuotaService implements WantsService.
+func (p *Plugin) SetQuotaService(s *Service) { p.svc = s }
 
 // ValidateInitialization fails the server start when the plugin was not wired.
 func (p *Plugin) ValidateInitialization() error {
@@ -82,9 +79,6 @@ func (p *Plugin) ValidateInitialization() error {
 func (p *Plugin) Validate(ctx context.Context, a admission.Attributes, _ admission.ObjectInterfaces) error {
 	if a.GetResource().GroupResource() != apps.Resource("clusters") || a.GetSubresource() != "" {
 		return nil
-	}
-	if !p.WaitForReady() {
-		return admission.NewForbidden(a, fmt.Errorf("not yet ready to check quotas; retry"))
 	}
 	c, ok := a.GetObject().(*apps.Cluster)
 	if !ok {
@@ -102,9 +96,9 @@ func (p *Plugin) Validate(ctx context.Context, a admission.Attributes, _ admissi
 // admit checks the keys c raises against its namespace's quotas, then the
 // GPU models it raises against the free capacity. Each check holds its lock
 // while it counts from a live list of our store plus the reservations in
-// flight, and an admitted request reserves its usage until it finishes (its
-// write is then committed or failed), so concurrent requests cannot both take
-// the last unit.
+// flight, and an admitted request reserves its usage until the store shows
+// its write (or the reservation expires), so concurrent requests cannot both
+// take the last unit.
 func (s *Service) admit(ctx context.Context, a admission.Attributes, c, old *apps.Cluster) error {
 	newUsage, oldUsage := usage.ClusterUsage(c), corev1.ResourceList{}
 	if old != nil {
@@ -156,26 +150,27 @@ func (s *Service) admit(ctx context.Context, a admission.Attributes, c, old *app
 	}
 
 	if reserve {
-		id := s.ledger.add(reservation{namespace: ns, name: c.Name, usage: newUsage})
-		// The request's context ends when its handler returns, after the
-		// write is committed (or has failed): from then on a live list sees it.
-		context.AfterFunc(ctx, func() { s.ledger.release(id) })
+		r := reservation{namespace: ns, name: c.Name, usage: newUsage, expires: time.Now().Add(reservationTTL)}
+		if old != nil {
+			r.fromRV = old.ResourceVersion
+		}
+		s.ledger.add(r)
 	}
 	return nil
 }
 
 // quotasFor returns the namespace's ResourceQuotas that limit one of keys,
-// from the informer: limits change rarely and an edit reaches the cache in
-// milliseconds, while a live read on every write would cost a round trip to
-// the host (usage, which must not race, is always read live from our store).
-func (s *Service) quotasFor(_ context.Context, ns string, keys []corev1.ResourceName) ([]corev1.ResourceQuota, error) {
-	list, err := s.quotas.ResourceQuotas(ns).List(labels.Everything())
+// read live: a quota counts from the moment its create returns. (A cached
+// read lets the first writes after a new quota through unchecked, and
+// unreserved, so a burst of creates could overshoot it.) The host client's
+// rate limit is raised for this read on the write path.
+func (s *Service) quotasFor(ctx context.Context, ns string, keys []corev1.ResourceName) ([]corev1.ResourceQuota, error) {
+	list, err := s.host.CoreV1().ResourceQuotas(ns).List(ctx, metav1.ListOptions{})
 	if err != nil {
 		return nil, fmt.Errorf("reading the quotas of %s: %w", ns, err)
 	}
 	var out []corev1.ResourceQuota
-	for _, q := range list {
-		q := *q
+	for _, q := range list.Items {
 		if !usage.Applies(&q) {
 			continue
 		}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"sync"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -137,20 +138,23 @@ func (s *Service) GPUStatus(ctx context.Context) (map[string][]apps.GPUDatacente
 
 // usageExcept sums the usage of the clusters of namespace ("" for all) except
 // the one named self ("namespace/name"): a live list of our store, so every
-// committed write counts, plus the reservations of requests admitted but not
-// finished, so that no write between our check and its commit is missed. A
-// cluster both listed and reserved counts with the larger of the two.
+// committed write counts, plus the reservations of writes admitted whose
+// result is not in the store yet, so that no write between our check and its
+// commit is missed. A cluster both listed and reserved counts with the larger.
 func (s *Service) usageExcept(ctx context.Context, namespace, self string) (corev1.ResourceList, error) {
 	list, err := s.clusters.AppsV1alpha1().Clusters(namespace).List(ctx, metav1.ListOptions{})
 	if err != nil {
 		return nil, fmt.Errorf("listing clusters: %w", err)
 	}
 	per := map[string]corev1.ResourceList{}
+	stored := map[string]string{}
 	for i := range list.Items {
 		c := &list.Items[i]
-		per[c.Namespace+"/"+c.Name] = usageOf(c)
+		key := c.Namespace + "/" + c.Name
+		per[key] = usageOf(c)
+		stored[key] = c.ResourceVersion
 	}
-	for key, u := range s.ledger.reserved(namespace) {
+	for key, u := range s.ledger.pending(namespace, stored, time.Now()) {
 		per[key] = usage.Max(per[key], u)
 	}
 	delete(per, self)
@@ -171,7 +175,15 @@ func usageOf(c *v1alpha1.Cluster) corev1.ResourceList {
 	return usage.ClusterUsage(&internal)
 }
 
-// ledger holds the usage of requests admitted and not yet finished.
+// reservationTTL bounds how long an admitted write that never lands (it
+// failed after admission) holds its reservation.
+const reservationTTL = 30 * time.Second
+
+// ledger holds the usage of writes admitted whose result is not yet in the
+// store. The request context cannot tell when the write is committed (the
+// admission context ends with the admission call), so a reservation lasts
+// until the store shows the write (the cluster exists with a resourceVersion
+// other than the one the write started from) or it expires.
 type ledger struct {
 	mu      sync.Mutex
 	next    int64
@@ -181,6 +193,9 @@ type ledger struct {
 type reservation struct {
 	namespace, name string
 	usage           corev1.ResourceList
+	// fromRV is the resourceVersion the write replaces ("" for a create).
+	fromRV  string
+	expires time.Time
 }
 
 func (l *ledger) add(r reservation) int64 {
@@ -191,21 +206,21 @@ func (l *ledger) add(r reservation) int64 {
 	return l.next
 }
 
-func (l *ledger) release(id int64) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	delete(l.entries, id)
-}
-
-// reserved returns the reservations of namespace ("" for all) by
-// "namespace/name", the larger when a cluster has several.
-func (l *ledger) reserved(namespace string) map[string]corev1.ResourceList {
+// pending drops the reservations whose write the store shows (stored maps
+// "namespace/name" to resourceVersion) or that expired, and returns the rest
+// of namespace ("" for all) by "namespace/name", the larger when a cluster
+// has several.
+func (l *ledger) pending(namespace string, stored map[string]string, now time.Time) map[string]corev1.ResourceList {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	out := map[string]corev1.ResourceList{}
-	for _, r := range l.entries {
+	for id, r := range l.entries {
+		key := r.namespace + "/" + r.name
+		if rv, ok := stored[key]; (ok && rv != r.fromRV) || now.After(r.expires) {
+			delete(l.entries, id)
+			continue
+		}
 		if namespace == "" || r.namespace == namespace {
-			key := r.namespace + "/" + r.name
 			out[key] = usage.Max(out[key], r.usage)
 		}
 	}

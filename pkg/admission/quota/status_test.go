@@ -2,6 +2,7 @@ package quota
 
 import (
 	"testing"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
@@ -36,19 +37,35 @@ func TestStatusWritesOnlyHikubeKeys(t *testing.T) {
 	}
 }
 
-func TestLedgerCountsTheLargerReservationOfACluster(t *testing.T) {
+func TestLedgerKeepsReservationsUntilTheStoreShowsTheWrite(t *testing.T) {
+	now := time.Now()
+	later := now.Add(time.Minute)
 	l := ledger{entries: map[int64]reservation{}}
-	small := l.add(reservation{namespace: "a", name: "c", usage: corev1.ResourceList{usage.ResourceNodes: resource.MustParse("2")}})
-	l.add(reservation{namespace: "a", name: "c", usage: corev1.ResourceList{usage.ResourceNodes: resource.MustParse("5")}})
-	l.add(reservation{namespace: "b", name: "c", usage: corev1.ResourceList{usage.ResourceNodes: resource.MustParse("1")}})
-	if got := l.reserved("a")["a/c"][usage.ResourceNodes]; got.Value() != 5 {
-		t.Errorf("a/c reserves %s, want the larger 5", got.String())
+	nodes := func(n string) corev1.ResourceList {
+		return corev1.ResourceList{usage.ResourceNodes: resource.MustParse(n)}
 	}
-	if n := len(l.reserved("")); n != 2 {
-		t.Errorf("all namespaces: %d clusters reserved, want 2", n)
+	l.add(reservation{namespace: "a", name: "c", usage: nodes("2"), expires: later})
+	l.add(reservation{namespace: "a", name: "c", usage: nodes("5"), expires: later})
+	l.add(reservation{namespace: "b", name: "c", usage: nodes("1"), expires: later})
+	l.add(reservation{namespace: "a", name: "upd", usage: nodes("7"), fromRV: "10", expires: later})
+	l.add(reservation{namespace: "a", name: "failed", usage: nodes("9"), expires: now.Add(-time.Second)})
+
+	got := l.pending("a", map[string]string{"a/upd": "10"}, now)
+	if q := got["a/c"][usage.ResourceNodes]; q.Value() != 5 {
+		t.Errorf("a/c reserves %s, want the larger 5", q.String())
 	}
-	l.release(small)
-	if n := len(l.entries); n != 2 {
-		t.Errorf("%d entries after a release, want 2", n)
+	if _, ok := got["a/upd"]; !ok {
+		t.Error("an update whose write the store does not show yet lost its reservation")
+	}
+	if _, ok := got["a/failed"]; ok {
+		t.Error("an expired reservation still counts")
+	}
+	if n := len(l.pending("", map[string]string{"a/upd": "10"}, now)); n != 3 {
+		t.Errorf("all namespaces: %d clusters reserved, want 3", n)
+	}
+	// The writes land: the store shows a/c (created) and a/upd at a new version.
+	got = l.pending("", map[string]string{"a/c": "11", "a/upd": "12"}, now)
+	if len(got) != 1 || got["b/c"] == nil {
+		t.Errorf("after the writes landed, pending = %v, want only b/c", got)
 	}
 }
