@@ -53,9 +53,11 @@ test-integration: tools build
 test-plugin: tools build
 	$(GO) test -count=1 -timeout 30m ./test/plugin/...
 
-## bench: aggregated clusters vs. an equivalent CRD on the same kube-apiserver.
+## bench: aggregated clusters vs. an equivalent CRD on the same kube-apiserver, then create-to-Ready and
+## autoscaler reaction of the local provider (docs/benchmarks.md).
 bench: tools build
-	$(GO) test -count=1 -run '^$$' -bench . -benchtime 200x -timeout 60m ./test/bench/...
+	$(GO) test -count=1 -run '^$$' -bench . -benchtime 200x -timeout 60m ./test/bench/
+	$(GO) test -count=1 -run '^$$' -bench . -benchtime 5x -timeout 30m ./test/bench/provisioning/
 
 clean:
 	rm -rf _output

@@ -77,7 +77,7 @@ const (
 // to 5. The ml node group stays, with the same instance type.
 func productionSpec() map[string]any {
 	return map[string]any{
-		"version":      "v1.33",
+		"version":      "v1.36",
 		"controlPlane": map[string]any{"replicas": int64(3), "resourcesPreset": "small"},
 		"storageClass": "replicated",
 		"nodeGroups": map[string]any{

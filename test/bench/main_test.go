@@ -4,7 +4,10 @@
 // (the same as `make run`) serves the whole package; the results and the
 // aggregated/CRD ratios are printed at the end of the run.
 //
-//	make bench   # go test -count=1 -run '^$' -bench . -benchtime 200x -timeout 60m ./test/bench/...
+//	go test -count=1 -run '^$' -bench . -benchtime 200x -timeout 60m ./test/bench/
+//
+// The controller-driven benchmarks (create→Ready, autoscaler reaction) are
+// in the provisioning sub-package, with their own platform.
 package bench
 
 import (
@@ -32,6 +35,8 @@ var env struct {
 	// direct talks to hikube-apiserver itself, without kube-apiserver's
 	// aggregation hop; nil when that does not work (informational only).
 	direct dynamic.Interface
+	// directKube is the REST side of direct, for the raw variants; nil with direct.
+	directKube kubernetes.Interface
 }
 
 func TestMain(m *testing.M) {
@@ -41,12 +46,8 @@ func TestMain(m *testing.M) {
 func run(m *testing.M) int {
 	_, file, _, _ := runtime.Caller(0)
 	env.root = filepath.Join(filepath.Dir(file), "..", "..")
+	// The binaries `make build` and `make tools` put in _output/bin.
 	bin := filepath.Join(env.root, "_output", "bin")
-	// HIKUBE_BENCH_BIN benchmarks other binaries (say, hikube-apiserver of
-	// another commit, next to links to the upstream ones).
-	if dir := os.Getenv("HIKUBE_BENCH_BIN"); dir != "" {
-		bin = dir
-	}
 	for _, b := range []string{"etcd", "kube-apiserver", "kube-controller-manager", "kubectl", "hikube-apiserver"} {
 		if _, err := os.Stat(filepath.Join(bin, b)); err != nil {
 			fmt.Fprintf(os.Stderr, "bench: %s missing; run `make tools build` (or `make bench`) first\n", b)
@@ -112,8 +113,14 @@ func initClients() error {
 	direct.Host = fmt.Sprintf("https://127.0.0.1:%d", env.platform.Ports().HikubeAPIServer)
 	direct.TLSClientConfig.CAData, direct.TLSClientConfig.CAFile = nil, ""
 	direct.TLSClientConfig.Insecure = true
-	if d, err := dynamic.NewForConfig(direct); err == nil {
-		env.direct = d
+	d, err := dynamic.NewForConfig(direct)
+	if err != nil {
+		return nil
 	}
+	k, err := kubernetes.NewForConfig(direct)
+	if err != nil {
+		return nil
+	}
+	env.direct, env.directKube = d, k
 	return nil
 }

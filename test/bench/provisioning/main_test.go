@@ -1,0 +1,84 @@
+// Package provisioning benchmarks what hikube-controller does with the local
+// provider: the time from creating a cluster to its Ready condition, and the
+// autoscaler's reaction to a pod that no node can take. Unlike test/bench,
+// which measures the API alone, this package starts the whole platform, the
+// controller included (through test/harness, as test/e2e does).
+//
+// Each iteration takes seconds, so keep -benchtime small:
+//
+//	go test -count=1 -run '^$' -bench . -benchtime 5x -timeout 30m ./test/bench/provisioning/
+//
+// (Without -benchtime, Go's default 1s target stops at the first iteration.)
+package provisioning
+
+import (
+	"fmt"
+	"os"
+	"testing"
+	"time"
+
+	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/rest"
+
+	"github.com/hikube/hikube/pkg/localplatform"
+	"github.com/hikube/hikube/test/harness"
+)
+
+var env harness.Env
+
+// scaleDownGrace is the controller's --scale-down-grace: short, so that
+// BenchmarkAutoscalerReaction's cleanup (the added node going away) takes
+// seconds rather than the default ten minutes. It is not timed.
+const scaleDownGrace = 2 * time.Second
+
+func TestMain(m *testing.M) {
+	os.Exit(harness.Main(m, &env, localplatform.Options{ScaleDownGrace: scaleDownGrace}))
+}
+
+// hostClients are the admin's clients of the host cluster, without
+// client-side rate limiting.
+func hostClients(b *testing.B) (*rest.Config, dynamic.Interface) {
+	b.Helper()
+	cfg, err := env.Platform.RESTConfig("admin")
+	if err != nil {
+		b.Fatalf("admin client config: %v", err)
+	}
+	cfg.QPS, cfg.Burst = 1000, 1000
+	cfg.WarningHandler = rest.NoWarnings{}
+	dyn, err := dynamic.NewForConfig(cfg)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return cfg, dyn
+}
+
+func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+
+// stats is the mean, min and max of durations.
+func stats(ds []time.Duration) (mean, lo, hi time.Duration) {
+	if len(ds) == 0 {
+		return 0, 0, 0
+	}
+	lo, hi = ds[0], ds[0]
+	var sum time.Duration
+	for _, d := range ds {
+		sum += d
+		lo, hi = min(lo, d), max(hi, d)
+	}
+	return sum / time.Duration(len(ds)), lo, hi
+}
+
+// report adds mean, min and max of ds as metrics named unit, min-unit, max-unit
+// and logs every sample.
+func report(b *testing.B, unit string, ds []time.Duration) {
+	b.Helper()
+	mean, lo, hi := stats(ds)
+	b.ReportMetric(ms(mean), unit)
+	b.ReportMetric(ms(lo), "min-"+unit)
+	b.ReportMetric(ms(hi), "max-"+unit)
+	s := ""
+	for _, d := range ds {
+		s += fmt.Sprintf(" %.0f", ms(d))
+	}
+	b.Logf("%s samples (ms):%s", unit, s)
+}
