@@ -130,7 +130,14 @@ func (o *Options) runController(ctx context.Context, kube kubernetes.Interface, 
 	scheme := runtime.NewScheme()
 	utilruntime.Must(clientgoscheme.AddToScheme(scheme))
 	utilruntime.Must(hikubescheme.AddToScheme(scheme))
-	broadcaster := record.NewBroadcaster(record.WithContext(ctx))
+	// The default spam filter gives all events of one object a single bucket
+	// (25, then one per 5 minutes): a busy cluster would lose its scaling
+	// decisions. One bucket per reason keeps each kind of story told.
+	broadcaster := record.NewBroadcaster(record.WithContext(ctx), record.WithCorrelatorOptions(record.CorrelatorOptions{
+		SpamKeyFunc: func(e *corev1.Event) string {
+			return e.Source.Component + "/" + string(e.InvolvedObject.UID) + "/" + e.Reason
+		},
+	}))
 	broadcaster.StartRecordingToSink(&typedcorev1.EventSinkImpl{Interface: kube.CoreV1().Events("")})
 	defer broadcaster.Shutdown()
 	recorder := broadcaster.NewRecorder(scheme, corev1.EventSource{Component: "hikube-controller"})

@@ -7,7 +7,7 @@
 package tenantrbac
 
 import (
-	metav1 "k8s.io/client-go/applyconfigurations/meta/v1"
+	rbacv1api "k8s.io/api/rbac/v1"
 	rbacv1 "k8s.io/client-go/applyconfigurations/rbac/v1"
 )
 
@@ -18,28 +18,29 @@ const (
 	GroupViewers = "hikube:cluster-viewers"
 )
 
-// ViewerRole is the read-only role of GroupViewers: everything the built-in
-// view role shows (aggregated, so it follows the cluster's version) plus the
-// cluster-scoped objects a viewer of a whole cluster expects to see.
+// ViewerRole is the read-only role of GroupViewers: the rules of the
+// tenant's own system:aggregate-to-view (what the built-in view role shows,
+// for that cluster's version, no secrets) plus the cluster-scoped objects a
+// viewer of a whole cluster expects to see. It is written with its rules
+// rather than aggregated, so it works as soon as the API serves instead of
+// once the controller manager has started its aggregator.
 const ViewerRole = "hikube:cluster-viewer"
 
-const aggregateToViewer = "apps.hikube.io/aggregate-to-cluster-viewer"
+// SourceViewRole is the bootstrap role the viewer role copies.
+const SourceViewRole = "system:aggregate-to-view"
 
-// Roles are the ClusterRoles the controller applies in every tenant cluster.
-func Roles() []*rbacv1.ClusterRoleApplyConfiguration {
-	managed := map[string]string{"apps.hikube.io/managed": "true"}
-	viewer := rbacv1.ClusterRole(ViewerRole).WithLabels(managed).
-		WithAggregationRule(rbacv1.AggregationRule().WithClusterRoleSelectors(
-			metav1.LabelSelector().WithMatchLabels(map[string]string{"rbac.authorization.k8s.io/aggregate-to-view": "true"}),
-			metav1.LabelSelector().WithMatchLabels(map[string]string{aggregateToViewer: "true"}),
-		))
-	extraLabels := map[string]string{"apps.hikube.io/managed": "true", aggregateToViewer: "true"}
-	extra := rbacv1.ClusterRole(ViewerRole+"-cluster-scoped").WithLabels(extraLabels).WithRules(
+// ViewerRoleFrom builds the viewer role from the rules of SourceViewRole.
+func ViewerRoleFrom(view []rbacv1api.PolicyRule) *rbacv1.ClusterRoleApplyConfiguration {
+	role := rbacv1.ClusterRole(ViewerRole).WithLabels(map[string]string{"apps.hikube.io/managed": "true"})
+	for _, r := range view {
+		role = role.WithRules(rbacv1.PolicyRule().WithAPIGroups(r.APIGroups...).WithResources(r.Resources...).
+			WithResourceNames(r.ResourceNames...).WithNonResourceURLs(r.NonResourceURLs...).WithVerbs(r.Verbs...))
+	}
+	return role.WithRules(
 		rbacv1.PolicyRule().WithAPIGroups("").WithResources("nodes", "namespaces", "persistentvolumes").WithVerbs("get", "list", "watch"),
 		rbacv1.PolicyRule().WithAPIGroups("storage.k8s.io").WithResources("storageclasses", "csinodes", "volumeattachments").WithVerbs("get", "list", "watch"),
 		rbacv1.PolicyRule().WithAPIGroups("scheduling.k8s.io").WithResources("priorityclasses").WithVerbs("get", "list", "watch"),
 	)
-	return []*rbacv1.ClusterRoleApplyConfiguration{extra, viewer}
 }
 
 // Bindings are the ClusterRoleBindings the controller applies in every tenant cluster.

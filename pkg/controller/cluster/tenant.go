@@ -54,28 +54,17 @@ func (c *Controller) ensureTenantBootstrap(ctx context.Context, s *state) error 
 		return err
 	}
 	s.tenant = t
-	for _, r := range tenantrbac.Roles() {
-		if _, err := t.kube.RbacV1().ClusterRoles().Apply(ctx, r, applyOptions); err != nil {
-			return fmt.Errorf("role %s in %s: %w", *r.Name, s.ref, err)
-		}
+	view, err := t.kube.RbacV1().ClusterRoles().Get(ctx, tenantrbac.SourceViewRole, metav1.GetOptions{})
+	if err != nil {
+		return fmt.Errorf("reading role %s in %s: %w", tenantrbac.SourceViewRole, s.ref, err)
+	}
+	if _, err := t.kube.RbacV1().ClusterRoles().Apply(ctx, tenantrbac.ViewerRoleFrom(view.Rules), applyOptions); err != nil {
+		return fmt.Errorf("role %s in %s: %w", tenantrbac.ViewerRole, s.ref, err)
 	}
 	for _, b := range tenantrbac.Bindings() {
 		if _, err := t.kube.RbacV1().ClusterRoleBindings().Apply(ctx, b, applyOptions); err != nil {
 			return fmt.Errorf("binding %s in %s: %w", *b.Name, s.ref, err)
 		}
-	}
-	// The viewer role is aggregated by the tenant's controller manager; until
-	// it has rules, a viewer kubeconfig would be useless, so the cluster is
-	// not ready yet.
-	viewer, err := t.kube.RbacV1().ClusterRoles().Get(ctx, tenantrbac.ViewerRole, metav1.GetOptions{})
-	if err != nil {
-		return fmt.Errorf("reading role %s in %s: %w", tenantrbac.ViewerRole, s.ref, err)
-	}
-	if len(viewer.Rules) == 0 {
-		setCondition(s, ConditionControlPlaneReady, metav1.ConditionFalse, "ControllersStarting",
-			"kube-controller-manager has not aggregated the RBAC roles yet")
-		s.requeueAfter(c.opts.ResyncProgressing)
-		return errStop
 	}
 	for _, sc := range storageClasses(s.cluster.Spec.StorageClass) {
 		if _, err := t.kube.StorageV1().StorageClasses().Apply(ctx, sc, applyOptions); err != nil {
