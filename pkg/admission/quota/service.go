@@ -206,6 +206,20 @@ func (l *ledger) add(r reservation) int64 {
 	return l.next
 }
 
+// observed drops the reservations of a cluster whose write the store has
+// shown: an informer saw it at resourceVersion rv, or deleted (rv ""). A
+// create that lands and is deleted before any list would otherwise keep its
+// reservation until it expires.
+func (l *ledger) observed(namespace, name, rv string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for id, r := range l.entries {
+		if r.namespace == namespace && r.name == name && (rv == "" || rv != r.fromRV) {
+			delete(l.entries, id)
+		}
+	}
+}
+
 // pending drops the reservations whose write the store shows (stored maps
 // "namespace/name" to resourceVersion) or that expired, and returns the rest
 // of namespace ("" for all) by "namespace/name", the larger when a cluster
@@ -216,7 +230,10 @@ func (l *ledger) pending(namespace string, stored map[string]string, now time.Ti
 	out := map[string]corev1.ResourceList{}
 	for id, r := range l.entries {
 		key := r.namespace + "/" + r.name
-		if rv, ok := stored[key]; (ok && rv != r.fromRV) || now.After(r.expires) {
+		rv, ok := stored[key]
+		landed := ok && rv != r.fromRV
+		deleted := !ok && r.fromRV != "" // an update of a cluster that is gone
+		if landed || deleted || now.After(r.expires) {
 			delete(l.entries, id)
 			continue
 		}

@@ -60,6 +60,15 @@ func (s *Service) syncStatus(ctx context.Context) {
 		utilruntime.HandleError(fmt.Errorf("watching clusters for quota status: %w", err))
 		return
 	}
+	// The same watch tells the ledger which admitted writes have landed.
+	if _, err := clusters.Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{
+		AddFunc:    func(obj any) { s.observe(obj, false) },
+		UpdateFunc: func(_, obj any) { s.observe(obj, false) },
+		DeleteFunc: func(obj any) { s.observe(obj, true) },
+	}); err != nil {
+		utilruntime.HandleError(fmt.Errorf("watching clusters for the quota ledger: %w", err))
+		return
+	}
 	if _, err := s.quotaInformer.AddEventHandler(handler); err != nil {
 		utilruntime.HandleError(fmt.Errorf("watching resource quotas for quota status: %w", err))
 		return
@@ -160,4 +169,19 @@ func withStatus(q *corev1.ResourceQuota, used corev1.ResourceList) (*corev1.Reso
 		}
 	}
 	return out, changed
+}
+
+func (s *Service) observe(obj any, deleted bool) {
+	if d, ok := obj.(cache.DeletedFinalStateUnknown); ok {
+		obj, deleted = d.Obj, true
+	}
+	m, err := meta.Accessor(obj)
+	if err != nil {
+		return
+	}
+	rv := m.GetResourceVersion()
+	if deleted {
+		rv = ""
+	}
+	s.ledger.observed(m.GetNamespace(), m.GetName(), rv)
 }

@@ -63,6 +63,17 @@ func TestLedgerKeepsReservationsUntilTheStoreShowsTheWrite(t *testing.T) {
 	if n := len(l.pending("", map[string]string{"a/upd": "10"}, now)); n != 3 {
 		t.Errorf("all namespaces: %d clusters reserved, want 3", n)
 	}
+	// An update of a cluster that was deleted meanwhile no longer counts.
+	l.add(reservation{namespace: "a", name: "gone", usage: nodes("3"), fromRV: "4", expires: later})
+	if _, ok := l.pending("a", map[string]string{"a/upd": "10"}, now)["a/gone"]; ok {
+		t.Error("the update of a deleted cluster still counts")
+	}
+	// A create the informer saw land (and even deleted) no longer counts.
+	l.add(reservation{namespace: "a", name: "quick", usage: nodes("3"), expires: later})
+	l.observed("a", "quick", "")
+	if _, ok := l.pending("a", map[string]string{"a/upd": "10"}, now)["a/quick"]; ok {
+		t.Error("a create seen by the informer still counts")
+	}
 	// The writes land: the store shows a/c (created) and a/upd at a new version.
 	got = l.pending("", map[string]string{"a/c": "11", "a/upd": "12"}, now)
 	if len(got) != 1 || got["b/c"] == nil {
