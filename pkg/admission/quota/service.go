@@ -142,6 +142,10 @@ func (s *Service) GPUStatus(ctx context.Context) (map[string][]apps.GPUDatacente
 // result is not in the store yet, so that no write between our check and its
 // commit is missed. A cluster both listed and reserved counts with the larger.
 func (s *Service) usageExcept(ctx context.Context, namespace, self string) (corev1.ResourceList, error) {
+	// The reservations are read BEFORE the list: a write the watch reports
+	// (dropping its reservation) after this point may be missing from the
+	// list, but it is in this snapshot; one dropped before it is in the list.
+	reserved := s.ledger.snapshot(namespace, time.Now())
 	list, err := s.clusters.AppsV1alpha1().Clusters(namespace).List(ctx, metav1.ListOptions{})
 	if err != nil {
 		return nil, fmt.Errorf("listing clusters: %w", err)
@@ -154,9 +158,10 @@ func (s *Service) usageExcept(ctx context.Context, namespace, self string) (core
 		per[key] = usageOf(c)
 		stored[key] = c.ResourceVersion
 	}
-	for key, u := range s.ledger.pending(namespace, stored, time.Now()) {
+	for key, u := range reserved {
 		per[key] = usage.Max(per[key], u)
 	}
+	s.ledger.prune(stored)
 	delete(per, self)
 	total := corev1.ResourceList{}
 	for _, u := range per {
@@ -220,26 +225,35 @@ func (l *ledger) observed(namespace, name, rv string) {
 	}
 }
 
-// pending drops the reservations whose write the store shows (stored maps
-// "namespace/name" to resourceVersion) or that expired, and returns the rest
-// of namespace ("" for all) by "namespace/name", the larger when a cluster
-// has several.
-func (l *ledger) pending(namespace string, stored map[string]string, now time.Time) map[string]corev1.ResourceList {
+// snapshot returns the unexpired reservations of namespace ("" for all) by
+// "namespace/name", the larger when a cluster has several.
+func (l *ledger) snapshot(namespace string, now time.Time) map[string]corev1.ResourceList {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	out := map[string]corev1.ResourceList{}
 	for id, r := range l.entries {
-		key := r.namespace + "/" + r.name
-		rv, ok := stored[key]
-		landed := ok && rv != r.fromRV
-		deleted := !ok && r.fromRV != "" // an update of a cluster that is gone
-		if landed || deleted || now.After(r.expires) {
+		if now.After(r.expires) {
 			delete(l.entries, id)
 			continue
 		}
 		if namespace == "" || r.namespace == namespace {
+			key := r.namespace + "/" + r.name
 			out[key] = usage.Max(out[key], r.usage)
 		}
 	}
 	return out
+}
+
+// prune drops the reservations whose write a list showed (stored maps
+// "namespace/name" to resourceVersion): the cluster is there at another
+// resourceVersion than the write started from, or an updated cluster is gone.
+func (l *ledger) prune(stored map[string]string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for id, r := range l.entries {
+		rv, ok := stored[r.namespace+"/"+r.name]
+		if (ok && rv != r.fromRV) || (!ok && r.fromRV != "") {
+			delete(l.entries, id)
+		}
+	}
 }
