@@ -63,11 +63,7 @@ func fixedCompletion(values ...string) completeFunc {
 }
 
 func clusterNames(f *Factory) []string {
-	ns, err := f.Namespace()
-	if err != nil {
-		return nil
-	}
-	clusters, err := f.Clusters(ns)
+	_, clusters, err := f.NamespacedClusters()
 	if err != nil {
 		return nil
 	}

@@ -37,11 +37,7 @@ contexts 'kubectl hikube kubeconfig' added for the cluster are removed too.`,
 		ValidArgsFunction: completeClusters(f),
 		RunE: func(c *cobra.Command, args []string) error {
 			name := args[0]
-			ns, err := f.Namespace()
-			if err != nil {
-				return err
-			}
-			clusters, err := f.Clusters(ns)
+			ns, clusters, err := f.NamespacedClusters()
 			if err != nil {
 				return err
 			}
@@ -130,11 +126,7 @@ whenever they change. On timeout it says what exists and what to run next (exit 
 			if f2 != progress.Ready && f2 != progress.Deleted {
 				return exitcode.UsageErrorf("--for must be ready or delete, not %q", forWhat)
 			}
-			ns, err := f.Namespace()
-			if err != nil {
-				return err
-			}
-			clusters, err := f.Clusters(ns)
+			ns, clusters, err := f.NamespacedClusters()
 			if err != nil {
 				return err
 			}

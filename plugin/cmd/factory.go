@@ -64,6 +64,17 @@ func (f *Factory) Clusters(ns string) (typedv1alpha1.ClusterInterface, error) {
 	return cs.AppsV1alpha1().Clusters(ns), nil
 }
 
+// NamespacedClusters is the namespace of the command (-n, else the
+// context's) and the clusters client for it: the start of most verbs.
+func (f *Factory) NamespacedClusters() (string, typedv1alpha1.ClusterInterface, error) {
+	ns, err := f.Namespace()
+	if err != nil {
+		return "", nil, err
+	}
+	clusters, err := f.Clusters(ns)
+	return ns, clusters, err
+}
+
 // Kube is the core clientset (events).
 func (f *Factory) Kube() (kubernetes.Interface, error) {
 	cfg, err := f.RESTConfig()

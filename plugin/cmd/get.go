@@ -190,11 +190,7 @@ func newEventsCmd(f *Factory) *cobra.Command {
 		Args:              exactArgs("NAME"),
 		ValidArgsFunction: completeClusters(f),
 		RunE: func(c *cobra.Command, args []string) error {
-			ns, err := f.Namespace()
-			if err != nil {
-				return err
-			}
-			clusters, err := f.Clusters(ns)
+			ns, clusters, err := f.NamespacedClusters()
 			if err != nil {
 				return err
 			}

@@ -146,11 +146,7 @@ func ptrOr(p *int32) int32 {
 }
 
 func getCluster(f *Factory, name string) (*v1alpha1.Cluster, error) {
-	ns, err := f.Namespace()
-	if err != nil {
-		return nil, err
-	}
-	clusters, err := f.Clusters(ns)
+	_, clusters, err := f.NamespacedClusters()
 	if err != nil {
 		return nil, err
 	}
