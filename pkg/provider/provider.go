@@ -104,3 +104,18 @@ type Provider interface {
 	// while removal is still in progress.
 	Delete(ctx context.Context, c ClusterRef) (done bool, err error)
 }
+
+// LabelNodeGroup is on every worker node a provider manages, with the node's
+// group: the core lists a cluster's nodes by it and the provider owns what
+// carries it.
+const LabelNodeGroup = "apps.hikube.io/node-group"
+
+// NodeReady says whether a node's Ready condition is True.
+func NodeReady(n *corev1.Node) bool {
+	for _, c := range n.Status.Conditions {
+		if c.Type == corev1.NodeReady {
+			return c.Status == corev1.ConditionTrue
+		}
+	}
+	return false
+}

@@ -25,7 +25,6 @@ import (
 
 // Labels and taints the core puts on worker nodes.
 const (
-	LabelNodeGroup    = "apps.hikube.io/node-group"
 	LabelInstanceType = "node.kubernetes.io/instance-type"
 	LabelZone         = "topology.kubernetes.io/zone"
 	LabelRegion       = "topology.kubernetes.io/region"
@@ -43,7 +42,7 @@ const (
 // names and places the nodes, has the provider make them so, and reports.
 func (c *Controller) ensureNodeGroups(ctx context.Context, s *state) error {
 	kube := s.tenant.kube
-	nodes, err := kube.CoreV1().Nodes().List(ctx, metav1.ListOptions{LabelSelector: LabelNodeGroup})
+	nodes, err := kube.CoreV1().Nodes().List(ctx, metav1.ListOptions{LabelSelector: provider.LabelNodeGroup})
 	if err != nil {
 		return fmt.Errorf("listing nodes of %s: %w", s.ref, err)
 	}
@@ -123,7 +122,7 @@ func (c *Controller) autoscalerGroups(s *state, nodes []corev1.Node, busy map[st
 		g := s.cluster.Spec.NodeGroups[name]
 		ag := autoscaler.Group{Name: name, Min: deref(g.MinReplicas), Max: deref(g.MaxReplicas), Template: nodeTemplate(s.cluster, name, g, gpuZones)}
 		for _, n := range nodes {
-			if n.Labels[LabelNodeGroup] != name {
+			if n.Labels[provider.LabelNodeGroup] != name {
 				continue
 			}
 			key := s.ref.UID + "/" + n.Name
@@ -136,20 +135,11 @@ func (c *Controller) autoscalerGroups(s *state, nodes []corev1.Node, busy map[st
 				since = now
 				c.emptySince[key] = now
 			}
-			ag.Nodes = append(ag.Nodes, autoscaler.Node{Name: n.Name, Zone: n.Labels[LabelZone], Ready: nodeReady(&n), EmptySince: since})
+			ag.Nodes = append(ag.Nodes, autoscaler.Node{Name: n.Name, Zone: n.Labels[LabelZone], Ready: provider.NodeReady(&n), EmptySince: since})
 		}
 		groups = append(groups, ag)
 	}
 	return groups
-}
-
-func nodeReady(n *corev1.Node) bool {
-	for _, c := range n.Status.Conditions {
-		if c.Type == corev1.NodeReady {
-			return c.Status == corev1.ConditionTrue
-		}
-	}
-	return false
 }
 
 // nodeTemplate is the shape of every node of a group: the instance type's
@@ -157,7 +147,7 @@ func nodeReady(n *corev1.Node) bool {
 // resource per entry, and the labels and taints pods select on.
 func nodeTemplate(cl *v1alpha1.Cluster, name string, g v1alpha1.NodeGroup, gpuZones map[string][]string) autoscaler.NodeTemplate {
 	labels := map[string]string{
-		LabelNodeGroup:           name,
+		provider.LabelNodeGroup:  name,
 		LabelInstanceType:        g.InstanceType,
 		LabelRegion:              region,
 		"apps.hikube.io/cluster": cl.Name,

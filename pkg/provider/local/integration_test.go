@@ -333,7 +333,7 @@ func testNodesAndGPUPod(t *testing.T, e *env, c provider.ClusterRef, cs kubernet
 	if q := ml.Status.Capacity[corev1.ResourceCPU]; q.Cmp(resource.MustParse("8")) != 0 {
 		t.Errorf("ml-0 capacity %v", ml.Status.Capacity)
 	}
-	if ml.Labels[LabelNodeGroup] != "ml" || ml.Labels["topology.kubernetes.io/zone"] != "lucerne" || len(ml.Spec.Taints) == 0 {
+	if ml.Labels[provider.LabelNodeGroup] != "ml" || ml.Labels["topology.kubernetes.io/zone"] != "lucerne" || len(ml.Spec.Taints) == 0 {
 		t.Errorf("ml-0 labels %v taints %v", ml.Labels, ml.Spec.Taints)
 	}
 

@@ -18,8 +18,6 @@ import (
 )
 
 const (
-	// LabelNodeGroup marks the nodes the provider manages, with their group.
-	LabelNodeGroup = "apps.hikube.io/node-group"
 	// kwok manages only nodes with this annotation.
 	kwokAnnotation      = "kwok.x-k8s.io/node"
 	kwokAnnotationValue = "fake"
@@ -39,7 +37,7 @@ func (p *Provider) EnsureNodes(ctx context.Context, c provider.ClusterRef, nodes
 	if err != nil {
 		return nil, fmt.Errorf("nodes of %s: %w", c, err)
 	}
-	list, err := cs.CoreV1().Nodes().List(ctx, metav1.ListOptions{LabelSelector: LabelNodeGroup})
+	list, err := cs.CoreV1().Nodes().List(ctx, metav1.ListOptions{LabelSelector: provider.LabelNodeGroup})
 	if err != nil {
 		return nil, fmt.Errorf("listing the nodes of %s: %w", c, err)
 	}
@@ -55,7 +53,7 @@ func (p *Provider) EnsureNodes(ctx context.Context, c provider.ClusterRef, nodes
 		if err != nil {
 			return nil, fmt.Errorf("node %s of %s: %w", spec.Name, c, err)
 		}
-		statuses = append(statuses, provider.NodeStatus{Name: spec.Name, Group: spec.Group, Zone: spec.Zone, Ready: nodeReady(node)})
+		statuses = append(statuses, provider.NodeStatus{Name: spec.Name, Group: spec.Group, Zone: spec.Zone, Ready: provider.NodeReady(node)})
 	}
 	for name, node := range existing {
 		if wanted[name] {
@@ -76,7 +74,7 @@ func desiredNode(spec provider.NodeSpec) *corev1.Node {
 	if labels == nil {
 		labels = map[string]string{}
 	}
-	labels[LabelNodeGroup] = spec.Group
+	labels[provider.LabelNodeGroup] = spec.Group
 	labels[labelHostname] = spec.Name
 	if spec.Zone != "" {
 		labels[labelZone] = spec.Zone
@@ -208,13 +206,4 @@ func removeNode(ctx context.Context, cs kubernetes.Interface, node *corev1.Node)
 		return fmt.Errorf("deleting: %w", err)
 	}
 	return nil
-}
-
-func nodeReady(n *corev1.Node) bool {
-	for _, c := range n.Status.Conditions {
-		if c.Type == corev1.NodeReady {
-			return c.Status == corev1.ConditionTrue
-		}
-	}
-	return false
 }

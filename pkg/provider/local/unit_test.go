@@ -221,7 +221,7 @@ func TestMergeNodeAppliesSpecAndKeepsSystemTaints(t *testing.T) {
 	if !changed {
 		t.Fatal("drift not detected")
 	}
-	if merged.Labels[LabelNodeGroup] != "gpu" || merged.Labels[labelZone] != "geneva" || merged.Labels["other"] != "x" ||
+	if merged.Labels[provider.LabelNodeGroup] != "gpu" || merged.Labels[labelZone] != "geneva" || merged.Labels["other"] != "x" ||
 		merged.Annotations[kwokAnnotation] != kwokAnnotationValue {
 		t.Errorf("labels/annotations: %v %v", merged.Labels, merged.Annotations)
 	}
