@@ -15,6 +15,8 @@ import (
 	"k8s.io/client-go/tools/clientcmd"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/yaml"
+
+	"github.com/hikube/hikube/pkg/provider"
 )
 
 // The autoscaler benchmark's cluster, in tenant-b: a GPU group of 1 to 3
@@ -37,7 +39,6 @@ spec:
   addons:
     gpuOperator: {enabled: true}
 `
-	labelNodeGroup = "apps.hikube.io/node-group"
 )
 
 // gpuPod asks for one nvidia.com/L40S and tolerates the GPU taint.
@@ -78,7 +79,7 @@ func BenchmarkAutoscalerReaction(b *testing.B) {
 	b.ResetTimer()
 	b.StopTimer()
 	for i := 0; i < b.N; i++ {
-		nodes, err := kube.CoreV1().Nodes().List(ctx, metav1.ListOptions{LabelSelector: labelNodeGroup + "=" + gpuGroup})
+		nodes, err := kube.CoreV1().Nodes().List(ctx, metav1.ListOptions{LabelSelector: provider.LabelNodeGroup + "=" + gpuGroup})
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -87,7 +88,7 @@ func BenchmarkAutoscalerReaction(b *testing.B) {
 		}
 		old := nodes.Items[0].Name
 		nodeW, err := watchFrom(ctx, nodes.ResourceVersion, func(ctx context.Context, o metav1.ListOptions) (watch.Interface, error) {
-			o.LabelSelector = labelNodeGroup + "=" + gpuGroup
+			o.LabelSelector = provider.LabelNodeGroup + "=" + gpuGroup
 			return kube.CoreV1().Nodes().Watch(ctx, o)
 		})
 		if err != nil {
@@ -150,7 +151,7 @@ func BenchmarkAutoscalerReaction(b *testing.B) {
 				if newNode == "" {
 					newNode, nodeAt = n.Name, now
 				}
-				if n.Name == newNode && readyAt.IsZero() && nodeReady(n) {
+				if n.Name == newNode && readyAt.IsZero() && provider.NodeReady(n) {
 					readyAt = now
 				}
 			case <-time.After(time.Until(deadline)):
@@ -210,7 +211,7 @@ func backToOneNode(ctx context.Context, b *testing.B, kube kubernetes.Interface,
 	var stableSince time.Time
 	deadline := time.Now().Add(3 * time.Minute)
 	for {
-		nodes, err := kube.CoreV1().Nodes().List(ctx, metav1.ListOptions{LabelSelector: labelNodeGroup + "=" + gpuGroup})
+		nodes, err := kube.CoreV1().Nodes().List(ctx, metav1.ListOptions{LabelSelector: provider.LabelNodeGroup + "=" + gpuGroup})
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -286,15 +287,6 @@ func watchScaledUp(ctx context.Context, b *testing.B) <-chan time.Time {
 		}
 	}()
 	return out
-}
-
-func nodeReady(n *corev1.Node) bool {
-	for _, c := range n.Status.Conditions {
-		if c.Type == corev1.NodeReady {
-			return c.Status == corev1.ConditionTrue
-		}
-	}
-	return false
 }
 
 // gpuClusterReady creates the GPU cluster (once per run) and waits for it to
