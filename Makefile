@@ -6,7 +6,7 @@ TOOLS    := etcd kube-apiserver kube-controller-manager kube-scheduler kubectl v
 # Our binaries.
 CMDS     := hikube-apiserver
 
-.PHONY: all build tools run test test-unit test-integration test-e2e test-plugin verify verify-gofmt vet verify-codegen codegen bench clean
+.PHONY: all build tools run test test-unit test-integration test-e2e test-plugin verify verify-gofmt vet verify-codegen verify-codegen-fresh codegen bench clean
 
 all: build
 
@@ -28,7 +28,9 @@ run: tools build
 ## test: static checks, unit tests, generated-code check and integration tests on real binaries.
 test: verify test-unit test-integration test-e2e test-plugin
 
-verify: verify-gofmt vet verify-codegen
+## verify: gofmt, go vet and the generated-code check, the latter from an empty module cache so that
+## a script relying on what an earlier run left on this machine fails here first.
+verify: verify-gofmt vet verify-codegen-fresh
 
 verify-gofmt:
 	@out=$$(gofmt -l $$(git ls-files '*.go' | grep -v '^hack/tools/')); \
@@ -39,6 +41,9 @@ vet:
 
 verify-codegen:
 	hack/verify-codegen.sh
+
+verify-codegen-fresh:
+	hack/verify-codegen-fresh.sh
 
 codegen:
 	hack/update-codegen.sh

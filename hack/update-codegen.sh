@@ -7,7 +7,25 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 OUT_ROOT=${OUT_ROOT:-${ROOT}}   # verify-codegen.sh generates into a copy
 cd "${OUT_ROOT}"
 
-CODEGEN_PKG=$(go list -m -f '{{.Dir}}' k8s.io/code-generator)
+# `go list -m` names a module's directory only once it is in the module cache
+# and never downloads it, so download first: on a fresh machine (or an empty
+# GOMODCACHE) the directory would otherwise be empty.
+module_dir() {
+  local dir
+  go mod download "$1"
+  dir=$(go list -m -f '{{.Dir}}' "$1")
+  if [[ -z "${dir}" || ! -d "${dir}" ]]; then
+    echo "update-codegen: module $1 is not in the module cache after 'go mod download $1'" >&2
+    exit 1
+  fi
+  echo "${dir}"
+}
+
+CODEGEN_PKG=$(module_dir k8s.io/code-generator)
+if [[ ! -f "${CODEGEN_PKG}/kube_codegen.sh" ]]; then
+  echo "update-codegen: ${CODEGEN_PKG}/kube_codegen.sh not found" >&2
+  exit 1
+fi
 # shellcheck source=/dev/null
 source "${CODEGEN_PKG}/kube_codegen.sh"
 
