@@ -71,7 +71,7 @@ const (
 	getName   = "prod-00000"
 )
 
-// productionSpec is the spec of artifacts/examples/production.yaml without
+// productionSpec is the spec of artifacts/examples/prod.yaml without
 // its GPUs: hikube-apiserver's admission refuses GPUs beyond the platform's
 // capacity (24 nvidia.com/L40S), so 11,000 clusters cannot each ask for up
 // to 5. The ml node group stays, with the same instance type.

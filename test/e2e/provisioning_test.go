@@ -13,10 +13,10 @@ import (
 // shape and is herself inside the cluster.
 func TestSeedExamplesBecomeRealClusters(t *testing.T) {
 	env.MustKubectl(t, "alice", "apply", "-n", tenantA, "-f", "artifacts/examples/")
-	for _, name := range []string{"web", "ml", "prod"} {
+	for _, name := range []string{"web", "ml", "production", "prod"} {
 		t.Cleanup(func() { deleteCluster(t, name) })
 	}
-	for _, name := range []string{"web", "ml", "prod"} {
+	for _, name := range []string{"web", "ml", "production", "prod"} {
 		waitReady(t, tenantA, name, 4*time.Minute)
 	}
 

@@ -7,10 +7,11 @@ import (
 )
 
 // TestSeedExamples walks the README's first session as alice: apply the seed's
-// three clusters, read them back with get, wide get, describe and explain.
+// three clusters (web, ml, production) and the fuller prod, read them back
+// with get, wide get, describe and explain.
 func TestSeedExamples(t *testing.T) {
 	out := mustKubectl(t, "alice", "apply", "-n", tenantA, "-f", "artifacts/examples/")
-	for _, name := range []string{"web", "ml", "prod"} {
+	for _, name := range []string{"web", "ml", "production", "prod"} {
 		t.Cleanup(func() { deleteCluster(t, tenantA, name) })
 		if !strings.Contains(out, "cluster.apps.hikube.io/"+name+" created") {
 			t.Errorf("apply did not create %s:\n%s", name, out)
@@ -29,6 +30,7 @@ func TestSeedExamples(t *testing.T) {
 			`(?m)^prod\s+v1\.36\s+Pending\s+0/3\s+0/5\s+\S+$`,
 			`(?m)^ml\s+v1\.37\s+Pending\s+0/1\s+0/5\s+\S+$`,
 			`(?m)^web\s+v1\.37\s+Pending\s+0/2\s+-\s+\S+$`,
+			`(?m)^production\s+v1\.37\s+Pending\s+0/3\s+-\s+\S+$`,
 		} {
 			if !regexp.MustCompile(want).MatchString(out) {
 				t.Errorf("kubectl get clusters does not match %s:\n%s", want, out)
@@ -85,9 +87,9 @@ func TestSeedExamples(t *testing.T) {
 	})
 
 	t.Run("server-side apply twice is a no-op", func(t *testing.T) {
-		mustKubectl(t, "alice", "apply", "--server-side", "-n", tenantA, "-f", "artifacts/examples/production.yaml")
+		mustKubectl(t, "alice", "apply", "--server-side", "-n", tenantA, "-f", "artifacts/examples/prod.yaml")
 		rv1 := mustKubectl(t, "alice", "get", "cluster", "prod", "-n", tenantA, "-o", "jsonpath={.metadata.resourceVersion}")
-		out := mustKubectl(t, "alice", "apply", "--server-side", "-n", tenantA, "-f", "artifacts/examples/production.yaml")
+		out := mustKubectl(t, "alice", "apply", "--server-side", "-n", tenantA, "-f", "artifacts/examples/prod.yaml")
 		if !strings.Contains(out, "serverside-applied") {
 			t.Errorf("second apply output = %q", out)
 		}

@@ -21,7 +21,7 @@ var seedFlags = map[string][]string{
 var seedOrder = []string{"web", "ml", "prod"}
 
 // seedFiles are the seed's YAML files of each cluster.
-var seedFiles = map[string]string{"web": "web.yaml", "ml": "ml.yaml", "prod": "production.yaml"}
+var seedFiles = map[string]string{"web": "web.yaml", "ml": "ml.yaml", "prod": "prod.yaml"}
 
 // TestSeedClustersFromFlags creates the seed's clusters from flags (as
 // alice, waiting for Ready), checks that each equals the seed's YAML, and that

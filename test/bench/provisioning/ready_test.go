@@ -43,10 +43,10 @@ var subConditions = []string{"ControlPlaneReady", "NodeGroupsReady", "AddonsRead
 func BenchmarkCreateToReady(b *testing.B) {
 	b.Run("small", func(b *testing.B) { benchCreateToReady(b, []byte(smallCluster)) })
 	b.Run("production", func(b *testing.B) {
-		// The seed's production example: 3 control-plane replicas over the
-		// three datacenters, web (2 nodes) and ml (1 L40S node) groups, three
-		// add-ons.
-		raw, err := os.ReadFile(filepath.Join(env.Root, "artifacts", "examples", "production.yaml"))
+		// The fuller production example (prod.yaml): 3 control-plane
+		// replicas over the three datacenters, web (2 nodes) and ml (1 L40S
+		// node) groups, three add-ons.
+		raw, err := os.ReadFile(filepath.Join(env.Root, "artifacts", "examples", "prod.yaml"))
 		if err != nil {
 			b.Fatal(err)
 		}
