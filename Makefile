@@ -6,7 +6,7 @@ TOOLS    := etcd kube-apiserver kube-controller-manager kube-scheduler kubectl v
 # Our binaries.
 CMDS     := hikube-apiserver
 
-.PHONY: all build tools run test test-unit test-integration test-e2e test-plugin verify verify-gofmt vet verify-codegen verify-codegen-fresh codegen bench clean
+.PHONY: all build tools run test test-unit test-integration test-e2e test-plugin verify verify-gofmt vet verify-codegen verify-codegen-fresh verify-kubevirt-crds codegen bench clean
 
 all: build
 
@@ -30,7 +30,7 @@ test: verify test-unit test-integration test-e2e test-plugin
 
 ## verify: gofmt, go vet and the generated-code check, the latter from an empty module cache so that
 ## a script relying on what an earlier run left on this machine fails here first.
-verify: verify-gofmt vet verify-codegen-fresh
+verify: verify-gofmt vet verify-codegen-fresh verify-kubevirt-crds
 
 verify-gofmt:
 	@out=$$(gofmt -l $$(git ls-files '*.go' | grep -v '^hack/tools/')); \
@@ -45,8 +45,14 @@ verify-codegen:
 verify-codegen-fresh:
 	hack/verify-codegen-fresh.sh
 
+## verify-kubevirt-crds: artifacts/kubevirt/crds is what controller-gen makes of the pinned KubeVirt/CDI APIs.
+verify-kubevirt-crds:
+	hack/verify-kubevirt-crds.sh
+
 codegen:
 	hack/update-codegen.sh
+	hack/update-kubevirt-crds.sh
+	$(GO) run ./hack/kubevirt-instancetypes > artifacts/kubevirt/instancetypes.yaml
 
 test-unit: tools build
 	$(GO) test ./apis/... ./pkg/... ./cmd/... ./plugin/...

@@ -1,0 +1,74 @@
+package integration
+
+import (
+	"strings"
+	"testing"
+)
+
+// vmWithGPU is a worker VM as the kubevirt provider writes it, reduced to
+// what the CRD schema checks; gpu is its one GPU entry.
+func vmWithGPU(name, gpu string) []byte {
+	return []byte(`apiVersion: kubevirt.io/v1
+kind: VirtualMachine
+metadata:
+  name: ` + name + `
+  namespace: default
+spec:
+  runStrategy: Always
+  instancetype:
+    kind: VirtualMachineClusterInstancetype
+    name: u1.xlarge
+  template:
+    spec:
+      domain:
+        devices:
+          gpus:
+          - ` + gpu + `
+`)
+}
+
+// TestKubeVirtCRDsInTheHost installs the generated KubeVirt and CDI CRDs and
+// the catalog's cluster instancetypes into the real host kube-apiserver: the
+// server then checks VirtualMachines against KubeVirt's own schema.
+func TestKubeVirtCRDsInTheHost(t *testing.T) {
+	mustKubectl(t, "admin", "apply", "--server-side", "--field-manager=hikube-test", "-f", "artifacts/kubevirt/crds/")
+	mustKubectl(t, "admin", "wait", "--for=condition=Established", "--timeout=60s",
+		"crd/virtualmachines.kubevirt.io", "crd/virtualmachineinstances.kubevirt.io", "crd/datavolumes.cdi.kubevirt.io",
+		"crd/virtualmachineclusterinstancetypes.instancetype.kubevirt.io", "crd/virtualmachineclusterpreferences.instancetype.kubevirt.io")
+	mustKubectl(t, "admin", "apply", "--server-side", "--field-manager=hikube-test", "-f", "artifacts/kubevirt/instancetypes.yaml")
+
+	t.Run("cluster instancetypes by short name", func(t *testing.T) {
+		out := mustKubectl(t, "admin", "get", "vmcf", "-l", "instancetype.kubevirt.io/class=u1", "-o", "name")
+		if n := len(strings.Fields(out)); n != 6 {
+			t.Errorf("want the 6 u1 sizes, got %d:\n%s", n, out)
+		}
+		out = mustKubectl(t, "admin", "get", "virtualmachineclusterinstancetype", "m1.large", "-o", "jsonpath={.spec.cpu.guest} {.spec.memory.guest}")
+		if out != "2 16Gi" {
+			t.Errorf("m1.large = %q, want \"2 16Gi\"", out)
+		}
+	})
+
+	t.Run("a VM with a GPU device is accepted", func(t *testing.T) {
+		r := env.KubectlIn(t, "admin", vmWithGPU("gpu-ok", "{name: gpu0, deviceName: nvidia.com/AD102GL_L40S}"), "create", "--dry-run=server", "-f", "-")
+		if r.Err != nil {
+			t.Fatalf("valid VM refused: %v\n%s", r.Err, r.Stderr)
+		}
+	})
+
+	t.Run("a GPU without deviceName is refused by the server", func(t *testing.T) {
+		r := env.KubectlIn(t, "admin", vmWithGPU("gpu-bad", "{name: gpu0}"), "create", "--dry-run=server", "-f", "-")
+		if r.Err == nil {
+			t.Fatalf("VM with a GPU lacking deviceName was accepted:\n%s", r.Stdout)
+		}
+		if !strings.Contains(r.Stderr, "deviceName") || !strings.Contains(r.Stderr, "Required value") {
+			t.Errorf("refusal does not name the missing field: %s", r.Stderr)
+		}
+	})
+
+	t.Run("printer columns and short names", func(t *testing.T) {
+		out := mustKubectl(t, "admin", "get", "crd", "virtualmachineinstances.kubevirt.io", "-o", "jsonpath={.spec.versions[0].additionalPrinterColumns[*].name} {.spec.versions[0].subresources}")
+		if !strings.HasPrefix(out, "Age Phase IP NodeName Ready") || !strings.Contains(out, "status") {
+			t.Errorf("VMI columns/subresources = %q", out)
+		}
+	})
+}
