@@ -65,6 +65,14 @@ func TestKubeVirtCRDsInTheHost(t *testing.T) {
 		}
 	})
 
+	t.Run("the provider's rendered VMs are valid", func(t *testing.T) {
+		mustKubectl(t, "admin", "create", "namespace", "hikube-tenant-a-ml")
+		t.Cleanup(func() { kubectlAs(t, "admin", "delete", "namespace", "hikube-tenant-a-ml", "--wait=false") })
+		for _, f := range []string{"vm-gpu.yaml", "vm-resources.yaml"} {
+			mustKubectl(t, "admin", "create", "--dry-run=server", "-f", "pkg/provider/kubevirt/testdata/"+f)
+		}
+	})
+
 	t.Run("printer columns and short names", func(t *testing.T) {
 		out := mustKubectl(t, "admin", "get", "crd", "virtualmachineinstances.kubevirt.io", "-o", "jsonpath={.spec.versions[0].additionalPrinterColumns[*].name} {.spec.versions[0].subresources}")
 		if !strings.HasPrefix(out, "Age Phase IP NodeName Ready") || !strings.Contains(out, "status") {

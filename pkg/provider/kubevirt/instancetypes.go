@@ -22,6 +22,9 @@ const (
 	managedBy      = "hikube"
 )
 
+// kindClusterInstancetype is the kind a VM's instancetype matcher names.
+const kindClusterInstancetype = "VirtualMachineClusterInstancetype"
+
 // InstancetypeName is the VirtualMachineClusterInstancetype of a catalog
 // instance type: the catalog's own name, so a VM names what the tenant wrote.
 func InstancetypeName(it catalog.InstanceType) string { return it.Name }
@@ -37,7 +40,7 @@ func ClusterInstancetypes() []instancetypev1beta1.VirtualMachineClusterInstancet
 		out = append(out, instancetypev1beta1.VirtualMachineClusterInstancetype{
 			TypeMeta: metav1.TypeMeta{
 				APIVersion: instancetypev1beta1.SchemeGroupVersion.String(),
-				Kind:       "VirtualMachineClusterInstancetype",
+				Kind:       kindClusterInstancetype,
 			},
 			ObjectMeta: metav1.ObjectMeta{
 				Name: InstancetypeName(it),
