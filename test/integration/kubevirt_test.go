@@ -2,8 +2,24 @@ package integration
 
 import (
 	"strings"
+	"sync"
 	"testing"
 )
+
+var kubevirtAPIs sync.Once
+
+// installKubeVirtAPIs installs, once per test binary, the generated KubeVirt
+// and CDI CRDs and the catalog's cluster instancetypes into the host.
+func installKubeVirtAPIs(t *testing.T) {
+	t.Helper()
+	kubevirtAPIs.Do(func() {
+		mustKubectl(t, "admin", "apply", "--server-side", "--field-manager=hikube-test", "-f", "artifacts/kubevirt/crds/")
+		mustKubectl(t, "admin", "wait", "--for=condition=Established", "--timeout=60s",
+			"crd/virtualmachines.kubevirt.io", "crd/virtualmachineinstances.kubevirt.io", "crd/datavolumes.cdi.kubevirt.io",
+			"crd/virtualmachineclusterinstancetypes.instancetype.kubevirt.io", "crd/virtualmachineclusterpreferences.instancetype.kubevirt.io")
+		mustKubectl(t, "admin", "apply", "--server-side", "--field-manager=hikube-test", "-f", "artifacts/kubevirt/instancetypes.yaml")
+	})
+}
 
 // vmWithGPU is a worker VM as the kubevirt provider writes it, reduced to
 // what the CRD schema checks; gpu is its one GPU entry.
@@ -31,11 +47,7 @@ spec:
 // the catalog's cluster instancetypes into the real host kube-apiserver: the
 // server then checks VirtualMachines against KubeVirt's own schema.
 func TestKubeVirtCRDsInTheHost(t *testing.T) {
-	mustKubectl(t, "admin", "apply", "--server-side", "--field-manager=hikube-test", "-f", "artifacts/kubevirt/crds/")
-	mustKubectl(t, "admin", "wait", "--for=condition=Established", "--timeout=60s",
-		"crd/virtualmachines.kubevirt.io", "crd/virtualmachineinstances.kubevirt.io", "crd/datavolumes.cdi.kubevirt.io",
-		"crd/virtualmachineclusterinstancetypes.instancetype.kubevirt.io", "crd/virtualmachineclusterpreferences.instancetype.kubevirt.io")
-	mustKubectl(t, "admin", "apply", "--server-side", "--field-manager=hikube-test", "-f", "artifacts/kubevirt/instancetypes.yaml")
+	installKubeVirtAPIs(t)
 
 	t.Run("cluster instancetypes by short name", func(t *testing.T) {
 		out := mustKubectl(t, "admin", "get", "vmcf", "-l", "instancetype.kubevirt.io/class=u1", "-o", "name")
