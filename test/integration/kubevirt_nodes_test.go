@@ -67,6 +67,10 @@ func TestKubeVirtNodesAgainstTheHost(t *testing.T) {
 	t.Cleanup(func() {
 		kubectlAs(t, "admin", "delete", "namespace", ns, "--wait=false")
 		kubectlAs(t, "admin", "delete", "secrets", "-n", "kube-system", "-l", kubevirt.LabelBootstrapNode)
+		// What the node part set up for joining nodes, here in the host.
+		kubectlAs(t, "admin", "delete", "-n", "kube-public", "configmap/cluster-info", "role/kubeadm:bootstrap-signer-clusterinfo", "rolebinding/kubeadm:bootstrap-signer-clusterinfo")
+		kubectlAs(t, "admin", "delete", "clusterrole/kubeadm:get-nodes", "clusterrolebinding/kubeadm:get-nodes", "clusterrolebinding/kubeadm:kubelet-bootstrap",
+			"clusterrolebinding/kubeadm:node-autoapprove-bootstrap", "clusterrolebinding/kubeadm:node-autoapprove-certificate-rotation")
 	})
 
 	want := []provider.NodeSpec{spec("vms-ml-aaaaa", "geneva"), spec("vms-ml-bbbbb", "lucerne")}
@@ -110,6 +114,11 @@ func TestKubeVirtNodesAgainstTheHost(t *testing.T) {
 	}
 	if string(tok.Data["token-secret"]) != join.Token.Secret || !strings.HasPrefix(join.CACertHash, "sha256:") {
 		t.Errorf("token secret or CA hash do not match the user data")
+	}
+
+	ci, err := cs.CoreV1().ConfigMaps("kube-public").Get(ctx, "cluster-info", metav1.GetOptions{})
+	if err != nil || !strings.Contains(ci.Data["kubeconfig"], "https://203.0.113.10:6443") {
+		t.Errorf("cluster-info for joining nodes: %v %v", err, ci.Data)
 	}
 
 	// Again with the same list: nothing new (no second token).

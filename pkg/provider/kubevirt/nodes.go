@@ -192,12 +192,24 @@ func (n *Nodes) Ensure(ctx context.Context, c provider.ClusterRef, nodes []provi
 		return nil, err
 	}
 	want := map[string]provider.NodeSpec{}
-	var errs []error
+	var missing []provider.NodeSpec
 	for _, spec := range nodes {
 		want[spec.Name] = spec
-		if _, ok := existing[spec.Name]; ok {
-			continue // a VM's user data matters only at its first boot
+		if _, ok := existing[spec.Name]; !ok {
+			missing = append(missing, spec) // a VM's user data matters only at its first boot
 		}
+	}
+	var errs []error
+	if len(missing) > 0 {
+		endpoint, caPEM, _, err := n.tenant.Join(ctx, c)
+		if err != nil {
+			return nil, fmt.Errorf("tenant endpoint: %w", err)
+		}
+		if err := EnsureTenantBootstrap(ctx, tenant, "https://"+endpoint, caPEM, n.opts.FieldManager); err != nil {
+			return nil, fmt.Errorf("preparing the tenant for joining nodes: %w", err)
+		}
+	}
+	for _, spec := range missing {
 		if err := n.create(ctx, c, tenant, spec); err != nil {
 			errs = append(errs, fmt.Errorf("node %s: %w", spec.Name, err))
 		}
