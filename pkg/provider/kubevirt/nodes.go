@@ -75,6 +75,23 @@ type Tenant interface {
 	Join(ctx context.Context, c provider.ClusterRef) (endpoint string, caPEM []byte, minor string, err error)
 }
 
+// TenantOf is the Tenant of clusters whose control planes cp runs.
+func TenantOf(cp provider.ControlPlanes) Tenant { return cpTenant{cp} }
+
+type cpTenant struct{ cp provider.ControlPlanes }
+
+func (t cpTenant) Client(ctx context.Context, c provider.ClusterRef) (kubernetes.Interface, error) {
+	cfg, err := t.cp.AdminConfig(ctx, c)
+	if err != nil {
+		return nil, err
+	}
+	return kubernetes.NewForConfig(cfg)
+}
+
+func (t cpTenant) Join(ctx context.Context, c provider.ClusterRef) (string, []byte, string, error) {
+	return t.cp.JoinEndpoint(ctx, c)
+}
+
 // Nodes runs worker nodes as KubeVirt VirtualMachines in the cluster's host
 // namespace. It decides nothing about counts, names or placement: it makes
 // the host match the core's list and reports where each node stands.
@@ -120,6 +137,21 @@ func clusterLabels(c provider.ClusterRef) map[string]string {
 func clusterSelector(c provider.ClusterRef) string {
 	return labels.SelectorFromSet(labels.Set{clusterpki.LabelClusterUID: c.UID}).String()
 }
+
+// Name is the provider half's name.
+func (n *Nodes) Name() string { return "kubevirt" }
+
+// EnsureNodes is Ensure, as provider.Workers.
+func (n *Nodes) EnsureNodes(ctx context.Context, c provider.ClusterRef, nodes []provider.NodeSpec) ([]provider.NodeStatus, error) {
+	return n.Ensure(ctx, c, nodes)
+}
+
+// DeleteNodes is Delete, as provider.Workers.
+func (n *Nodes) DeleteNodes(ctx context.Context, c provider.ClusterRef) (bool, error) {
+	return n.Delete(ctx, c)
+}
+
+var _ provider.Workers = (*Nodes)(nil)
 
 // EnsureNamespace creates the cluster's host namespace.
 func (n *Nodes) EnsureNamespace(ctx context.Context, c provider.ClusterRef) error {
