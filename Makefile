@@ -17,6 +17,9 @@ build:
 	$(GO) build -o $(BIN)/hikube-local ./hack/run
 	$(GO) build -o $(BIN)/kubectl-hikube ./plugin/kubectl-hikube
 	install -m 0755 plugin/kubectl_complete-hikube $(BIN)/kubectl_complete-hikube
+	@# The KubeVirt stand-in of the local kubevirt mode (simulation, docs/kubevirt-provider.md).
+	$(GO) build -o $(BIN)/hikube-guest-sim ./hack/kubevirt-sim/guest
+	install -m 0644 hack/kubevirt-sim/stages.yaml $(BIN)/kubevirt-sim-stages.yaml
 
 tools:
 	hack/build-tools.sh $(TOOLS)

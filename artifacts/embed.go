@@ -6,9 +6,8 @@ import "embed"
 
 // FS holds the manifests under their repository paths ("deploy/rbac-tenants.yaml").
 // deploy/ has the namespace, RBAC, the production Deployment and Service of
-// hikube-apiserver and its APIService. To embed examples/ too, extend the
-// pattern once that directory has files (embed refuses a pattern that matches
-// nothing).
+// hikube-apiserver and its APIService; kubevirt/ the KubeVirt and CDI CRDs
+// and the catalog's cluster instancetypes (both generated).
 //
-//go:embed deploy/*.yaml
+//go:embed deploy/*.yaml kubevirt/crds/*.yaml kubevirt/instancetypes.yaml
 var FS embed.FS
