@@ -48,6 +48,11 @@ type ControlPlaneStatus struct {
 	// what to do, e.g. BinariesMissing with the command that builds them.
 	Ready           bool
 	Reason, Message string
+	// Terminal says that the control plane cannot become ready by retrying:
+	// an operator must act on what Message says (build the binaries of that
+	// minor, say). The core then marks the cluster Failed; anything else not
+	// ready, errors included, is retried and never fails the cluster.
+	Terminal bool
 }
 
 // NodeSpec is one worker node the core wants, fully decided: name, zone,

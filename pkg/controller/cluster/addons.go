@@ -69,11 +69,11 @@ func (c *Controller) ensureAddons(ctx context.Context, s *state) error {
 		}
 	}
 	if len(waiting) > 0 {
-		setCondition(s, ConditionAddonsReady, metav1.ConditionFalse, "AddonsProgressing", "waiting for add-ons: "+joinComma(waiting))
+		setCondition(s, v1alpha1.ConditionAddonsReady, metav1.ConditionFalse, v1alpha1.ReasonAddonsProgressing, "waiting for add-ons: "+joinComma(waiting))
 		s.requeueAfter(c.opts.ResyncProgressing)
 		return nil
 	}
-	setCondition(s, ConditionAddonsReady, metav1.ConditionTrue, "AddonsReady", fmt.Sprintf("%d add-ons ready", len(st)))
+	setCondition(s, v1alpha1.ConditionAddonsReady, metav1.ConditionTrue, v1alpha1.ReasonAddonsReady, fmt.Sprintf("%d add-ons ready", len(st)))
 	return nil
 }
 

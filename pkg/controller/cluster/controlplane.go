@@ -13,14 +13,6 @@ import (
 	"github.com/hikube/hikube/pkg/provider"
 )
 
-// Condition types and reasons.
-const (
-	ConditionReady             = "Ready"
-	ConditionControlPlaneReady = "ControlPlaneReady"
-	ConditionNodeGroupsReady   = "NodeGroupsReady"
-	ConditionAddonsReady       = "AddonsReady"
-)
-
 // ensureControlPlane asks the provider for the control plane the spec wants:
 // the target minor (validation allows one minor up at a time, so the core
 // never skips one), replicas placed round-robin over the datacenters.
@@ -40,7 +32,7 @@ func (c *Controller) ensureControlPlane(ctx context.Context, s *state) error {
 	before := s.status.Version
 	st, err := c.provider.EnsureControlPlane(ctx, s.ref, cps)
 	if err != nil {
-		setCondition(s, ConditionControlPlaneReady, metav1.ConditionFalse, "ProviderError", err.Error())
+		setCondition(s, v1alpha1.ConditionControlPlaneReady, metav1.ConditionFalse, v1alpha1.ReasonProviderError, err.Error())
 		return fmt.Errorf("control plane of %s: %w", s.ref, err)
 	}
 	s.cp = st
@@ -51,9 +43,9 @@ func (c *Controller) ensureControlPlane(ctx context.Context, s *state) error {
 	if !st.Ready {
 		reason, msg := st.Reason, st.Message
 		if reason == "" {
-			reason, msg = "Starting", "the control plane is starting"
+			reason, msg = v1alpha1.ReasonControlPlaneStarting, "the control plane is starting"
 		}
-		setCondition(s, ConditionControlPlaneReady, metav1.ConditionFalse, reason, msg)
+		setCondition(s, v1alpha1.ConditionControlPlaneReady, metav1.ConditionFalse, reason, msg)
 		s.requeueAfter(c.opts.ResyncProgressing)
 		return errStop
 	}
@@ -61,7 +53,7 @@ func (c *Controller) ensureControlPlane(ctx context.Context, s *state) error {
 	if before != "" && minorOf(before) != minorOf(st.Version) {
 		c.recorder.Eventf(s.cluster, "Normal", "Upgraded", "Control plane upgraded from %s to %s", before, st.Version)
 	}
-	setCondition(s, ConditionControlPlaneReady, metav1.ConditionTrue, "Running",
+	setCondition(s, v1alpha1.ConditionControlPlaneReady, metav1.ConditionTrue, v1alpha1.ReasonControlPlaneRunning,
 		fmt.Sprintf("%d/%d replicas of Kubernetes %s serve at %s", st.ReadyReplicas, st.Replicas, st.Version, st.Endpoint))
 	return nil
 }

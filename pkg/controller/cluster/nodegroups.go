@@ -62,7 +62,7 @@ func (c *Controller) ensureNodeGroups(ctx context.Context, s *state) error {
 	specs := c.desiredNodes(s, groups, decisions)
 	observed, err := c.provider.EnsureNodes(ctx, s.ref, specs)
 	if err != nil {
-		setCondition(s, ConditionNodeGroupsReady, metav1.ConditionFalse, "ProviderError", err.Error())
+		setCondition(s, v1alpha1.ConditionNodeGroupsReady, metav1.ConditionFalse, v1alpha1.ReasonProviderError, err.Error())
 		return fmt.Errorf("nodes of %s: %w", s.ref, err)
 	}
 	for _, d := range decisions {
@@ -320,11 +320,11 @@ func (c *Controller) reportNodeGroups(s *state, specs []provider.NodeSpec, obser
 		}
 	}
 	if len(notReady) > 0 {
-		setCondition(s, ConditionNodeGroupsReady, metav1.ConditionFalse, "NodesNotReady", "waiting for nodes: "+joinComma(notReady))
+		setCondition(s, v1alpha1.ConditionNodeGroupsReady, metav1.ConditionFalse, v1alpha1.ReasonNodesNotReady, "waiting for nodes: "+joinComma(notReady))
 		s.requeueAfter(c.opts.ResyncProgressing)
 		return
 	}
-	setCondition(s, ConditionNodeGroupsReady, metav1.ConditionTrue, "NodesReady", fmt.Sprintf("%d node groups ready", len(st)))
+	setCondition(s, v1alpha1.ConditionNodeGroupsReady, metav1.ConditionTrue, v1alpha1.ReasonNodesReady, fmt.Sprintf("%d node groups ready", len(st)))
 }
 
 func deref(p *int32) int32 {

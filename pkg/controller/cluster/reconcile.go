@@ -118,7 +118,7 @@ func (c *Controller) writeStatus(ctx context.Context, s *state) error {
 // that died and came back, nodes that joined).
 func (c *Controller) conditionEvents(obj runtime.Object, before, after []metav1.Condition) {
 	for _, cond := range after {
-		if cond.Type == ConditionReady {
+		if cond.Type == v1alpha1.ConditionReady {
 			continue // the phase events say it
 		}
 		old := meta.FindStatusCondition(before, cond.Type)
