@@ -1,16 +1,22 @@
 package cluster
 
 import (
+	"context"
+	"fmt"
+
+	corev1 "k8s.io/api/core/v1"
+	apiequality "k8s.io/apimachinery/pkg/api/equality"
 	"k8s.io/apimachinery/pkg/api/meta"
-	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/client-go/tools/record"
 
 	"github.com/hikube/hikube/apis/apps/v1alpha1"
 )
 
 // summarize derives the Ready condition and the phase from the step
 // conditions, and records which generation the status describes.
-func (c *Controller) summarize(s *state, stepErr error) {
+func summarize(s *state, stepErr error) {
 	s.status.ObservedGeneration = s.cluster.Generation
 	if s.cluster.DeletionTimestamp != nil {
 		s.status.Phase = v1alpha1.ClusterDeleting
@@ -37,11 +43,11 @@ func (c *Controller) summarize(s *state, stepErr error) {
 		return
 	}
 	setCondition(s, v1alpha1.ConditionReady, metav1.ConditionFalse, notReady.Reason, notReady.Type+": "+notReady.Message)
-	s.status.Phase = c.progressPhase(s, notReady)
+	s.status.Phase = progressPhase(s, notReady)
 }
 
 // progressPhase names what a not-ready cluster is doing.
-func (c *Controller) progressPhase(s *state, notReady *metav1.Condition) v1alpha1.ClusterPhase {
+func progressPhase(s *state, notReady *metav1.Condition) v1alpha1.ClusterPhase {
 	switch {
 	case s.cp.Terminal:
 		// Only the provider knows that retrying cannot help (binaries
@@ -61,4 +67,54 @@ func (c *Controller) progressPhase(s *state, notReady *metav1.Condition) v1alpha
 	}
 }
 
-func mustQuantity(s string) resource.Quantity { return resource.MustParse(s) }
+// statusWriter writes the status the steps built through clusters/status
+// when it changed, with an event for each phase transition and each
+// condition change.
+type statusWriter struct {
+	clusters clusterWriter
+	recorder record.EventRecorder
+}
+
+func (w *statusWriter) write(ctx context.Context, s *state) error {
+	if apiequality.Semantic.DeepEqual(s.cluster.Status, s.status) {
+		return nil
+	}
+	old := s.cluster.Status.Phase
+	upd := s.cluster.DeepCopy()
+	upd.Status = s.status
+	if _, err := w.clusters.updateStatus(ctx, upd); err != nil {
+		return fmt.Errorf("writing the status of %s: %w", s.ref, err)
+	}
+	if old != s.status.Phase {
+		w.recorder.Eventf(s.cluster, corev1.EventTypeNormal, "Phase"+string(s.status.Phase), "Phase %s → %s", phaseOrNone(old), s.status.Phase)
+	}
+	w.conditionEvents(s.cluster, s.cluster.Status.Conditions, s.status.Conditions)
+	return nil
+}
+
+// conditionEvents records an event for every condition that changed status
+// or reason, so `kubectl describe` tells the story (a control-plane process
+// that died and came back, nodes that joined).
+func (w *statusWriter) conditionEvents(obj runtime.Object, before, after []metav1.Condition) {
+	for _, cond := range after {
+		if cond.Type == v1alpha1.ConditionReady {
+			continue // the phase events say it
+		}
+		old := meta.FindStatusCondition(before, cond.Type)
+		if old != nil && old.Status == cond.Status && old.Reason == cond.Reason {
+			continue
+		}
+		typ := corev1.EventTypeNormal
+		if cond.Status != metav1.ConditionTrue && old != nil && old.Status == metav1.ConditionTrue {
+			typ = corev1.EventTypeWarning
+		}
+		w.recorder.Eventf(obj, typ, cond.Reason, "%s=%s: %s", cond.Type, cond.Status, cond.Message)
+	}
+}
+
+func phaseOrNone(p v1alpha1.ClusterPhase) string {
+	if p == "" {
+		return "<none>"
+	}
+	return string(p)
+}

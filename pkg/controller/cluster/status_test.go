@@ -44,7 +44,7 @@ func TestSummarizeNamesThePhaseAndTheFirstProblem(t *testing.T) {
 			cl.Generation = 2
 			s := &state{cluster: cl, status: v1alpha1.ClusterStatus{Version: tc.version, Conditions: tc.conds}}
 			s.cp.Terminal = tc.terminal
-			(&Controller{}).summarize(s, tc.stepErr)
+			summarize(s, tc.stepErr)
 			if s.status.Phase != tc.wantPhase {
 				t.Errorf("phase = %s, want %s", s.status.Phase, tc.wantPhase)
 			}
