@@ -14,8 +14,27 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/hikube/hikube/pkg/pki"
-	"github.com/hikube/hikube/pkg/provider"
 )
+
+// ClusterRef names a tenant cluster: its host namespace and name, and the
+// UID that tells a re-created cluster of the same name apart. It lives here,
+// with the PKI it keys, so that the API server (which signs kubeconfigs) and
+// the provider contract share it without one importing the other.
+type ClusterRef struct {
+	Namespace, Name, UID string
+}
+
+// String is "<namespace>/<name>", for logs and messages.
+func (r ClusterRef) String() string { return r.Namespace + "/" + r.Name }
+
+// PKI is the material of a tenant cluster's control plane, created by the
+// core once and kept in a Secret in hikube-system. PEM encoded.
+type PKI struct {
+	CACert, CAKey                     []byte // cluster CA: serving certs and client certs
+	FrontProxyCACert, FrontProxyCAKey []byte
+	ServiceAccountKey                 []byte // private key (PKCS#1/PKCS#8 PEM) signing service-account tokens
+	ServiceAccountPub                 []byte // its public key
+}
 
 // Namespace holds the tenant clusters' PKI Secrets.
 const Namespace = "hikube-system"
@@ -39,39 +58,39 @@ const (
 
 // SecretName is "<namespace>.<name>.pki": neither part may hold a dot, so two
 // clusters never share a name.
-func SecretName(c provider.ClusterRef) string { return c.Namespace + "." + c.Name + ".pki" }
+func SecretName(c ClusterRef) string { return c.Namespace + "." + c.Name + ".pki" }
 
 // Generate creates a new PKI for a cluster.
-func Generate(c provider.ClusterRef) (provider.PKI, error) {
+func Generate(c ClusterRef) (PKI, error) {
 	ca, err := pki.NewCA(pki.CertConfig{CommonName: "hikube cluster " + c.String()})
 	if err != nil {
-		return provider.PKI{}, fmt.Errorf("cluster CA of %s: %w", c, err)
+		return PKI{}, fmt.Errorf("cluster CA of %s: %w", c, err)
 	}
 	fp, err := pki.NewCA(pki.CertConfig{CommonName: "hikube front-proxy " + c.String()})
 	if err != nil {
-		return provider.PKI{}, fmt.Errorf("front-proxy CA of %s: %w", c, err)
+		return PKI{}, fmt.Errorf("front-proxy CA of %s: %w", c, err)
 	}
 	sa, err := pki.NewPrivateKey()
 	if err != nil {
-		return provider.PKI{}, fmt.Errorf("service-account key of %s: %w", c, err)
+		return PKI{}, fmt.Errorf("service-account key of %s: %w", c, err)
 	}
 	caKey, err := ca.KeyPEM()
 	if err != nil {
-		return provider.PKI{}, err
+		return PKI{}, err
 	}
 	fpKey, err := fp.KeyPEM()
 	if err != nil {
-		return provider.PKI{}, err
+		return PKI{}, err
 	}
 	saDER, err := x509.MarshalPKCS8PrivateKey(sa)
 	if err != nil {
-		return provider.PKI{}, fmt.Errorf("encoding the service-account key: %w", err)
+		return PKI{}, fmt.Errorf("encoding the service-account key: %w", err)
 	}
 	pubDER, err := x509.MarshalPKIXPublicKey(sa.Public())
 	if err != nil {
-		return provider.PKI{}, fmt.Errorf("encoding the service-account public key: %w", err)
+		return PKI{}, fmt.Errorf("encoding the service-account public key: %w", err)
 	}
-	return provider.PKI{
+	return PKI{
 		CACert: ca.CertPEM(), CAKey: caKey,
 		FrontProxyCACert: fp.CertPEM(), FrontProxyCAKey: fpKey,
 		ServiceAccountKey: pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: saDER}),
@@ -80,7 +99,7 @@ func Generate(c provider.ClusterRef) (provider.PKI, error) {
 }
 
 // ToSecret stores p for cluster c.
-func ToSecret(c provider.ClusterRef, p provider.PKI) *corev1.Secret {
+func ToSecret(c ClusterRef, p PKI) *corev1.Secret {
 	return &corev1.Secret{
 		ObjectMeta: metav1.ObjectMeta{
 			Name:      SecretName(c),
@@ -101,8 +120,8 @@ func ToSecret(c provider.ClusterRef, p provider.PKI) *corev1.Secret {
 }
 
 // FromSecret reads a PKI back, checking every part is there.
-func FromSecret(s *corev1.Secret) (provider.PKI, error) {
-	p := provider.PKI{
+func FromSecret(s *corev1.Secret) (PKI, error) {
+	p := PKI{
 		CACert: s.Data[keyCACert], CAKey: s.Data[keyCAKey],
 		FrontProxyCACert: s.Data[keyFrontProxyCert], FrontProxyCAKey: s.Data[keyFrontProxyKey],
 		ServiceAccountKey: s.Data[keySAKey], ServiceAccountPub: s.Data[keySAPub],
@@ -110,13 +129,13 @@ func FromSecret(s *corev1.Secret) (provider.PKI, error) {
 	for k, v := range map[string][]byte{keyCACert: p.CACert, keyCAKey: p.CAKey, keyFrontProxyCert: p.FrontProxyCACert,
 		keyFrontProxyKey: p.FrontProxyCAKey, keySAKey: p.ServiceAccountKey, keySAPub: p.ServiceAccountPub} {
 		if len(v) == 0 {
-			return provider.PKI{}, fmt.Errorf("secret %s/%s lacks %s", s.Namespace, s.Name, k)
+			return PKI{}, fmt.Errorf("secret %s/%s lacks %s", s.Namespace, s.Name, k)
 		}
 	}
 	return p, nil
 }
 
 // CA parses the cluster CA of p, to sign certificates with it.
-func CA(p provider.PKI) (*pki.KeyPair, error) {
+func CA(p PKI) (*pki.KeyPair, error) {
 	return pki.ParseKeyPair(p.CACert, p.CAKey)
 }

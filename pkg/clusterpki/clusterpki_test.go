@@ -5,11 +5,10 @@ import (
 	"time"
 
 	"github.com/hikube/hikube/pkg/pki"
-	"github.com/hikube/hikube/pkg/provider"
 )
 
 func TestGeneratedPKISurvivesTheSecretAndSignsClients(t *testing.T) {
-	ref := provider.ClusterRef{Namespace: "tenant-a", Name: "prod", UID: "u1"}
+	ref := ClusterRef{Namespace: "tenant-a", Name: "prod", UID: "u1"}
 	p, err := Generate(ref)
 	if err != nil {
 		t.Fatal(err)

@@ -10,25 +10,17 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/client-go/rest"
+
+	"github.com/hikube/hikube/pkg/clusterpki"
 )
 
-// ClusterRef names a tenant cluster: its host namespace and name, and the
-// UID that tells a re-created cluster of the same name apart.
-type ClusterRef struct {
-	Namespace, Name, UID string
-}
-
-// String is "<namespace>/<name>", for logs and messages.
-func (r ClusterRef) String() string { return r.Namespace + "/" + r.Name }
-
-// PKI is the material of a tenant cluster's control plane, created by the
-// core once and kept in a Secret in hikube-system. PEM encoded.
-type PKI struct {
-	CACert, CAKey                     []byte // cluster CA: serving certs and client certs
-	FrontProxyCACert, FrontProxyCAKey []byte
-	ServiceAccountKey                 []byte // private key (PKCS#1/PKCS#8 PEM) signing service-account tokens
-	ServiceAccountPub                 []byte // its public key
-}
+// ClusterRef and PKI are owned by pkg/clusterpki, which creates and stores
+// a cluster's PKI; the contract names them so that providers keep spelling
+// provider.ClusterRef and provider.PKI.
+type (
+	ClusterRef = clusterpki.ClusterRef
+	PKI        = clusterpki.PKI
+)
 
 // ControlPlaneSpec is what the control plane must run.
 type ControlPlaneSpec struct {
@@ -56,6 +48,11 @@ type ControlPlaneStatus struct {
 	// what to do, e.g. BinariesMissing with the command that builds them.
 	Ready           bool
 	Reason, Message string
+	// Terminal says that the control plane cannot become ready by retrying:
+	// an operator must act on what Message says (build the binaries of that
+	// minor, say). The core then marks the cluster Failed; anything else not
+	// ready, errors included, is retried and never fails the cluster.
+	Terminal bool
 }
 
 // NodeSpec is one worker node the core wants, fully decided: name, zone,

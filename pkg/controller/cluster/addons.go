@@ -5,9 +5,11 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	appsv1ac "k8s.io/client-go/applyconfigurations/apps/v1"
 	corev1ac "k8s.io/client-go/applyconfigurations/core/v1"
@@ -39,9 +41,14 @@ var addons = map[string]addon{
 
 const labelAddon = "apps.hikube.io/addon"
 
-// ensureAddons installs the enabled add-ons, removes the disabled ones and
-// reports each one's state.
-func (c *Controller) ensureAddons(ctx context.Context, s *state) error {
+// addonsReconciler installs the enabled add-ons in the tenant cluster,
+// removes the disabled ones and reports each one's state.
+type addonsReconciler struct {
+	// resyncProgressing is how soon to look again while add-ons converge.
+	resyncProgressing time.Duration
+}
+
+func (r *addonsReconciler) reconcile(ctx context.Context, s *state) (reconcileStatus, error) {
 	enabled := enabledAddons(&s.cluster.Spec.Addons)
 	st := map[string]v1alpha1.AddonStatus{}
 	for _, key := range slices.Sorted(maps.Keys(addons)) {
@@ -50,12 +57,12 @@ func (c *Controller) ensureAddons(ctx context.Context, s *state) error {
 		var state v1alpha1.AddonStatus
 		var err error
 		if on {
-			state, err = c.installAddon(ctx, s, key, a, spec)
+			state, err = installAddon(ctx, s, key, a, spec)
 		} else {
-			state, err = c.removeAddon(ctx, s, a)
+			state, err = removeAddon(ctx, s, a)
 		}
 		if err != nil {
-			return fmt.Errorf("add-on %s of %s: %w", key, s.ref, err)
+			return reconcileStop, fmt.Errorf("add-on %s of %s: %w", key, s.ref, err)
 		}
 		if state.State != "" {
 			st[key] = state
@@ -69,12 +76,12 @@ func (c *Controller) ensureAddons(ctx context.Context, s *state) error {
 		}
 	}
 	if len(waiting) > 0 {
-		setCondition(s, ConditionAddonsReady, metav1.ConditionFalse, "AddonsProgressing", "waiting for add-ons: "+joinComma(waiting))
-		s.requeueAfter(c.opts.ResyncProgressing)
-		return nil
+		setCondition(s, v1alpha1.ConditionAddonsReady, metav1.ConditionFalse, v1alpha1.ReasonAddonsProgressing, "waiting for add-ons: "+joinComma(waiting))
+		s.requeueAfter(r.resyncProgressing)
+		return reconcileContinue, nil
 	}
-	setCondition(s, ConditionAddonsReady, metav1.ConditionTrue, "AddonsReady", fmt.Sprintf("%d add-ons ready", len(st)))
-	return nil
+	setCondition(s, v1alpha1.ConditionAddonsReady, metav1.ConditionTrue, v1alpha1.ReasonAddonsReady, fmt.Sprintf("%d add-ons ready", len(st)))
+	return reconcileContinue, nil
 }
 
 func enabledAddons(a *v1alpha1.Addons) map[string]*v1alpha1.Addon {
@@ -96,7 +103,7 @@ func enabledAddons(a *v1alpha1.Addons) map[string]*v1alpha1.Addon {
 	return out
 }
 
-func (c *Controller) installAddon(ctx context.Context, s *state, key string, a addon, spec *v1alpha1.Addon) (v1alpha1.AddonStatus, error) {
+func installAddon(ctx context.Context, s *state, key string, a addon, spec *v1alpha1.Addon) (v1alpha1.AddonStatus, error) {
 	kube := s.tenant.kube
 	labels := map[string]string{labelAddon: key, "apps.hikube.io/managed": "true"}
 	if _, err := kube.CoreV1().Namespaces().Apply(ctx, corev1ac.Namespace(a.namespace).WithLabels(labels), applyOptions); err != nil {
@@ -114,7 +121,7 @@ func (c *Controller) installAddon(ctx context.Context, s *state, key string, a a
 		WithName("controller").
 		WithImage("registry.hikube.io/addons/" + a.deployment + ":stable").
 		WithResources(corev1ac.ResourceRequirements().WithRequests(corev1.ResourceList{
-			corev1.ResourceCPU: mustQuantity("50m"), corev1.ResourceMemory: mustQuantity("64Mi"),
+			corev1.ResourceCPU: resource.MustParse("50m"), corev1.ResourceMemory: resource.MustParse("64Mi"),
 		})))
 	if a.role != "" && groupHasRole(s.cluster, a.role) {
 		podSpec = podSpec.WithNodeSelector(map[string]string{"node-role.kubernetes.io/" + a.role: ""})
@@ -139,7 +146,7 @@ func (c *Controller) installAddon(ctx context.Context, s *state, key string, a a
 }
 
 // removeAddon deletes the add-on's namespace; the state is Removing until it is gone.
-func (c *Controller) removeAddon(ctx context.Context, s *state, a addon) (v1alpha1.AddonStatus, error) {
+func removeAddon(ctx context.Context, s *state, a addon) (v1alpha1.AddonStatus, error) {
 	ns, err := s.tenant.kube.CoreV1().Namespaces().Get(ctx, a.namespace, metav1.GetOptions{})
 	if apierrors.IsNotFound(err) || (err == nil && ns.Labels[labelAddon] == "") {
 		return v1alpha1.AddonStatus{}, nil // never installed, or not ours

@@ -2,7 +2,8 @@
 // decides what a cluster needs (PKI, control-plane version and placement,
 // node counts through pkg/autoscaler, add-ons) and a provider.Provider carries
 // it out. A reconcile is an ordered list of small steps (reconcile.go), each
-// idempotent, each in its own file; status is written only through
+// idempotent, each in its own file with the clients it needs injected, so
+// that each is tested alone with fakes; status is written only through
 // clusters/status.
 package cluster
 
@@ -16,12 +17,14 @@ import (
 	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
 	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/kubernetes"
+	corev1client "k8s.io/client-go/kubernetes/typed/core/v1"
+	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/cache"
 	"k8s.io/client-go/tools/record"
 	"k8s.io/client-go/util/workqueue"
 	"k8s.io/klog/v2"
 
-	"github.com/hikube/hikube/apis/apps/v1alpha1"
+	"github.com/hikube/hikube/pkg/clusterpki"
 	clientset "github.com/hikube/hikube/pkg/generated/clientset/versioned"
 	informers "github.com/hikube/hikube/pkg/generated/informers/externalversions/apps/v1alpha1"
 	listers "github.com/hikube/hikube/pkg/generated/listers/apps/v1alpha1"
@@ -51,38 +54,34 @@ func DefaultOptions() Options {
 
 // Controller reconciles clusters.
 type Controller struct {
-	hikube   clientset.Interface
-	kube     kubernetes.Interface
-	lister   listers.ClusterLister
-	synced   cache.InformerSynced
-	queue    workqueue.TypedRateLimitingInterface[string]
-	provider provider.Provider
-	recorder record.EventRecorder
-	opts     Options
-	now      func() time.Time
-
-	// tenants caches a client per tenant cluster (by UID).
-	tenants sync.Map
-	// emptySince remembers when each node was first seen without workload
-	// pods; a restart forgets it, which only delays a scale-down.
-	emptyMu    sync.Mutex
-	emptySince map[string]time.Time
+	lister       listers.ClusterLister
+	synced       cache.InformerSynced
+	queue        workqueue.TypedRateLimitingInterface[string]
+	providerName string
+	reconciler   *reconciler
+	tenants      *tenantClients
 }
 
 // New returns a controller fed by the cluster informer.
 func New(hikube clientset.Interface, kube kubernetes.Interface, inf informers.ClusterInformer,
 	p provider.Provider, recorder record.EventRecorder, opts Options) (*Controller, error) {
+	r, tenants := newReconciler(wiring{
+		clusters:        apiClusterWriter{clusters: hikube.AppsV1alpha1()},
+		core:            kube.CoreV1(),
+		provider:        p,
+		recorder:        recorder,
+		newTenantClient: func(cfg *rest.Config) (kubernetes.Interface, error) { return kubernetes.NewForConfig(cfg) },
+		generatePKI:     clusterpki.Generate,
+		now:             time.Now,
+		opts:            opts,
+	})
 	c := &Controller{
-		hikube:     hikube,
-		kube:       kube,
-		lister:     inf.Lister(),
-		synced:     inf.Informer().HasSynced,
-		queue:      workqueue.NewTypedRateLimitingQueueWithConfig(workqueue.DefaultTypedControllerRateLimiter[string](), workqueue.TypedRateLimitingQueueConfig[string]{Name: "clusters"}),
-		provider:   p,
-		recorder:   recorder,
-		opts:       opts,
-		now:        time.Now,
-		emptySince: map[string]time.Time{},
+		lister:       inf.Lister(),
+		synced:       inf.Informer().HasSynced,
+		queue:        workqueue.NewTypedRateLimitingQueueWithConfig(workqueue.DefaultTypedControllerRateLimiter[string](), workqueue.TypedRateLimitingQueueConfig[string]{Name: "clusters"}),
+		providerName: p.Name(),
+		reconciler:   r,
+		tenants:      tenants,
 	}
 	_, err := inf.Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{
 		AddFunc:    c.enqueue,
@@ -109,7 +108,7 @@ func (c *Controller) Run(ctx context.Context, workers int) error {
 	defer utilruntime.HandleCrash()
 	defer c.queue.ShutDown()
 	logger := klog.FromContext(ctx)
-	logger.Info("Starting cluster controller", "provider", c.provider.Name(), "workers", workers)
+	logger.Info("Starting cluster controller", "provider", c.providerName, "workers", workers)
 	if !cache.WaitForCacheSync(ctx.Done(), c.synced) {
 		return fmt.Errorf("waiting for the cluster informer to sync")
 	}
@@ -164,26 +163,50 @@ func (c *Controller) sync(ctx context.Context, key string) (time.Duration, error
 	}
 	cl, err := c.lister.Clusters(ns).Get(name)
 	if apierrors.IsNotFound(err) {
-		c.forget(ns, name)
+		c.tenants.forget(ns, name)
 		return 0, nil
 	}
 	if err != nil {
 		return 0, fmt.Errorf("reading cluster %s: %w", key, err)
 	}
 	ctx = klog.NewContext(ctx, klog.FromContext(ctx).WithValues("cluster", klog.KObj(cl)))
-	return c.reconcile(ctx, cl.DeepCopy())
+	return c.reconciler.reconcile(ctx, cl.DeepCopy())
 }
 
-// forget drops per-cluster caches of a cluster that is gone.
-func (c *Controller) forget(ns, name string) {
-	c.tenants.Range(func(k, v any) bool {
-		if t := v.(*tenantClient); t.ref.Namespace == ns && t.ref.Name == name {
-			c.tenants.Delete(k)
-		}
-		return true
-	})
+// wiring is what the steps talk to: New wires the live clients, tests fakes.
+type wiring struct {
+	clusters clusterWriter
+	// core reaches the host cluster's Secrets (PKI) and ConfigMaps (GPU inventory).
+	core interface {
+		corev1client.SecretsGetter
+		corev1client.ConfigMapsGetter
+	}
+	provider        provider.Provider
+	recorder        record.EventRecorder
+	newTenantClient func(*rest.Config) (kubernetes.Interface, error)
+	generatePKI     func(clusterpki.ClusterRef) (clusterpki.PKI, error)
+	now             func() time.Time
+	opts            Options
 }
 
-func refOf(cl *v1alpha1.Cluster) provider.ClusterRef {
-	return provider.ClusterRef{Namespace: cl.Namespace, Name: cl.Name, UID: string(cl.UID)}
+// newReconciler builds the steps of a reconcile, in their order, and the
+// cache of tenant clients they share.
+func newReconciler(w wiring) (*reconciler, *tenantClients) {
+	tenants := newTenantClients(w.provider.AdminConfig, w.newTenantClient)
+	status := &statusWriter{clusters: w.clusters, recorder: w.recorder}
+	return &reconciler{
+		steps: []namedStep{
+			{"finalizer", &finalizerReconciler{clusters: w.clusters}},
+			{"pki", &pkiReconciler{secrets: w.core, generate: w.generatePKI}},
+			{"control plane", &controlPlaneReconciler{provider: w.provider, recorder: w.recorder, resyncProgressing: w.opts.ResyncProgressing}},
+			{"tenant bootstrap", &tenantBootstrapReconciler{tenants: tenants}},
+			{"node groups", &nodeGroupsReconciler{provider: w.provider, configMaps: w.core, recorder: w.recorder, now: w.now,
+				scaleDownGrace: w.opts.ScaleDownGrace, resyncProgressing: w.opts.ResyncProgressing, empty: newEmptyNodes()}},
+			{"add-ons", &addonsReconciler{resyncProgressing: w.opts.ResyncProgressing}},
+		},
+		delete: &deleteReconciler{provider: w.provider, secrets: w.core, clusters: w.clusters, tenants: tenants,
+			recorder: w.recorder, resyncProgressing: w.opts.ResyncProgressing},
+		status:      status,
+		resyncReady: w.opts.ResyncReady,
+	}, tenants
 }

@@ -4,27 +4,31 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"time"
 
+	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/tools/record"
 
 	"github.com/hikube/hikube/apis/apps/v1alpha1"
 	"github.com/hikube/hikube/pkg/catalog"
 	"github.com/hikube/hikube/pkg/provider"
 )
 
-// Condition types and reasons.
-const (
-	ConditionReady             = "Ready"
-	ConditionControlPlaneReady = "ControlPlaneReady"
-	ConditionNodeGroupsReady   = "NodeGroupsReady"
-	ConditionAddonsReady       = "AddonsReady"
-)
+// controlPlaneReconciler asks the provider for the control plane the spec
+// wants: the target minor (validation allows one minor up at a time, so the
+// core never skips one), replicas placed round-robin over the datacenters.
+// The steps after it wait until the control plane is ready: nodes of an
+// upgrade follow the control plane, never lead it.
+type controlPlaneReconciler struct {
+	provider provider.Provider
+	recorder record.EventRecorder
+	// resyncProgressing is how soon to look again while it converges.
+	resyncProgressing time.Duration
+}
 
-// ensureControlPlane asks the provider for the control plane the spec wants:
-// the target minor (validation allows one minor up at a time, so the core
-// never skips one), replicas placed round-robin over the datacenters.
-func (c *Controller) ensureControlPlane(ctx context.Context, s *state) error {
+func (r *controlPlaneReconciler) reconcile(ctx context.Context, s *state) (reconcileStatus, error) {
 	spec := s.cluster.Spec
 	replicas := int32(1)
 	if spec.ControlPlane.Replicas != nil {
@@ -38,10 +42,10 @@ func (c *Controller) ensureControlPlane(ctx context.Context, s *state) error {
 		PKI:      s.pki,
 	}
 	before := s.status.Version
-	st, err := c.provider.EnsureControlPlane(ctx, s.ref, cps)
+	st, err := r.provider.EnsureControlPlane(ctx, s.ref, cps)
 	if err != nil {
-		setCondition(s, ConditionControlPlaneReady, metav1.ConditionFalse, "ProviderError", err.Error())
-		return fmt.Errorf("control plane of %s: %w", s.ref, err)
+		setCondition(s, v1alpha1.ConditionControlPlaneReady, metav1.ConditionFalse, v1alpha1.ReasonProviderError, err.Error())
+		return reconcileStop, fmt.Errorf("control plane of %s: %w", s.ref, err)
 	}
 	s.cp = st
 	s.status.ControlPlane = v1alpha1.ControlPlaneStatus{Replicas: st.Replicas, ReadyReplicas: st.ReadyReplicas}
@@ -51,19 +55,19 @@ func (c *Controller) ensureControlPlane(ctx context.Context, s *state) error {
 	if !st.Ready {
 		reason, msg := st.Reason, st.Message
 		if reason == "" {
-			reason, msg = "Starting", "the control plane is starting"
+			reason, msg = v1alpha1.ReasonControlPlaneStarting, "the control plane is starting"
 		}
-		setCondition(s, ConditionControlPlaneReady, metav1.ConditionFalse, reason, msg)
-		s.requeueAfter(c.opts.ResyncProgressing)
-		return errStop
+		setCondition(s, v1alpha1.ConditionControlPlaneReady, metav1.ConditionFalse, reason, msg)
+		s.requeueAfter(r.resyncProgressing)
+		return reconcileStop, nil
 	}
 	s.status.Version = st.Version
 	if before != "" && minorOf(before) != minorOf(st.Version) {
-		c.recorder.Eventf(s.cluster, "Normal", "Upgraded", "Control plane upgraded from %s to %s", before, st.Version)
+		r.recorder.Eventf(s.cluster, corev1.EventTypeNormal, "Upgraded", "Control plane upgraded from %s to %s", before, st.Version)
 	}
-	setCondition(s, ConditionControlPlaneReady, metav1.ConditionTrue, "Running",
+	setCondition(s, v1alpha1.ConditionControlPlaneReady, metav1.ConditionTrue, v1alpha1.ReasonControlPlaneRunning,
 		fmt.Sprintf("%d/%d replicas of Kubernetes %s serve at %s", st.ReadyReplicas, st.Replicas, st.Version, st.Endpoint))
-	return nil
+	return reconcileContinue, nil
 }
 
 // spreadZones places n replicas round-robin over the datacenters.

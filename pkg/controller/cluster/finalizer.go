@@ -8,34 +8,67 @@ import (
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
+
+	"github.com/hikube/hikube/apis/apps/v1alpha1"
+	typedv1alpha1 "github.com/hikube/hikube/pkg/generated/clientset/versioned/typed/apps/v1alpha1"
 )
 
-var metaUpdateOptions = metav1.UpdateOptions{FieldManager: "hikube-controller"}
+const fieldManager = "hikube-controller"
 
-// ensureFinalizer adds the finalizer before anything is created for the
-// cluster, so that nothing can outlive it.
-func (c *Controller) ensureFinalizer(ctx context.Context, s *state) error {
-	if slices.Contains(s.cluster.Finalizers, Finalizer) {
-		return nil
-	}
-	return c.patchFinalizers(ctx, s, append(slices.Clone(s.cluster.Finalizers), Finalizer))
+var metaUpdateOptions = metav1.UpdateOptions{FieldManager: fieldManager}
+
+// clusterWriter writes what the controller owns of a Cluster: its
+// finalizers and its status.
+type clusterWriter interface {
+	// setFinalizers replaces the finalizers of cl, failing if cl changed
+	// since it was read, and returns the updated cluster.
+	setFinalizers(ctx context.Context, cl *v1alpha1.Cluster, finalizers []string) (*v1alpha1.Cluster, error)
+	// updateStatus writes cl's status through clusters/status.
+	updateStatus(ctx context.Context, cl *v1alpha1.Cluster) (*v1alpha1.Cluster, error)
 }
 
-// patchFinalizers writes the finalizer list guarded by the resourceVersion
+// apiClusterWriter is the clusterWriter over the clusters API.
+type apiClusterWriter struct {
+	clusters typedv1alpha1.ClustersGetter
+}
+
+// setFinalizers writes the finalizer list guarded by the resourceVersion
 // read, so a concurrent change is never overwritten.
-func (c *Controller) patchFinalizers(ctx context.Context, s *state, finalizers []string) error {
+func (w apiClusterWriter) setFinalizers(ctx context.Context, cl *v1alpha1.Cluster, finalizers []string) (*v1alpha1.Cluster, error) {
 	patch, err := json.Marshal(map[string]any{"metadata": map[string]any{
 		"finalizers":      finalizers,
-		"resourceVersion": s.cluster.ResourceVersion,
+		"resourceVersion": cl.ResourceVersion,
 	}})
 	if err != nil {
-		return err
+		return nil, err
 	}
-	updated, err := c.hikube.AppsV1alpha1().Clusters(s.cluster.Namespace).Patch(ctx, s.cluster.Name,
-		types.MergePatchType, patch, metav1.PatchOptions{FieldManager: "hikube-controller"})
+	updated, err := w.clusters.Clusters(cl.Namespace).Patch(ctx, cl.Name,
+		types.MergePatchType, patch, metav1.PatchOptions{FieldManager: fieldManager})
 	if err != nil {
-		return fmt.Errorf("setting finalizers of %s: %w", s.ref, err)
+		return nil, fmt.Errorf("setting finalizers of %s/%s: %w", cl.Namespace, cl.Name, err)
+	}
+	return updated, nil
+}
+
+func (w apiClusterWriter) updateStatus(ctx context.Context, cl *v1alpha1.Cluster) (*v1alpha1.Cluster, error) {
+	return w.clusters.Clusters(cl.Namespace).UpdateStatus(ctx, cl, metaUpdateOptions)
+}
+
+// finalizerReconciler adds the finalizer before anything is created for the
+// cluster, so that nothing can outlive it: the steps after it run only once
+// the finalizer is stored.
+type finalizerReconciler struct {
+	clusters clusterWriter
+}
+
+func (r *finalizerReconciler) reconcile(ctx context.Context, s *state) (reconcileStatus, error) {
+	if slices.Contains(s.cluster.Finalizers, Finalizer) {
+		return reconcileContinue, nil
+	}
+	updated, err := r.clusters.setFinalizers(ctx, s.cluster, append(slices.Clone(s.cluster.Finalizers), Finalizer))
+	if err != nil {
+		return reconcileStop, err
 	}
 	s.cluster = updated
-	return nil
+	return reconcileContinue, nil
 }

@@ -4,6 +4,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"k8s.io/apimachinery/pkg/labels"
 
+	"github.com/hikube/hikube/apis/apps/v1alpha1"
 	listers "github.com/hikube/hikube/pkg/generated/listers/apps/v1alpha1"
 )
 
@@ -51,7 +52,7 @@ func (p *phaseCollector) Collect(ch chan<- prometheus.Metric) {
 	for _, c := range all {
 		phase := string(c.Status.Phase)
 		if phase == "" {
-			phase = "Pending"
+			phase = string(v1alpha1.ClusterPending)
 		}
 		counts[phase]++
 	}

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -14,6 +15,8 @@ import (
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/rand"
+	corev1client "k8s.io/client-go/kubernetes/typed/core/v1"
+	"k8s.io/client-go/tools/record"
 
 	"github.com/hikube/hikube/apis/apps/v1alpha1"
 	"github.com/hikube/hikube/pkg/autoscaler"
@@ -38,44 +41,69 @@ const (
 	podsPerNode = 110
 )
 
-// ensureNodeGroups decides the node count of every group (pkg/autoscaler),
-// names and places the nodes, has the provider make them so, and reports.
-func (c *Controller) ensureNodeGroups(ctx context.Context, s *state) error {
+// nodeGroupsReconciler decides the node count of every group
+// (pkg/autoscaler) from the tenant's nodes and pending pods, names and places
+// the nodes, has the provider make them so, and reports.
+type nodeGroupsReconciler struct {
+	provider provider.Provider
+	// configMaps reads the GPU inventory in the host cluster.
+	configMaps corev1client.ConfigMapsGetter
+	recorder   record.EventRecorder
+	now        func() time.Time
+	// scaleDownGrace is how long a node must stay empty before it is removed.
+	scaleDownGrace time.Duration
+	// resyncProgressing is how soon to look again while nodes converge.
+	resyncProgressing time.Duration
+	empty             *emptyNodes
+}
+
+func (r *nodeGroupsReconciler) reconcile(ctx context.Context, s *state) (reconcileStatus, error) {
 	kube := s.tenant.kube
 	nodes, err := kube.CoreV1().Nodes().List(ctx, metav1.ListOptions{LabelSelector: provider.LabelNodeGroup})
 	if err != nil {
-		return fmt.Errorf("listing nodes of %s: %w", s.ref, err)
+		return reconcileStop, fmt.Errorf("listing nodes of %s: %w", s.ref, err)
 	}
 	pods, err := kube.CoreV1().Pods(metav1.NamespaceAll).List(ctx, metav1.ListOptions{})
 	if err != nil {
-		return fmt.Errorf("listing pods of %s: %w", s.ref, err)
+		return reconcileStop, fmt.Errorf("listing pods of %s: %w", s.ref, err)
 	}
-	now := c.now()
+	now := r.now()
 	busy, pending := classifyPods(pods.Items)
-	gpuZones, err := c.gpuZones(ctx, s)
+	gpuZones, err := r.gpuZones(ctx, s)
 	if err != nil {
-		return err
+		return reconcileStop, err
 	}
-	groups := c.autoscalerGroups(s, nodes.Items, busy, gpuZones, now)
-	decisions := autoscaler.Decide(autoscaler.Input{Now: now, Groups: groups, PendingPods: pending, ScaleDownGrace: c.opts.ScaleDownGrace})
+	groups := r.empty.autoscalerGroups(s, nodes.Items, busy, gpuZones, now)
+	decisions := autoscaler.Decide(autoscaler.Input{Now: now, Groups: groups, PendingPods: pending, ScaleDownGrace: r.scaleDownGrace})
 
-	specs := c.desiredNodes(s, groups, decisions)
-	observed, err := c.provider.EnsureNodes(ctx, s.ref, specs)
+	specs := desiredNodes(s, groups, decisions)
+	observed, err := r.provider.EnsureNodes(ctx, s.ref, specs)
 	if err != nil {
-		setCondition(s, ConditionNodeGroupsReady, metav1.ConditionFalse, "ProviderError", err.Error())
-		return fmt.Errorf("nodes of %s: %w", s.ref, err)
+		setCondition(s, v1alpha1.ConditionNodeGroupsReady, metav1.ConditionFalse, v1alpha1.ReasonProviderError, err.Error())
+		return reconcileStop, fmt.Errorf("nodes of %s: %w", s.ref, err)
 	}
 	for _, d := range decisions {
 		typ := corev1.EventTypeNormal
 		if d.EventReason == autoscaler.ReasonScaleUpLimited {
 			typ = corev1.EventTypeWarning
 		}
-		c.recorder.Event(s.cluster, typ, d.EventReason, d.Reason)
+		r.recorder.Event(s.cluster, typ, d.EventReason, d.Reason)
 		scaleDecisions.WithLabelValues(d.EventReason).Inc()
 	}
-	c.reportNodeGroups(s, specs, observed)
-	return nil
+	if !reportNodeGroups(s, specs, observed) {
+		s.requeueAfter(r.resyncProgressing)
+	}
+	return reconcileContinue, nil
 }
+
+// emptyNodes remembers when each node was first seen without workload pods;
+// a restart forgets it, which only delays a scale-down.
+type emptyNodes struct {
+	mu    sync.Mutex
+	since map[string]time.Time // by "<cluster UID>/<node>"
+}
+
+func newEmptyNodes() *emptyNodes { return &emptyNodes{since: map[string]time.Time{}} }
 
 // classifyPods returns, per node, whether it runs workload pods (anything but
 // DaemonSet and mirror pods), and the pods the scheduler could not place.
@@ -114,9 +142,9 @@ func isDaemonOrMirror(p *corev1.Pod) bool {
 
 // autoscalerGroups describes every node group of the spec with its template
 // and current nodes, and tracks how long each node has been empty.
-func (c *Controller) autoscalerGroups(s *state, nodes []corev1.Node, busy map[string]bool, gpuZones map[string][]string, now time.Time) []autoscaler.Group {
-	c.emptyMu.Lock()
-	defer c.emptyMu.Unlock()
+func (e *emptyNodes) autoscalerGroups(s *state, nodes []corev1.Node, busy map[string]bool, gpuZones map[string][]string, now time.Time) []autoscaler.Group {
+	e.mu.Lock()
+	defer e.mu.Unlock()
 	var groups []autoscaler.Group
 	for _, name := range slices.Sorted(maps.Keys(s.cluster.Spec.NodeGroups)) {
 		g := s.cluster.Spec.NodeGroups[name]
@@ -126,14 +154,14 @@ func (c *Controller) autoscalerGroups(s *state, nodes []corev1.Node, busy map[st
 				continue
 			}
 			key := s.ref.UID + "/" + n.Name
-			since, seen := c.emptySince[key]
+			since, seen := e.since[key]
 			switch {
 			case busy[n.Name]:
-				delete(c.emptySince, key)
+				delete(e.since, key)
 				since = time.Time{}
 			case !seen:
 				since = now
-				c.emptySince[key] = now
+				e.since[key] = now
 			}
 			ag.Nodes = append(ag.Nodes, autoscaler.Node{Name: n.Name, Zone: n.Labels[LabelZone], Ready: provider.NodeReady(&n), EmptySince: since})
 		}
@@ -185,7 +213,7 @@ func nodeTemplate(cl *v1alpha1.Cluster, name string, g v1alpha1.NodeGroup, gpuZo
 // desiredNodes turns the decisions into the full list of nodes: the kept
 // ones unchanged in name and zone, new ones named <cluster>-<group>-<random>
 // and placed where the autoscaler asked, else in the least-used datacenter.
-func (c *Controller) desiredNodes(s *state, groups []autoscaler.Group, decisions []autoscaler.Decision) []provider.NodeSpec {
+func desiredNodes(s *state, groups []autoscaler.Group, decisions []autoscaler.Decision) []provider.NodeSpec {
 	byGroup := map[string]autoscaler.Decision{}
 	for _, d := range decisions {
 		if d.To != d.From {
@@ -231,7 +259,7 @@ func (c *Controller) desiredNodes(s *state, groups []autoscaler.Group, decisions
 // gpuZones returns, per GPU model (catalog name), the datacenters whose
 // inventory has that model, so GPU nodes land only there; nil without an
 // inventory (or without GPU groups), which leaves placement to all datacenters.
-func (c *Controller) gpuZones(ctx context.Context, s *state) (map[string][]string, error) {
+func (r *nodeGroupsReconciler) gpuZones(ctx context.Context, s *state) (map[string][]string, error) {
 	hasGPUs := false
 	for _, g := range s.cluster.Spec.NodeGroups {
 		hasGPUs = hasGPUs || len(g.GPUs) > 0
@@ -239,7 +267,7 @@ func (c *Controller) gpuZones(ctx context.Context, s *state) (map[string][]strin
 	if !hasGPUs {
 		return nil, nil
 	}
-	cm, err := c.kube.CoreV1().ConfigMaps(quota.InventoryNamespace).Get(ctx, quota.InventoryName, metav1.GetOptions{})
+	cm, err := r.configMaps.ConfigMaps(quota.InventoryNamespace).Get(ctx, quota.InventoryName, metav1.GetOptions{})
 	if apierrors.IsNotFound(err) {
 		return nil, nil
 	}
@@ -285,8 +313,9 @@ func leastUsedZone(perZone map[string]int, zones []string) string {
 	return best
 }
 
-// reportNodeGroups writes per-group counts and the NodeGroupsReady condition.
-func (c *Controller) reportNodeGroups(s *state, specs []provider.NodeSpec, observed []provider.NodeStatus) {
+// reportNodeGroups writes per-group counts and the NodeGroupsReady condition,
+// and says whether every group is ready.
+func reportNodeGroups(s *state, specs []provider.NodeSpec, observed []provider.NodeStatus) bool {
 	st := map[string]v1alpha1.NodeGroupStatus{}
 	for name := range s.cluster.Spec.NodeGroups {
 		st[name] = v1alpha1.NodeGroupStatus{}
@@ -320,11 +349,11 @@ func (c *Controller) reportNodeGroups(s *state, specs []provider.NodeSpec, obser
 		}
 	}
 	if len(notReady) > 0 {
-		setCondition(s, ConditionNodeGroupsReady, metav1.ConditionFalse, "NodesNotReady", "waiting for nodes: "+joinComma(notReady))
-		s.requeueAfter(c.opts.ResyncProgressing)
-		return
+		setCondition(s, v1alpha1.ConditionNodeGroupsReady, metav1.ConditionFalse, v1alpha1.ReasonNodesNotReady, "waiting for nodes: "+joinComma(notReady))
+		return false
 	}
-	setCondition(s, ConditionNodeGroupsReady, metav1.ConditionTrue, "NodesReady", fmt.Sprintf("%d node groups ready", len(st)))
+	setCondition(s, v1alpha1.ConditionNodeGroupsReady, metav1.ConditionTrue, v1alpha1.ReasonNodesReady, fmt.Sprintf("%d node groups ready", len(st)))
+	return true
 }
 
 func deref(p *int32) int32 {

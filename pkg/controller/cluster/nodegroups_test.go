@@ -29,7 +29,7 @@ func TestNewNodesSpreadOverTheGroupsZones(t *testing.T) {
 				inv["l40s"] = tc.zones
 			}
 			g := autoscaler.Group{Name: "ml", Max: 5, Template: nodeTemplate(cl, "ml", cl.Spec.NodeGroups["ml"], inv)}
-			specs := (&Controller{}).desiredNodes(&state{cluster: cl}, []autoscaler.Group{g},
+			specs := desiredNodes(&state{cluster: cl}, []autoscaler.Group{g},
 				[]autoscaler.Decision{{Group: "ml", From: 0, To: tc.add}})
 			got := map[string]int{}
 			for _, s := range specs {

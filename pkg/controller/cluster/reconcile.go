@@ -5,28 +5,32 @@ import (
 	"errors"
 	"time"
 
-	corev1 "k8s.io/api/core/v1"
-	apiequality "k8s.io/apimachinery/pkg/api/equality"
-	"k8s.io/apimachinery/pkg/api/meta"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/klog/v2"
 
 	"github.com/hikube/hikube/apis/apps/v1alpha1"
+	"github.com/hikube/hikube/pkg/clusterpki"
 	"github.com/hikube/hikube/pkg/provider"
 )
 
 // state is what the steps of one reconcile share.
 type state struct {
 	cluster *v1alpha1.Cluster
-	ref     provider.ClusterRef
+	ref     clusterpki.ClusterRef
 	// status is built by the steps and written once at the end.
 	status v1alpha1.ClusterStatus
-	pki    provider.PKI
+	pki    clusterpki.PKI
 	cp     provider.ControlPlaneStatus
 	tenant *tenantClient
 	// requeue asks to look again that soon (the smallest asked wins).
 	requeue time.Duration
+}
+
+func newState(cl *v1alpha1.Cluster) *state {
+	return &state{cluster: cl, ref: refOf(cl), status: *cl.Status.DeepCopy()}
+}
+
+func refOf(cl *v1alpha1.Cluster) clusterpki.ClusterRef {
+	return clusterpki.ClusterRef{Namespace: cl.Namespace, Name: cl.Name, UID: string(cl.UID)}
 }
 
 func (s *state) requeueAfter(d time.Duration) {
@@ -35,107 +39,75 @@ func (s *state) requeueAfter(d time.Duration) {
 	}
 }
 
-// errStop ends the steps of a reconcile early without an error: a step is
-// waiting for something (the control plane to start, say) and asked to be
-// called again.
-var errStop = errors.New("waiting")
+// reconcileStatus says whether the steps after this one may run.
+type reconcileStatus int
 
-// step is one part of a reconcile, in the order of createSteps.
-type step struct {
+const (
+	// reconcileContinue: go on with the next step.
+	reconcileContinue reconcileStatus = iota
+	// reconcileStop: what follows depends on something not ready yet (the
+	// control plane starting, say); the step asked, through the state, to be
+	// called again.
+	reconcileStop
+)
+
+// step is one part of a reconcile: idempotent, with the clients and the
+// provider it needs injected, so that it can be tested alone.
+type step interface {
+	reconcile(ctx context.Context, s *state) (reconcileStatus, error)
+}
+
+// namedStep names a step for logs.
+type namedStep struct {
 	name string
-	run  func(ctx context.Context, s *state) error
+	step step
 }
 
-// createSteps are run in order while the cluster exists; each is idempotent
-// and may stop the sequence with errStop when what follows depends on
-// something not ready yet.
-func (c *Controller) createSteps() []step {
-	return []step{
-		{"finalizer", c.ensureFinalizer},
-		{"pki", c.ensurePKI},
-		{"control plane", c.ensureControlPlane},
-		{"tenant bootstrap", c.ensureTenantBootstrap},
-		{"node groups", c.ensureNodeGroups},
-		{"add-ons", c.ensureAddons},
-	}
+// reconciler runs the steps of one reconcile over a cluster and writes the
+// status they built. The Controller wires the live clients into it (New),
+// tests wire fakes (newReconciler).
+type reconciler struct {
+	// steps run in order while the cluster exists.
+	steps []namedStep
+	// delete runs once the cluster is being deleted.
+	delete step
+	status *statusWriter
+	// resyncReady is when to look again at a cluster no step asked about.
+	resyncReady time.Duration
 }
 
-// reconcile runs the steps and writes the status they built.
-func (c *Controller) reconcile(ctx context.Context, cl *v1alpha1.Cluster) (time.Duration, error) {
-	s := &state{cluster: cl, ref: refOf(cl), status: *cl.Status.DeepCopy()}
-	var stepErr error
+// reconcile runs the steps and writes the status they built; it says when to
+// look at the cluster again.
+func (r *reconciler) reconcile(ctx context.Context, cl *v1alpha1.Cluster) (time.Duration, error) {
+	s := newState(cl)
+	steps := r.steps
 	if cl.DeletionTimestamp != nil {
-		stepErr = c.reconcileDelete(ctx, s)
-	} else {
-		for _, st := range c.createSteps() {
-			if err := st.run(ctx, s); err != nil {
-				if !errors.Is(err, errStop) {
-					klog.FromContext(ctx).V(2).Info("Step failed", "step", st.name, "err", err)
-					stepErr = err
-				}
-				break
-			}
+		steps = []namedStep{{"delete", r.delete}}
+	}
+	var stepErr error
+	for _, st := range steps {
+		status, err := st.step.reconcile(ctx, s)
+		if err != nil {
+			klog.FromContext(ctx).V(2).Info("Step failed", "step", st.name, "err", err)
+			stepErr = err
+			break
+		}
+		if status == reconcileStop {
+			break
 		}
 	}
 	if s.cluster == nil { // deleted for good: no status to write
 		return 0, stepErr
 	}
-	c.summarize(s, stepErr)
-	if err := c.writeStatus(ctx, s); err != nil {
+	summarize(s, stepErr)
+	if err := r.status.write(ctx, s); err != nil {
 		return 0, errors.Join(stepErr, err)
 	}
 	if stepErr != nil {
 		return 0, stepErr
 	}
 	if s.requeue == 0 {
-		s.requeue = c.opts.ResyncReady
+		s.requeue = r.resyncReady
 	}
 	return s.requeue, nil
-}
-
-// writeStatus writes the status through clusters/status when it changed,
-// with an event for each phase transition.
-func (c *Controller) writeStatus(ctx context.Context, s *state) error {
-	if apiequality.Semantic.DeepEqual(s.cluster.Status, s.status) {
-		return nil
-	}
-	old := s.cluster.Status.Phase
-	upd := s.cluster.DeepCopy()
-	upd.Status = s.status
-	_, err := c.hikube.AppsV1alpha1().Clusters(upd.Namespace).UpdateStatus(ctx, upd, metaUpdateOptions)
-	if err != nil {
-		return err
-	}
-	if old != s.status.Phase {
-		c.recorder.Eventf(s.cluster, "Normal", "Phase"+string(s.status.Phase), "Phase %s → %s", phaseOrNone(old), s.status.Phase)
-	}
-	c.conditionEvents(s.cluster, s.cluster.Status.Conditions, s.status.Conditions)
-	return nil
-}
-
-// conditionEvents records an event for every condition that changed status
-// or reason, so `kubectl describe` tells the story (a control-plane process
-// that died and came back, nodes that joined).
-func (c *Controller) conditionEvents(obj runtime.Object, before, after []metav1.Condition) {
-	for _, cond := range after {
-		if cond.Type == ConditionReady {
-			continue // the phase events say it
-		}
-		old := meta.FindStatusCondition(before, cond.Type)
-		if old != nil && old.Status == cond.Status && old.Reason == cond.Reason {
-			continue
-		}
-		typ := corev1.EventTypeNormal
-		if cond.Status != metav1.ConditionTrue && old != nil && old.Status == metav1.ConditionTrue {
-			typ = corev1.EventTypeWarning
-		}
-		c.recorder.Eventf(obj, typ, cond.Reason, "%s=%s: %s", cond.Type, cond.Status, cond.Message)
-	}
-}
-
-func phaseOrNone(p v1alpha1.ClusterPhase) string {
-	if p == "" {
-		return "<none>"
-	}
-	return string(p)
 }

@@ -24,28 +24,33 @@ func TestSummarizeNamesThePhaseAndTheFirstProblem(t *testing.T) {
 		version    string
 		conds      []metav1.Condition
 		stepErr    error
+		terminal   bool // the provider said retrying cannot help
 		wantPhase  v1alpha1.ClusterPhase
 		wantReason string
 	}{
-		{"new cluster", "", "", []metav1.Condition{cond(ConditionControlPlaneReady, false, "Starting")}, nil, v1alpha1.ClusterProvisioning, "Starting"},
-		{"everything ready", "", "v1.37.2", []metav1.Condition{cond(ConditionControlPlaneReady, true, "Running"), cond(ConditionNodeGroupsReady, true, "NodesReady"), cond(ConditionAddonsReady, true, "AddonsReady")}, nil, v1alpha1.ClusterReady, "ClusterReady"},
-		{"first nodes coming", "Provisioning", "v1.37.2", []metav1.Condition{cond(ConditionControlPlaneReady, true, "Running"), cond(ConditionNodeGroupsReady, false, "NodesNotReady")}, nil, v1alpha1.ClusterProvisioning, "NodesNotReady"},
-		{"a ready cluster gaining nodes", "Ready", "v1.37.2", []metav1.Condition{cond(ConditionControlPlaneReady, true, "Running"), cond(ConditionNodeGroupsReady, false, "NodesNotReady")}, nil, v1alpha1.ClusterScaling, "NodesNotReady"},
-		{"upgrading", "Ready", "v1.36.3", []metav1.Condition{cond(ConditionControlPlaneReady, false, "Upgrading")}, nil, v1alpha1.ClusterUpgrading, "Upgrading"},
-		{"missing binaries fail", "", "", []metav1.Condition{cond(ConditionControlPlaneReady, false, "BinariesMissing")}, nil, v1alpha1.ClusterFailed, "BinariesMissing"},
-		{"a step error with good conditions", "Ready", "v1.37.2", []metav1.Condition{cond(ConditionControlPlaneReady, true, "Running"), cond(ConditionNodeGroupsReady, true, "NodesReady"), cond(ConditionAddonsReady, true, "AddonsReady")}, errors.New("boom"), v1alpha1.ClusterProvisioning, "ReconcileError"},
+		{"new cluster", "", "", []metav1.Condition{cond(v1alpha1.ConditionControlPlaneReady, false, "Starting")}, nil, false, v1alpha1.ClusterProvisioning, "Starting"},
+		{"everything ready", "", "v1.37.2", []metav1.Condition{cond(v1alpha1.ConditionControlPlaneReady, true, "Running"), cond(v1alpha1.ConditionNodeGroupsReady, true, "NodesReady"), cond(v1alpha1.ConditionAddonsReady, true, "AddonsReady")}, nil, false, v1alpha1.ClusterReady, "ClusterReady"},
+		{"first nodes coming", "Provisioning", "v1.37.2", []metav1.Condition{cond(v1alpha1.ConditionControlPlaneReady, true, "Running"), cond(v1alpha1.ConditionNodeGroupsReady, false, "NodesNotReady")}, nil, false, v1alpha1.ClusterProvisioning, "NodesNotReady"},
+		{"a ready cluster gaining nodes", "Ready", "v1.37.2", []metav1.Condition{cond(v1alpha1.ConditionControlPlaneReady, true, "Running"), cond(v1alpha1.ConditionNodeGroupsReady, false, "NodesNotReady")}, nil, false, v1alpha1.ClusterScaling, "NodesNotReady"},
+		{"upgrading", "Ready", "v1.36.3", []metav1.Condition{cond(v1alpha1.ConditionControlPlaneReady, false, "Upgrading")}, nil, false, v1alpha1.ClusterUpgrading, "Upgrading"},
+		{"a terminal provider failure fails", "", "", []metav1.Condition{cond(v1alpha1.ConditionControlPlaneReady, false, "BinariesMissing")}, nil, true, v1alpha1.ClusterFailed, "BinariesMissing"},
+		{"the reason alone does not fail", "", "", []metav1.Condition{cond(v1alpha1.ConditionControlPlaneReady, false, "BinariesMissing")}, nil, false, v1alpha1.ClusterProvisioning, "BinariesMissing"},
+		{"a provider error is transient", "Ready", "v1.37.2", []metav1.Condition{cond(v1alpha1.ConditionControlPlaneReady, true, v1alpha1.ReasonControlPlaneRunning), cond(v1alpha1.ConditionNodeGroupsReady, false, v1alpha1.ReasonProviderError)}, errors.New("nodes of tenant-a/c: boom"), false, v1alpha1.ClusterScaling, v1alpha1.ReasonProviderError},
+		{"a control-plane provider error on a new cluster", "", "", []metav1.Condition{cond(v1alpha1.ConditionControlPlaneReady, false, v1alpha1.ReasonProviderError)}, errors.New("boom"), false, v1alpha1.ClusterProvisioning, v1alpha1.ReasonProviderError},
+		{"a step error with good conditions", "Ready", "v1.37.2", []metav1.Condition{cond(v1alpha1.ConditionControlPlaneReady, true, "Running"), cond(v1alpha1.ConditionNodeGroupsReady, true, "NodesReady"), cond(v1alpha1.ConditionAddonsReady, true, "AddonsReady")}, errors.New("boom"), false, v1alpha1.ClusterProvisioning, "ReconcileError"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			cl := &v1alpha1.Cluster{Spec: v1alpha1.ClusterSpec{Version: "v1.37"}, Status: v1alpha1.ClusterStatus{Phase: tc.was}}
 			cl.Generation = 2
 			s := &state{cluster: cl, status: v1alpha1.ClusterStatus{Version: tc.version, Conditions: tc.conds}}
-			(&Controller{}).summarize(s, tc.stepErr)
+			s.cp.Terminal = tc.terminal
+			summarize(s, tc.stepErr)
 			if s.status.Phase != tc.wantPhase {
 				t.Errorf("phase = %s, want %s", s.status.Phase, tc.wantPhase)
 			}
 			var ready *metav1.Condition
 			for i := range s.status.Conditions {
-				if s.status.Conditions[i].Type == ConditionReady {
+				if s.status.Conditions[i].Type == v1alpha1.ConditionReady {
 					ready = &s.status.Conditions[i]
 				}
 			}

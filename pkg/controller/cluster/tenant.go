@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"sync"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	storagev1 "k8s.io/client-go/applyconfigurations/storage/v1"
@@ -11,67 +12,102 @@ import (
 	"k8s.io/client-go/rest"
 
 	"github.com/hikube/hikube/pkg/catalog"
-	"github.com/hikube/hikube/pkg/provider"
+	"github.com/hikube/hikube/pkg/clusterpki"
 	"github.com/hikube/hikube/pkg/tenantrbac"
 )
 
 // tenantClient is the core's admin client of one tenant cluster.
 type tenantClient struct {
-	ref  provider.ClusterRef
+	ref  clusterpki.ClusterRef
 	host string
 	kube kubernetes.Interface
 }
 
-var applyOptions = metav1.ApplyOptions{FieldManager: "hikube-controller", Force: true}
+var applyOptions = metav1.ApplyOptions{FieldManager: fieldManager, Force: true}
 
-// tenantFor returns a cached client of the tenant cluster, rebuilt when the
+// tenantClients caches an admin client per tenant cluster, keyed by UID: a
+// cluster re-created under the same name has a new UID, and so never gets
+// the client (nor the endpoint) of the one before it.
+type tenantClients struct {
+	// adminConfig is the provider's AdminConfig.
+	adminConfig func(ctx context.Context, ref clusterpki.ClusterRef) (*rest.Config, error)
+	// newClient builds a client from that config (kubernetes.NewForConfig).
+	newClient func(*rest.Config) (kubernetes.Interface, error)
+
+	mu      sync.Mutex
+	clients map[string]*tenantClient // by cluster UID
+}
+
+func newTenantClients(adminConfig func(context.Context, clusterpki.ClusterRef) (*rest.Config, error), newClient func(*rest.Config) (kubernetes.Interface, error)) *tenantClients {
+	return &tenantClients{adminConfig: adminConfig, newClient: newClient, clients: map[string]*tenantClient{}}
+}
+
+// get returns the cached client of the tenant cluster, rebuilt when the
 // provider moved its endpoint.
-func (c *Controller) tenantFor(ctx context.Context, ref provider.ClusterRef) (*tenantClient, error) {
-	cfg, err := c.provider.AdminConfig(ctx, ref)
+func (t *tenantClients) get(ctx context.Context, ref clusterpki.ClusterRef) (*tenantClient, error) {
+	cfg, err := t.adminConfig(ctx, ref)
 	if err != nil {
 		return nil, fmt.Errorf("admin access to %s: %w", ref, err)
 	}
-	if v, ok := c.tenants.Load(ref.UID); ok && v.(*tenantClient).host == cfg.Host {
-		return v.(*tenantClient), nil
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if c, ok := t.clients[ref.UID]; ok && c.host == cfg.Host {
+		return c, nil
 	}
 	cfg = rest.CopyConfig(cfg)
 	cfg.QPS, cfg.Burst = 50, 100
-	cs, err := kubernetes.NewForConfig(cfg)
+	cs, err := t.newClient(cfg)
 	if err != nil {
 		return nil, fmt.Errorf("client of %s: %w", ref, err)
 	}
-	t := &tenantClient{ref: ref, host: cfg.Host, kube: cs}
-	c.tenants.Store(ref.UID, t)
-	return t, nil
+	c := &tenantClient{ref: ref, host: cfg.Host, kube: cs}
+	t.clients[ref.UID] = c
+	return c, nil
 }
 
-// ensureTenantBootstrap makes the tenant cluster usable by its tenants: the
-// RBAC bindings for the groups the kubeconfig subresource hands out, and the
-// storage classes with the spec's default.
-func (c *Controller) ensureTenantBootstrap(ctx context.Context, s *state) error {
-	t, err := c.tenantFor(ctx, s.ref)
+// forget drops the clients of every cluster named ns/name, whatever its UID.
+func (t *tenantClients) forget(ns, name string) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	for uid, c := range t.clients {
+		if c.ref.Namespace == ns && c.ref.Name == name {
+			delete(t.clients, uid)
+		}
+	}
+}
+
+// tenantBootstrapReconciler makes the tenant cluster usable by its tenants:
+// the RBAC bindings for the groups the kubeconfig subresource hands out, and
+// the storage classes with the spec's default. It also hands the tenant's
+// client to the steps after it.
+type tenantBootstrapReconciler struct {
+	tenants *tenantClients
+}
+
+func (r *tenantBootstrapReconciler) reconcile(ctx context.Context, s *state) (reconcileStatus, error) {
+	t, err := r.tenants.get(ctx, s.ref)
 	if err != nil {
-		return err
+		return reconcileStop, err
 	}
 	s.tenant = t
 	view, err := t.kube.RbacV1().ClusterRoles().Get(ctx, tenantrbac.SourceViewRole, metav1.GetOptions{})
 	if err != nil {
-		return fmt.Errorf("reading role %s in %s: %w", tenantrbac.SourceViewRole, s.ref, err)
+		return reconcileStop, fmt.Errorf("reading role %s in %s: %w", tenantrbac.SourceViewRole, s.ref, err)
 	}
 	if _, err := t.kube.RbacV1().ClusterRoles().Apply(ctx, tenantrbac.ViewerRoleFrom(view.Rules), applyOptions); err != nil {
-		return fmt.Errorf("role %s in %s: %w", tenantrbac.ViewerRole, s.ref, err)
+		return reconcileStop, fmt.Errorf("role %s in %s: %w", tenantrbac.ViewerRole, s.ref, err)
 	}
 	for _, b := range tenantrbac.Bindings() {
 		if _, err := t.kube.RbacV1().ClusterRoleBindings().Apply(ctx, b, applyOptions); err != nil {
-			return fmt.Errorf("binding %s in %s: %w", *b.Name, s.ref, err)
+			return reconcileStop, fmt.Errorf("binding %s in %s: %w", *b.Name, s.ref, err)
 		}
 	}
 	for _, sc := range storageClasses(s.cluster.Spec.StorageClass) {
 		if _, err := t.kube.StorageV1().StorageClasses().Apply(ctx, sc, applyOptions); err != nil {
-			return fmt.Errorf("storage class %s in %s: %w", *sc.Name, s.ref, err)
+			return reconcileStop, fmt.Errorf("storage class %s in %s: %w", *sc.Name, s.ref, err)
 		}
 	}
-	return nil
+	return reconcileContinue, nil
 }
 
 // storageClasses are the platform's classes inside a tenant cluster: local

@@ -73,7 +73,7 @@ func (p *Provider) EnsureControlPlane(ctx context.Context, c provider.ClusterRef
 	replicas := max(int(spec.Replicas), 1)
 	if msg := p.missingBinaries(spec.Minor); msg != "" {
 		st, _ := loadState(dir)
-		status := provider.ControlPlaneStatus{Replicas: int32(replicas), Reason: ReasonBinariesMissing, Message: msg}
+		status := provider.ControlPlaneStatus{Replicas: int32(replicas), Reason: ReasonBinariesMissing, Message: msg, Terminal: true}
 		if len(st.Ports.APIServers) > 0 {
 			status.Endpoint = endpoint(st.Ports.APIServers[0])
 		}

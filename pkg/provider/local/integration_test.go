@@ -257,7 +257,7 @@ func TestLocalProviderLifecycle(t *testing.T) {
 		e := e.with(t)
 		other := provider.ClusterRef{Namespace: "tenant-a", Name: "old", UID: "uid-2"}
 		s := e.ensure(other, provider.ControlPlaneSpec{Minor: "v1.19", Replicas: 1, PKI: pkiData})
-		if s.Ready || s.Reason != ReasonBinariesMissing || !strings.Contains(s.Message, "hack/build-tools.sh v1.19") {
+		if s.Ready || !s.Terminal || s.Reason != ReasonBinariesMissing || !strings.Contains(s.Message, "hack/build-tools.sh v1.19") {
 			t.Fatalf("status %+v", s)
 		}
 	})

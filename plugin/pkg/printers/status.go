@@ -139,7 +139,7 @@ func addonsTable(out io.Writer, c *v1alpha1.Cluster, st Style) error {
 	return w.Flush()
 }
 
-var conditionOrder = []string{"Ready", "ControlPlaneReady", "NodeGroupsReady", "AddonsReady"}
+var conditionOrder = []string{v1alpha1.ConditionReady, v1alpha1.ConditionControlPlaneReady, v1alpha1.ConditionNodeGroupsReady, v1alpha1.ConditionAddonsReady}
 
 func conditionsTable(out io.Writer, conds []metav1.Condition, now time.Time, st Style) error {
 	if len(conds) == 0 {
@@ -180,7 +180,7 @@ func NextSteps(c *v1alpha1.Cluster) []string {
 	if c.DeletionTimestamp != nil {
 		return []string{fmt.Sprintf("The cluster is being deleted; follow it with `kubectl hikube wait %s%s --for=delete`.", c.Name, ns)}
 	}
-	readyCond := meta.FindStatusCondition(c.Status.Conditions, "Ready")
+	readyCond := meta.FindStatusCondition(c.Status.Conditions, v1alpha1.ConditionReady)
 	if readyCond != nil && readyCond.Status == metav1.ConditionTrue && c.Status.ObservedGeneration >= c.Generation {
 		return []string{fmt.Sprintf("kubectl hikube kubeconfig %s%s --merge --switch   # then: kubectl get nodes", c.Name, ns)}
 	}
@@ -189,7 +189,7 @@ func NextSteps(c *v1alpha1.Cluster) []string {
 		out = append(out, "The controller has not acted on the latest spec yet.")
 	}
 	for _, cd := range c.Status.Conditions {
-		if cd.Type != "Ready" && cd.Status != metav1.ConditionTrue && cd.Message != "" {
+		if cd.Type != v1alpha1.ConditionReady && cd.Status != metav1.ConditionTrue && cd.Message != "" {
 			out = append(out, fmt.Sprintf("%s is %s (%s): %s", cd.Type, cd.Status, cd.Reason, cd.Message))
 		}
 	}

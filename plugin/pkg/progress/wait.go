@@ -48,7 +48,7 @@ func IsReady(c *v1alpha1.Cluster, gen int64) bool {
 	if gen == 0 {
 		gen = c.Generation
 	}
-	cond := meta.FindStatusCondition(c.Status.Conditions, "Ready")
+	cond := meta.FindStatusCondition(c.Status.Conditions, v1alpha1.ConditionReady)
 	return cond != nil && cond.Status == metav1.ConditionTrue && c.Status.ObservedGeneration >= gen
 }
 
@@ -105,14 +105,14 @@ func (w *Waiter) printf(start time.Time, now func() time.Time, format string, ar
 }
 
 func readyMessage(c *v1alpha1.Cluster) string {
-	if cond := meta.FindStatusCondition(c.Status.Conditions, "Ready"); cond != nil && cond.Message != "" {
+	if cond := meta.FindStatusCondition(c.Status.Conditions, v1alpha1.ConditionReady); cond != nil && cond.Message != "" {
 		return cond.Reason + ": " + cond.Message
 	}
 	return "phase " + string(c.Status.Phase)
 }
 
 func (w *Waiter) timeoutError(f For, last *v1alpha1.Cluster, timeout time.Duration) error {
-	what := "Ready"
+	what := v1alpha1.ConditionReady
 	if f == Deleted {
 		what = "deleted"
 	}

@@ -22,7 +22,6 @@ import (
 	"github.com/hikube/hikube/apis/apps"
 	"github.com/hikube/hikube/pkg/clusterpki"
 	"github.com/hikube/hikube/pkg/pki"
-	"github.com/hikube/hikube/pkg/provider"
 )
 
 // Lifetimes of the client certificates the kubeconfig subresources sign.
@@ -47,7 +46,7 @@ type KubeconfigREST struct {
 }
 
 type clusterpkiSecret struct {
-	pki provider.PKI
+	pki clusterpki.PKI
 	uid string
 }
 
@@ -110,7 +109,7 @@ func (r *KubeconfigREST) Get(ctx context.Context, name string, opts runtime.Obje
 		return nil, apierrors.NewConflict(apps.Resource("clusters"), name, fmt.Errorf(
 			"the cluster has no endpoint yet; wait for it: kubectl wait --for=condition=Ready cluster/%s -n %s", name, cl.Namespace))
 	}
-	ref := provider.ClusterRef{Namespace: cl.Namespace, Name: cl.Name, UID: string(cl.UID)}
+	ref := clusterpki.ClusterRef{Namespace: cl.Namespace, Name: cl.Name, UID: string(cl.UID)}
 	sec, err := r.secrets(ctx, clusterpki.SecretName(ref))
 	if err != nil || sec.uid != ref.UID {
 		klog.FromContext(ctx).Error(err, "No PKI for the cluster", "cluster", klog.KObj(cl))
@@ -152,7 +151,7 @@ func certGroups(groups []string, granted string) []string {
 
 // kubeconfig builds the file: names unique per cluster (<namespace>-<name>),
 // so kubeconfigs of several clusters merge without collisions.
-func (r *KubeconfigREST) kubeconfig(cl *apps.Cluster, p provider.PKI, user string, groups []string, lifetime time.Duration) ([]byte, time.Time, error) {
+func (r *KubeconfigREST) kubeconfig(cl *apps.Cluster, p clusterpki.PKI, user string, groups []string, lifetime time.Duration) ([]byte, time.Time, error) {
 	ca, err := clusterpki.CA(p)
 	if err != nil {
 		return nil, time.Time{}, fmt.Errorf("reading the CA of %s/%s: %w", cl.Namespace, cl.Name, err)

@@ -1,0 +1,449 @@
+package cluster
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"maps"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/kubernetes"
+	kubefake "k8s.io/client-go/kubernetes/fake"
+	"k8s.io/client-go/rest"
+	clienttesting "k8s.io/client-go/testing"
+	"k8s.io/client-go/tools/record"
+	"k8s.io/utils/ptr"
+
+	"github.com/hikube/hikube/apis/apps/v1alpha1"
+	"github.com/hikube/hikube/pkg/clusterpki"
+	hikubefake "github.com/hikube/hikube/pkg/generated/clientset/versioned/fake"
+	"github.com/hikube/hikube/pkg/provider"
+	"github.com/hikube/hikube/pkg/provider/providertest"
+	"github.com/hikube/hikube/pkg/quota"
+)
+
+func TestFinalizerStep(t *testing.T) {
+	for _, tc := range []struct {
+		name      string
+		have      []string
+		want      []string
+		wantWrite bool
+	}{
+		{"added to a new cluster", nil, []string{Finalizer}, true},
+		{"added after the finalizers of others", []string{"example.com/backup"}, []string{"example.com/backup", Finalizer}, true},
+		{"already there", []string{Finalizer}, []string{Finalizer}, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cl := newCluster("u1")
+			cl.Finalizers = tc.have
+			hikube := hikubefake.NewSimpleClientset(cl)
+			st, err := (&finalizerReconciler{clusters: apiClusterWriter{clusters: hikube.AppsV1alpha1()}}).reconcile(context.Background(), newState(cl))
+			if err != nil || st != reconcileContinue {
+				t.Fatalf("status %v err %v", st, err)
+			}
+			stored, err := hikube.AppsV1alpha1().Clusters("tenant-a").Get(context.Background(), "web", metav1.GetOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !slices.Equal(stored.Finalizers, tc.want) {
+				t.Errorf("finalizers %v, want %v", stored.Finalizers, tc.want)
+			}
+			wrote := slices.ContainsFunc(hikube.Actions(), func(a clienttesting.Action) bool { return a.GetVerb() == "patch" })
+			if wrote != tc.wantWrite {
+				t.Errorf("patched: %v, want %v", wrote, tc.wantWrite)
+			}
+		})
+	}
+}
+
+func TestPKIStep(t *testing.T) {
+	ref := clusterpki.ClusterRef{Namespace: "tenant-a", Name: "web", UID: "u2"}
+	old, err := clusterpki.Generate(clusterpki.ClusterRef{Namespace: "tenant-a", Name: "web", UID: "u1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mine, err := clusterpki.Generate(ref)
+	if err != nil {
+		t.Fatal(err)
+	}
+	incomplete := clusterpki.ToSecret(ref, mine)
+	delete(incomplete.Data, "ca.key")
+	for _, tc := range []struct {
+		name      string
+		existing  *corev1.Secret
+		failWrite error
+		wantErr   string
+		// wantCA is the CA the step must load; nil: a new one.
+		wantCA []byte
+	}{
+		{name: "created for a new cluster"},
+		{name: "kept for the same cluster", existing: clusterpki.ToSecret(ref, mine), wantCA: mine.CACert},
+		{name: "a previous cluster's is replaced", existing: clusterpki.ToSecret(clusterpki.ClusterRef{Namespace: "tenant-a", Name: "web", UID: "u1"}, old)},
+		{name: "an incomplete one is an error", existing: incomplete, wantErr: "lacks ca.key"},
+		{name: "a failed create is an error", failWrite: apierrors.NewForbidden(corev1.Resource("secrets"), "x", errors.New("no")), wantErr: "forbidden"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var objs []runtime.Object
+			if tc.existing != nil {
+				tc.existing.UID = types.UID("secret-" + tc.existing.Labels[clusterpki.LabelClusterUID])
+				objs = append(objs, tc.existing)
+			}
+			host := kubefake.NewClientset(objs...)
+			if tc.failWrite != nil {
+				host.PrependReactor("create", "secrets", func(clienttesting.Action) (bool, runtime.Object, error) { return true, nil, tc.failWrite })
+			}
+			s := newState(newCluster("u2"))
+			st, err := (&pkiReconciler{secrets: host.CoreV1(), generate: clusterpki.Generate}).reconcile(context.Background(), s)
+			if tc.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.wantErr) || st != reconcileStop {
+					t.Fatalf("status %v err %v, want stop with %q", st, err, tc.wantErr)
+				}
+				return
+			}
+			if err != nil || st != reconcileContinue {
+				t.Fatalf("status %v err %v", st, err)
+			}
+			sec, err := host.CoreV1().Secrets(clusterpki.Namespace).Get(context.Background(), "tenant-a.web.pki", metav1.GetOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if sec.Labels[clusterpki.LabelClusterUID] != "u2" {
+				t.Errorf("secret labelled for UID %q, want u2", sec.Labels[clusterpki.LabelClusterUID])
+			}
+			if !bytes.Equal(s.pki.CACert, sec.Data["ca.crt"]) {
+				t.Error("the loaded CA is not the stored one")
+			}
+			if bytes.Equal(s.pki.CACert, old.CACert) {
+				t.Error("the previous cluster's CA was handed to the new one")
+			}
+			if tc.wantCA != nil && !bytes.Equal(s.pki.CACert, tc.wantCA) {
+				t.Error("the cluster's own CA was replaced")
+			}
+		})
+	}
+}
+
+func TestControlPlaneStep(t *testing.T) {
+	boom := errors.New("quota of the hypervisor exceeded")
+	for _, tc := range []struct {
+		name        string
+		replicas    int32
+		was         string // status.version before
+		status      *provider.ControlPlaneStatus
+		err         error
+		wantStatus  reconcileStatus
+		wantCond    metav1.ConditionStatus
+		wantReason  string
+		wantVersion string
+		wantZones   []string
+		wantEvent   string
+	}{
+		{name: "ready", replicas: 3, wantStatus: reconcileContinue, wantCond: metav1.ConditionTrue, wantReason: v1alpha1.ReasonControlPlaneRunning,
+			wantVersion: "v1.37.0", wantZones: []string{"geneva", "lucerne", "gland"}},
+		{name: "replicas beyond the datacenters take turns", replicas: 5, wantStatus: reconcileContinue, wantCond: metav1.ConditionTrue, wantReason: v1alpha1.ReasonControlPlaneRunning,
+			wantVersion: "v1.37.0", wantZones: []string{"geneva", "lucerne", "gland", "geneva", "lucerne"}},
+		{name: "starting", replicas: 1, status: &provider.ControlPlaneStatus{Replicas: 1}, wantStatus: reconcileStop,
+			wantCond: metav1.ConditionFalse, wantReason: v1alpha1.ReasonControlPlaneStarting, wantZones: []string{"geneva"}},
+		{name: "the provider's reason", replicas: 1, status: &provider.ControlPlaneStatus{Replicas: 1, Reason: "Restarting", Message: "etcd exited"}, wantStatus: reconcileStop,
+			wantCond: metav1.ConditionFalse, wantReason: "Restarting", wantZones: []string{"geneva"}},
+		{name: "a provider error", replicas: 1, err: boom, wantStatus: reconcileStop,
+			wantCond: metav1.ConditionFalse, wantReason: v1alpha1.ReasonProviderError, wantZones: []string{"geneva"}},
+		{name: "upgraded", replicas: 1, was: "v1.36.3", wantStatus: reconcileContinue, wantCond: metav1.ConditionTrue, wantReason: v1alpha1.ReasonControlPlaneRunning,
+			wantVersion: "v1.37.0", wantZones: []string{"geneva"}, wantEvent: "Normal Upgraded Control plane upgraded from v1.36.3 to v1.37.0"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			p := &providertest.Provider{}
+			if tc.status != nil {
+				p.ControlPlaneStatus = func(provider.ClusterRef, provider.ControlPlaneSpec) provider.ControlPlaneStatus { return *tc.status }
+			}
+			if tc.err != nil {
+				p.Err = providertest.FailWith(tc.err, providertest.EnsureControlPlane)
+			}
+			events := record.NewFakeRecorder(10)
+			cl := newCluster("u1")
+			cl.Spec.ControlPlane.Replicas = ptr.To(tc.replicas)
+			cl.Status.Version = tc.was
+			s := newState(cl)
+			s.pki = clusterpki.PKI{CACert: []byte("ca")}
+			r := &controlPlaneReconciler{provider: p, recorder: events, resyncProgressing: time.Second}
+			st, err := r.reconcile(context.Background(), s)
+			if !errors.Is(err, tc.err) || st != tc.wantStatus {
+				t.Fatalf("status %v err %v, want %v %v", st, err, tc.wantStatus, tc.err)
+			}
+			c := condition(&v1alpha1.Cluster{Status: s.status}, v1alpha1.ConditionControlPlaneReady)
+			if c == nil || c.Status != tc.wantCond || c.Reason != tc.wantReason || c.ObservedGeneration != 1 {
+				t.Errorf("ControlPlaneReady = %+v, want %s %s for generation 1", c, tc.wantCond, tc.wantReason)
+			}
+			if tc.err != nil && !strings.Contains(c.Message, tc.err.Error()) {
+				t.Errorf("message %q lacks the provider's error", c.Message)
+			}
+			if s.status.Version != tc.wantVersion && !(tc.wantVersion == "" && s.status.Version == tc.was) {
+				t.Errorf("version %q, want %q", s.status.Version, tc.wantVersion)
+			}
+			if tc.wantStatus == reconcileStop && tc.err == nil && s.requeue != time.Second {
+				t.Errorf("requeue %s while starting, want 1s", s.requeue)
+			}
+			calls := p.Calls()
+			if len(calls) != 1 {
+				t.Fatalf("calls %v", p.Methods())
+			}
+			spec := calls[0].ControlPlane
+			if spec.Minor != "v1.37" || spec.Replicas != tc.replicas || !slices.Equal(spec.Zones, tc.wantZones) || spec.Preset != "small" || string(spec.PKI.CACert) != "ca" {
+				t.Errorf("asked for %+v, want v1.37, %d replicas in %v, preset small, the cluster's PKI", spec, tc.replicas, tc.wantZones)
+			}
+			var got []string
+			for len(events.Events) > 0 {
+				got = append(got, <-events.Events)
+			}
+			if (tc.wantEvent == "") != (len(got) == 0) || (tc.wantEvent != "" && got[0] != tc.wantEvent) {
+				t.Errorf("events %v, want %q", got, tc.wantEvent)
+			}
+		})
+	}
+}
+
+func TestTenantBootstrapStep(t *testing.T) {
+	h := newHarness(t)
+	s := newState(newCluster("u1"))
+	r := &tenantBootstrapReconciler{tenants: h.tenants}
+	if st, err := r.reconcile(context.Background(), s); err != nil || st != reconcileContinue {
+		t.Fatalf("status %v err %v", st, err)
+	}
+	kube := h.lastTenant()
+	if s.tenant == nil || s.tenant.kube != kubernetes.Interface(kube) {
+		t.Fatal("the tenant client was not handed to the next steps")
+	}
+	ctx := context.Background()
+	if _, err := kube.RbacV1().ClusterRoles().Get(ctx, "hikube:cluster-viewer", metav1.GetOptions{}); err != nil {
+		t.Errorf("viewer role: %v", err)
+	}
+	bindings, err := kube.RbacV1().ClusterRoleBindings().List(ctx, metav1.ListOptions{})
+	if err != nil || len(bindings.Items) == 0 {
+		t.Errorf("bindings %v, %v", bindings, err)
+	}
+	classes, err := kube.StorageV1().StorageClasses().List(ctx, metav1.ListOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defaults := map[string]string{}
+	for _, sc := range classes.Items {
+		defaults[sc.Name] = sc.Annotations["storageclass.kubernetes.io/is-default-class"]
+	}
+	if want := map[string]string{"local": "false", "replicated": "true", "replicated-async": "false"}; !maps.Equal(defaults, want) {
+		t.Errorf("storage classes (default?) %v, want %v", defaults, want)
+	}
+
+	// Cached while the endpoint stays, rebuilt when the provider moves it.
+	if _, err := r.reconcile(ctx, newState(newCluster("u1"))); err != nil || len(h.built) != 1 {
+		t.Fatalf("second reconcile: %v, %d clients built, want the cached one", err, len(h.built))
+	}
+	h.provider.Endpoint = func(provider.ClusterRef) string { return "https://moved.test:7443" }
+	if _, err := r.reconcile(ctx, newState(newCluster("u1"))); err != nil || len(h.built) != 2 || h.built[1].host != "https://moved.test:7443" {
+		t.Fatalf("after a move: %v, built %v, want a client for the new endpoint", err, h.built)
+	}
+
+	// Forgetting a cluster drops its clients, whatever their UID.
+	if _, err := h.tenants.get(ctx, clusterpki.ClusterRef{Namespace: "tenant-a", Name: "web", UID: "u9"}); err != nil {
+		t.Fatal(err)
+	}
+	h.tenants.forget("tenant-a", "web")
+	if len(h.tenants.clients) != 0 {
+		t.Errorf("clients left after forget: %v", h.tenants.clients)
+	}
+
+	h.provider.Err = providertest.FailWith(errors.New("no route"), providertest.AdminConfig)
+	if st, err := r.reconcile(ctx, newState(newCluster("u1"))); err == nil || st != reconcileStop {
+		t.Errorf("without admin access: status %v err %v, want stop with an error", st, err)
+	}
+}
+
+func TestTenantBootstrapWaitsForTheViewRole(t *testing.T) {
+	tenants := newTenantClients(
+		(&providertest.Provider{}).AdminConfig,
+		func(*rest.Config) (kubernetes.Interface, error) { return kubefake.NewClientset(), nil })
+	st, err := (&tenantBootstrapReconciler{tenants: tenants}).reconcile(context.Background(), newState(newCluster("u1")))
+	if err == nil || !apierrors.IsNotFound(err) || st != reconcileStop {
+		t.Errorf("status %v err %v, want stop until the tenant's role exists", st, err)
+	}
+}
+
+func TestNodeGroupsStep(t *testing.T) {
+	ready := func(name string) *corev1.Node {
+		n := &corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: name, Labels: map[string]string{provider.LabelNodeGroup: "workers", LabelZone: "lucerne"}}}
+		n.Status.Conditions = []corev1.NodeCondition{{Type: corev1.NodeReady, Status: corev1.ConditionTrue}}
+		return n
+	}
+	boom := errors.New("no capacity")
+	for _, tc := range []struct {
+		name        string
+		nodes       []runtime.Object
+		notReady    bool
+		err         error
+		wantStatus  reconcileStatus
+		wantReason  string
+		wantNodes   int
+		wantKept    []string
+		wantEvent   string
+		wantRequeue time.Duration
+	}{
+		{name: "a new group gets its minimum", wantStatus: reconcileContinue, wantReason: v1alpha1.ReasonNodesReady, wantNodes: 2, wantEvent: "BelowMin"},
+		{name: "existing nodes are kept", nodes: []runtime.Object{ready("web-workers-aaaaa"), ready("web-workers-bbbbb")}, wantStatus: reconcileContinue,
+			wantReason: v1alpha1.ReasonNodesReady, wantNodes: 2, wantKept: []string{"web-workers-aaaaa", "web-workers-bbbbb"}},
+		{name: "nodes not ready yet", notReady: true, wantStatus: reconcileContinue, wantReason: v1alpha1.ReasonNodesNotReady, wantNodes: 2, wantEvent: "BelowMin", wantRequeue: time.Second},
+		{name: "a provider error", err: boom, wantStatus: reconcileStop, wantReason: v1alpha1.ReasonProviderError, wantNodes: 2},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			p := &providertest.Provider{}
+			if tc.notReady {
+				p.NodeReady = func(provider.NodeSpec) bool { return false }
+			}
+			if tc.err != nil {
+				p.Err = providertest.FailWith(tc.err, providertest.EnsureNodes)
+			}
+			events := record.NewFakeRecorder(10)
+			s := newState(newCluster("u1"))
+			s.tenant = &tenantClient{ref: s.ref, kube: kubefake.NewClientset(tc.nodes...)}
+			r := &nodeGroupsReconciler{provider: p, configMaps: kubefake.NewClientset().CoreV1(), recorder: events,
+				now: time.Now, scaleDownGrace: time.Minute, resyncProgressing: time.Second, empty: newEmptyNodes()}
+			st, err := r.reconcile(context.Background(), s)
+			if !errors.Is(err, tc.err) || st != tc.wantStatus {
+				t.Fatalf("status %v err %v, want %v %v", st, err, tc.wantStatus, tc.err)
+			}
+			c := condition(&v1alpha1.Cluster{Status: s.status}, v1alpha1.ConditionNodeGroupsReady)
+			if c == nil || c.Reason != tc.wantReason {
+				t.Errorf("NodeGroupsReady = %+v, want reason %s", c, tc.wantReason)
+			}
+			calls := p.Calls()
+			if len(calls) != 1 || len(calls[0].Nodes) != tc.wantNodes {
+				t.Fatalf("calls %+v, want one EnsureNodes of %d nodes", calls, tc.wantNodes)
+			}
+			for _, n := range calls[0].Nodes {
+				if n.Group != "workers" || n.Labels[LabelInstanceType] != "s1.large" || n.Labels[provider.LabelNodeGroup] != "workers" || n.Labels[LabelZone] != n.Zone {
+					t.Errorf("node %+v lacks its group's labels", n)
+				}
+				if q := n.Capacity[corev1.ResourceCPU]; q.IsZero() {
+					t.Errorf("node %s without CPU capacity", n.Name)
+				}
+			}
+			for _, name := range tc.wantKept {
+				if !slices.ContainsFunc(calls[0].Nodes, func(n provider.NodeSpec) bool { return n.Name == name && n.Zone == "lucerne" }) {
+					t.Errorf("node %s was not kept in its zone: %+v", name, calls[0].Nodes)
+				}
+			}
+			if tc.err == nil {
+				g := s.status.NodeGroups["workers"]
+				wantReady := int32(tc.wantNodes)
+				if tc.notReady {
+					wantReady = 0
+				}
+				if g.DesiredReplicas != int32(tc.wantNodes) || g.Replicas != int32(tc.wantNodes) || g.ReadyReplicas != wantReady {
+					t.Errorf("group status %+v", g)
+				}
+			}
+			var got []string
+			for len(events.Events) > 0 {
+				got = append(got, <-events.Events)
+			}
+			if tc.wantEvent != "" && !slices.ContainsFunc(got, func(e string) bool { return strings.HasPrefix(e, "Normal "+tc.wantEvent+" ") }) {
+				t.Errorf("events %v, want a %s event", got, tc.wantEvent)
+			}
+			if s.requeue != tc.wantRequeue {
+				t.Errorf("requeue %s, want %s", s.requeue, tc.wantRequeue)
+			}
+		})
+	}
+}
+
+func TestNodeGroupsPlaceGPUNodesWhereTheInventoryHasThem(t *testing.T) {
+	inv := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: quota.InventoryNamespace, Name: quota.InventoryName}}
+	inv.Data = quota.FormatInventory(quota.Capacity{"l40s": {"gland": 8}})
+	p := &providertest.Provider{}
+	cl := newCluster("u1")
+	cl.Spec.NodeGroups = map[string]v1alpha1.NodeGroup{"ml": {InstanceType: "u1.xlarge", MinReplicas: ptr.To[int32](2), MaxReplicas: ptr.To[int32](5), GPUs: []v1alpha1.GPU{{Name: "nvidia.com/L40S"}}}}
+	s := newState(cl)
+	s.tenant = &tenantClient{ref: s.ref, kube: kubefake.NewClientset()}
+	r := &nodeGroupsReconciler{provider: p, configMaps: kubefake.NewClientset(inv).CoreV1(), recorder: record.NewFakeRecorder(10),
+		now: time.Now, scaleDownGrace: time.Minute, resyncProgressing: time.Second, empty: newEmptyNodes()}
+	if _, err := r.reconcile(context.Background(), s); err != nil {
+		t.Fatal(err)
+	}
+	nodes := p.Nodes("u1")
+	if len(nodes) != 2 {
+		t.Fatalf("nodes %+v, want 2", nodes)
+	}
+	for _, n := range nodes {
+		if n.Zone != "gland" || len(n.Taints) != 1 || n.Taints[0].Key != TaintGPU {
+			t.Errorf("GPU node %s in %s with taints %v, want gland and the GPU taint", n.Name, n.Zone, n.Taints)
+		}
+	}
+}
+
+func TestAddonsStep(t *testing.T) {
+	ours := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "velero", Labels: map[string]string{labelAddon: "velero"}}}
+	notOurs := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "flux-system"}}
+	for _, tc := range []struct {
+		name       string
+		addons     v1alpha1.Addons
+		existing   []runtime.Object
+		wantState  map[string]v1alpha1.AddonState
+		wantReason string
+		wantGone   []string
+		wantKept   []string
+	}{
+		{name: "none", wantState: map[string]v1alpha1.AddonState{}, wantReason: v1alpha1.ReasonAddonsReady},
+		{name: "an enabled add-on is installed", addons: v1alpha1.Addons{CertManager: &v1alpha1.Addon{Enabled: true, ValuesOverride: &runtime.RawExtension{Raw: []byte(`{"replicas":2}`)}}},
+			wantState: map[string]v1alpha1.AddonState{"certManager": v1alpha1.AddonInstalling}, wantReason: v1alpha1.ReasonAddonsProgressing},
+		{name: "a disabled add-on is removed, a namespace not ours is left", addons: v1alpha1.Addons{Velero: &v1alpha1.Addon{Enabled: false}}, existing: []runtime.Object{ours, notOurs},
+			wantState: map[string]v1alpha1.AddonState{"velero": v1alpha1.AddonRemoving}, wantReason: v1alpha1.ReasonAddonsProgressing, wantGone: []string{"velero"}, wantKept: []string{"flux-system"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			kube := kubefake.NewClientset(tc.existing...)
+			cl := newCluster("u1")
+			cl.Spec.Addons = tc.addons
+			s := newState(cl)
+			s.tenant = &tenantClient{ref: s.ref, kube: kube}
+			st, err := (&addonsReconciler{resyncProgressing: time.Second}).reconcile(context.Background(), s)
+			if err != nil || st != reconcileContinue {
+				t.Fatalf("status %v err %v", st, err)
+			}
+			got := map[string]v1alpha1.AddonState{}
+			for k, v := range s.status.Addons {
+				got[k] = v.State
+			}
+			if !maps.Equal(got, tc.wantState) {
+				t.Errorf("add-ons %v, want %v", got, tc.wantState)
+			}
+			if c := condition(&v1alpha1.Cluster{Status: s.status}, v1alpha1.ConditionAddonsReady); c == nil || c.Reason != tc.wantReason {
+				t.Errorf("AddonsReady = %+v, want reason %s", c, tc.wantReason)
+			}
+			ctx := context.Background()
+			if tc.addons.CertManager != nil {
+				cm, err := kube.CoreV1().ConfigMaps("cert-manager").Get(ctx, "values", metav1.GetOptions{})
+				if err != nil || cm.Data["values.json"] != `{"replicas":2}` {
+					t.Errorf("values %v, %v; want the override", cm, err)
+				}
+				if _, err := kube.AppsV1().Deployments("cert-manager").Get(ctx, "cert-manager", metav1.GetOptions{}); err != nil {
+					t.Errorf("deployment: %v", err)
+				}
+			}
+			for _, ns := range tc.wantGone {
+				if _, err := kube.CoreV1().Namespaces().Get(ctx, ns, metav1.GetOptions{}); !apierrors.IsNotFound(err) {
+					t.Errorf("namespace %s: %v, want it deleted", ns, err)
+				}
+			}
+			for _, ns := range tc.wantKept {
+				if _, err := kube.CoreV1().Namespaces().Get(ctx, ns, metav1.GetOptions{}); err != nil {
+					t.Errorf("namespace %s: %v, want it left alone", ns, err)
+				}
+			}
+		})
+	}
+}
