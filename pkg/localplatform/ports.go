@@ -7,8 +7,9 @@ import (
 	"io/fs"
 	"net"
 	"os"
-	"path/filepath"
 	"strconv"
+
+	"github.com/hikube/hikube/pkg/atomicfile"
 )
 
 // Ports are the loopback ports of the platform, chosen once and kept in
@@ -67,11 +68,10 @@ func loadOrChoosePorts(path string) (Ports, error) {
 	if err != nil {
 		return Ports{}, fmt.Errorf("encoding ports: %w", err)
 	}
-	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
-		return Ports{}, fmt.Errorf("writing %s: %w", path, err)
-	}
-	if err := os.WriteFile(path, append(out, '\n'), 0o600); err != nil {
-		return Ports{}, fmt.Errorf("writing %s: %w", path, err)
+	// A torn ports.json would cost the next start its ports and rewrite
+	// every kubeconfig: write it whole or not at all.
+	if err := atomicfile.Write(path, append(out, '\n'), 0o600); err != nil {
+		return Ports{}, err
 	}
 	return ports, nil
 }

@@ -13,6 +13,8 @@ import (
 
 	certutil "k8s.io/client-go/util/cert"
 	"k8s.io/client-go/util/keyutil"
+
+	"github.com/hikube/hikube/pkg/atomicfile"
 )
 
 // renewAt is the fraction of its lifetime after which a certificate on disk is
@@ -100,10 +102,10 @@ func WriteKeyPair(kp *KeyPair, certPath, keyPath string) error {
 	}
 	// The key goes first: a crash between the two writes leaves a pair that
 	// does not match, which LoadKeyPair refuses and LoadOrCreate* replace.
-	if err := writeFileAtomic(keyPath, keyPEM, 0o600); err != nil {
+	if err := atomicfile.Write(keyPath, keyPEM, 0o600); err != nil {
 		return err
 	}
-	return writeFileAtomic(certPath, kp.CertPEM(), 0o644)
+	return atomicfile.Write(certPath, kp.CertPEM(), 0o644)
 }
 
 // LoadKeyPair reads a certificate and key written by WriteKeyPair.
@@ -227,32 +229,4 @@ func sameIPs(a, b []net.IP) bool {
 		}
 	}
 	return true
-}
-
-func writeFileAtomic(path string, data []byte, mode os.FileMode) error {
-	dir := filepath.Dir(path)
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return fmt.Errorf("creating directory %s: %w", dir, err)
-	}
-	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
-	if err != nil {
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	tmp := f.Name()
-	defer os.Remove(tmp) // no-op after a successful rename
-	if err := f.Chmod(mode); err != nil {
-		f.Close()
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	if _, err := f.Write(data); err != nil {
-		f.Close()
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	if err := f.Close(); err != nil {
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	return nil
 }

@@ -1,12 +1,12 @@
 package local
 
 import (
-	"bytes"
 	"fmt"
 	"net"
 	"os"
 	"path/filepath"
 
+	"github.com/hikube/hikube/pkg/atomicfile"
 	"github.com/hikube/hikube/pkg/kubeconfig"
 	"github.com/hikube/hikube/pkg/pki"
 	"github.com/hikube/hikube/pkg/provider"
@@ -59,12 +59,11 @@ func servingConfig() pki.CertConfig {
 	}
 }
 
-// writeIfChanged writes data unless the file already holds it.
+// writeIfChanged writes data unless the file already holds it: certificates
+// and kubeconfigs are written on every round.
 func writeIfChanged(path string, data []byte, mode os.FileMode) error {
-	if old, err := os.ReadFile(path); err == nil && bytes.Equal(old, data) {
-		return nil
-	}
-	return writeFileAtomic(path, data, mode)
+	_, err := atomicfile.WriteIfChanged(path, data, mode)
+	return err
 }
 
 // ensureCerts writes the cluster's certificates and keys under pki/ (CA

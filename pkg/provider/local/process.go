@@ -16,6 +16,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/hikube/hikube/pkg/atomicfile"
 )
 
 // procRecord is the pid file of one process: enough to find it again after a
@@ -265,7 +267,7 @@ func writeRecord(dir string, rec procRecord) error {
 	if err != nil {
 		return err
 	}
-	return writeFileAtomic(pidFile(dir, rec.Name), data, 0o600)
+	return atomicfile.Write(pidFile(dir, rec.Name), data, 0o600)
 }
 
 // readRecords returns the pid files of a cluster directory by name.
@@ -331,27 +333,4 @@ func strays(dir string, known map[int]bool) []procRecord {
 		out = append(out, procRecord{Name: "stray", PID: pid, StartTime: info.startTime, Binary: info.exe, Exe: info.exe})
 	}
 	return out
-}
-
-func writeFileAtomic(path string, data []byte, mode os.FileMode) error {
-	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
-		return err
-	}
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Chmod(mode); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), path)
 }
