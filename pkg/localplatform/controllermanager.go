@@ -8,6 +8,8 @@ import (
 
 	rbacv1 "k8s.io/api/rbac/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/hikube/hikube/pkg/process"
 )
 
 const (
@@ -29,7 +31,7 @@ var aggregatedRoles = []string{"admin", "edit", "view"}
 
 // startControllerManager starts kube-controller-manager with only the
 // controllers hikube relies on.
-func (p *Platform) startControllerManager() (*process, error) {
+func (p *Platform) startControllerManager() (*process.Process, error) {
 	kc := p.KubeconfigPath(procKCM)
 	if err := p.writeCertKubeconfig(kc, kcmUser, procKCM); err != nil {
 		return nil, err
@@ -48,13 +50,13 @@ func (p *Platform) startControllerManager() (*process, error) {
 
 // waitRolesAggregated waits until kube-controller-manager made admin, edit
 // and view carry the rules of the apps.hikube.io group.
-func (p *Platform) waitRolesAggregated(ctx context.Context, kcm *process) error {
+func (p *Platform) waitRolesAggregated(ctx context.Context, kcm *process.Process) error {
 	cs, err := p.clientset(p.admin)
 	if err != nil {
 		return err
 	}
 	var missing string
-	err = p.waitFor(ctx, aggregationTimeout, []*process{kcm}, func(ctx context.Context) (bool, error) {
+	err = p.waitFor(ctx, aggregationTimeout, []*process.Process{kcm}, func(ctx context.Context) (bool, error) {
 		for _, name := range aggregatedRoles {
 			role, err := cs.RbacV1().ClusterRoles().Get(ctx, name, metav1.GetOptions{})
 			if err != nil || !slices.ContainsFunc(role.Rules, func(r rbacv1.PolicyRule) bool {

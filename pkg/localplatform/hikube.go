@@ -19,6 +19,7 @@ import (
 
 	"github.com/hikube/hikube/artifacts"
 	"github.com/hikube/hikube/pkg/kubeconfig"
+	"github.com/hikube/hikube/pkg/process"
 )
 
 // hikubeTokenSeconds is the lifetime of hikube-apiserver's service-account
@@ -105,7 +106,7 @@ func (p *Platform) startHikube(ctx context.Context) error {
 // waitHikubeServing waits until hikube-apiserver answers /readyz on its own
 // port, over TLS verified with the hikube CA. 401 and 403 count as serving: how
 // the server authorizes /readyz is its business.
-func (p *Platform) waitHikubeServing(ctx context.Context, proc *process) error {
+func (p *Platform) waitHikubeServing(ctx context.Context, proc *process.Process) error {
 	pool := x509.NewCertPool()
 	pool.AddCert(p.pki.hikubeCA.Cert)
 	client := &http.Client{
@@ -115,7 +116,7 @@ func (p *Platform) waitHikubeServing(ctx context.Context, proc *process) error {
 	defer client.CloseIdleConnections()
 	url := "https://127.0.0.1:" + strconv.Itoa(p.ports.HikubeAPIServer) + "/readyz"
 	var last string
-	err := p.waitFor(ctx, apiServiceTimeout, []*process{proc}, func(ctx context.Context) (bool, error) {
+	err := p.waitFor(ctx, apiServiceTimeout, []*process.Process{proc}, func(ctx context.Context) (bool, error) {
 		req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 		if err != nil {
 			return false, err
@@ -182,7 +183,7 @@ func (p *Platform) registerHikube(ctx context.Context) error {
 // waitHikubeAvailable waits until the APIService is Available and a discovery
 // request through kube-apiserver reaches hikube-apiserver. The second check
 // matters after a restart: the condition may still be True from before.
-func (p *Platform) waitHikubeAvailable(ctx context.Context, proc *process) error {
+func (p *Platform) waitHikubeAvailable(ctx context.Context, proc *process.Process) error {
 	dyn, err := dynamic.NewForConfig(p.admin)
 	if err != nil {
 		return fmt.Errorf("dynamic client: %w", err)
@@ -193,7 +194,7 @@ func (p *Platform) waitHikubeAvailable(ctx context.Context, proc *process) error
 	}
 	var condition string
 	var lastErr error
-	err = p.waitFor(ctx, apiServiceTimeout, []*process{proc}, func(ctx context.Context) (bool, error) {
+	err = p.waitFor(ctx, apiServiceTimeout, []*process.Process{proc}, func(ctx context.Context) (bool, error) {
 		rctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 		defer cancel()
 		obj, err := dyn.Resource(apiServiceGVR).Get(rctx, apiServiceName, metav1.GetOptions{})
@@ -246,15 +247,15 @@ func (p *Platform) KillHikubeAPIServer() error {
 	if proc == nil {
 		return fmt.Errorf("hikube-apiserver was never started")
 	}
-	return proc.kill()
+	return process.Kill(proc)
 }
 
 // StartHikubeAPIServer starts hikube-apiserver again (after
 // KillHikubeAPIServer) with the same state and waits until requests through
 // the aggregator reach it.
 func (p *Platform) StartHikubeAPIServer(ctx context.Context) error {
-	if proc := p.proc(procHikube); proc != nil && !proc.exited() {
-		return fmt.Errorf("hikube-apiserver is already running (pid %d)", proc.cmd.Process.Pid)
+	if proc := p.proc(procHikube); proc != nil && !proc.Exited() {
+		return fmt.Errorf("hikube-apiserver is already running (pid %d)", proc.PID())
 	}
 	return p.startHikube(ctx)
 }

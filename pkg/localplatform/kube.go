@@ -15,6 +15,7 @@ import (
 
 	"github.com/hikube/hikube/pkg/kubeconfig"
 	"github.com/hikube/hikube/pkg/pki"
+	"github.com/hikube/hikube/pkg/process"
 )
 
 // startKube starts etcd and kube-apiserver together (kube-apiserver retries
@@ -35,7 +36,7 @@ func (p *Platform) startKube(ctx context.Context) error {
 		return err
 	}
 	var last error
-	err = p.waitFor(ctx, kubeAPIServerTimeout, []*process{etcd, kube}, func(ctx context.Context) (bool, error) {
+	err = p.waitFor(ctx, kubeAPIServerTimeout, []*process.Process{etcd, kube}, func(ctx context.Context) (bool, error) {
 		rctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 		defer cancel()
 		_, last = cs.Discovery().RESTClient().Get().AbsPath("/readyz").DoRaw(rctx)
@@ -174,11 +175,11 @@ func userFileName(user string, groups []string) string {
 
 // waitFor polls cond every pollInterval until it holds, the timeout passes
 // or one of procs exits (then the error quotes the end of its log).
-func (p *Platform) waitFor(ctx context.Context, timeout time.Duration, procs []*process, cond wait.ConditionWithContextFunc) error {
+func (p *Platform) waitFor(ctx context.Context, timeout time.Duration, procs []*process.Process, cond wait.ConditionWithContextFunc) error {
 	return wait.PollUntilContextTimeout(ctx, pollInterval, timeout, true, func(ctx context.Context) (bool, error) {
 		for _, proc := range procs {
-			if proc.exited() {
-				return false, proc.exitError()
+			if proc.Exited() {
+				return false, proc.ExitError()
 			}
 		}
 		return cond(ctx)

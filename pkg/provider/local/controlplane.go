@@ -15,6 +15,7 @@ import (
 
 	"k8s.io/client-go/rest"
 
+	"github.com/hikube/hikube/pkg/process"
 	"github.com/hikube/hikube/pkg/provider"
 )
 
@@ -453,12 +454,12 @@ func (r *round) retire(rec procRecord) (bool, error) {
 	default:
 		return false, nil
 	}
-	if err := signalGroup(rec, sig); err != nil {
+	if err := rec.Signal(sig); err != nil {
 		return false, err
 	}
 	// Most processes end within a moment: look once more, so that the
 	// replacement starts in this same round.
-	if waitGone([]procRecord{rec}, retireWait) {
+	if process.WaitExited(retireWait, rec) {
 		return gone()
 	}
 	return false, nil

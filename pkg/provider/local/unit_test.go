@@ -8,11 +8,13 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	"github.com/hikube/hikube/pkg/process"
 	"github.com/hikube/hikube/pkg/provider"
 )
 
@@ -273,4 +275,59 @@ func TestStraysFindsSessionLeadersNamingTheDirectoryOnly(t *testing.T) {
 	if got := strays(dir, map[int]bool{leader.Process.Pid: true}); len(got) != 0 {
 		t.Fatalf("a known pid is a stray: %+v", got)
 	}
+}
+
+func TestARecordSignalsOnlyTheProcessItNames(t *testing.T) {
+	sh, err := exec.LookPath("sh")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	ex := &exits{}
+	rec, err := startDetached("sleeper", sh, []string{"-c", "sleep 60; :"}, filepath.Join(dir, "logs", "sleeper.log"), "", ex)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = syscall.Kill(-rec.PID, syscall.SIGKILL) })
+	if rec.Exited() {
+		t.Fatal("the record of a running process says it ended")
+	}
+	// A record of the same PID but another start time is a recycled PID:
+	// signalling through it must not reach the process.
+	stale := rec
+	stale.StartTime++
+	if err := stale.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	if rec.Exited() {
+		t.Fatal("a stale record killed the process")
+	}
+	if err := stopProcesses([]procRecord{rec}, 10*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	if !rec.Exited() {
+		t.Fatal("the process runs after stopProcesses")
+	}
+	// The reaper records how our child ended.
+	if !process.WaitExited(10*time.Second, exitRecorded{ex, rec.PID}) {
+		t.Fatal("the end of the child was not recorded")
+	}
+	if x, _ := ex.take(rec.PID); !strings.Contains(x.status, "terminated") {
+		t.Errorf("recorded status %q, want an end by SIGTERM", x.status)
+	}
+}
+
+// exitRecorded is a process.Handle that has ended once ex knows pid's end.
+type exitRecorded struct {
+	ex  *exits
+	pid int
+}
+
+func (e exitRecorded) Signal(syscall.Signal) error { return nil }
+func (e exitRecorded) String() string              { return "exit record" }
+func (e exitRecorded) Exited() bool {
+	e.ex.mu.Lock()
+	defer e.ex.mu.Unlock()
+	_, ok := e.ex.m[e.pid]
+	return ok
 }
