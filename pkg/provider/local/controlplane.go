@@ -112,7 +112,7 @@ func (p *Provider) prepare(ctx context.Context, dir string, c provider.ClusterRe
 	if err != nil {
 		return nil, nil, err
 	}
-	if _, err := ensurePorts(&st.Ports, replicas, portsInUse(st.Ports, obs), loopbackFree); err != nil {
+	if _, err := ensurePorts(&st.Ports, replicas, portsInUse(st.Ports, obs)); err != nil {
 		return nil, nil, err
 	}
 	server := endpoint(st.Ports.APIServers[0])

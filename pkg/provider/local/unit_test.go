@@ -1,10 +1,12 @@
 package local
 
 import (
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -14,6 +16,7 @@ import (
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	"github.com/hikube/hikube/pkg/portalloc"
 	"github.com/hikube/hikube/pkg/process"
 	"github.com/hikube/hikube/pkg/provider"
 )
@@ -82,29 +85,58 @@ func TestAliveAdoptsOnlyTheRecordedProcess(t *testing.T) {
 }
 
 func TestEnsurePortsKeepsPersistedPortsAndReplacesTakenOnes(t *testing.T) {
-	allFree := func(int) bool { return true }
-	noneFree := func(int) bool { return false }
+	// Symbolic ports 1001..1004 stand for real loopback ports that were free
+	// when the test began; "occupied" ones are bound for the case, as a live
+	// process would hold them.
+	real := map[int]int{}
+	a := portalloc.New()
+	for sym := 1001; sym <= 1004; sym++ {
+		port, err := a.Pick()
+		if err != nil {
+			t.Fatal(err)
+		}
+		real[sym] = port
+	}
+	a.Release()
+	r := func(sym int) int { return real[sym] }
 	for _, tc := range []struct {
 		name        string
 		in          Ports
 		replicas    int
-		inUse       map[int]bool
-		free        portFree
+		inUse       []int // our own live processes serve on these
+		occupied    []int // bound now, by ours or by someone else
 		wantKept    []int // ports that must survive
 		wantChanged bool
 	}{
-		{"fresh", Ports{}, 2, nil, allFree, nil, true},
-		{"persisted and free", Ports{EtcdClient: 1001, EtcdPeer: 1002, APIServers: []int{1003}}, 1, nil, allFree, []int{1001, 1002, 1003}, false},
-		{"taken by our own live process", Ports{EtcdClient: 1001, EtcdPeer: 1002, APIServers: []int{1003}}, 1, map[int]bool{1001: true, 1002: true, 1003: true}, noneFree, []int{1001, 1002, 1003}, false},
-		{"taken by someone else", Ports{EtcdClient: 1001, EtcdPeer: 1002, APIServers: []int{1003}}, 1, map[int]bool{1001: true, 1002: true}, noneFree, []int{1001, 1002}, true},
-		{"duplicate", Ports{EtcdClient: 1001, EtcdPeer: 1001, APIServers: []int{1003}}, 1, nil, allFree, []int{1001, 1003}, true},
-		{"scale up", Ports{EtcdClient: 1001, EtcdPeer: 1002, APIServers: []int{1003}}, 3, nil, allFree, []int{1001, 1002, 1003}, true},
-		{"scale down", Ports{EtcdClient: 1001, EtcdPeer: 1002, APIServers: []int{1003, 1004}}, 1, nil, allFree, []int{1001, 1002, 1003}, true},
+		{"fresh", Ports{}, 2, nil, nil, nil, true},
+		{"persisted and free", Ports{EtcdClient: 1001, EtcdPeer: 1002, APIServers: []int{1003}}, 1, nil, nil, []int{1001, 1002, 1003}, false},
+		{"taken by our own live process", Ports{EtcdClient: 1001, EtcdPeer: 1002, APIServers: []int{1003}}, 1, []int{1001, 1002, 1003}, []int{1001, 1002, 1003}, []int{1001, 1002, 1003}, false},
+		{"taken by someone else", Ports{EtcdClient: 1001, EtcdPeer: 1002, APIServers: []int{1003}}, 1, []int{1001, 1002}, []int{1001, 1002, 1003}, []int{1001, 1002}, true},
+		{"duplicate", Ports{EtcdClient: 1001, EtcdPeer: 1001, APIServers: []int{1003}}, 1, nil, nil, []int{1001, 1003}, true},
+		{"scale up", Ports{EtcdClient: 1001, EtcdPeer: 1002, APIServers: []int{1003}}, 3, nil, nil, []int{1001, 1002, 1003}, true},
+		{"scale down", Ports{EtcdClient: 1001, EtcdPeer: 1002, APIServers: []int{1003, 1004}}, 1, nil, nil, []int{1001, 1002, 1003}, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			p := tc.in
-			p.APIServers = slices.Clone(p.APIServers)
-			changed, err := ensurePorts(&p, tc.replicas, tc.inUse, tc.free)
+			if p.EtcdClient != 0 {
+				p.EtcdClient, p.EtcdPeer = r(p.EtcdClient), r(p.EtcdPeer)
+			}
+			p.APIServers = nil
+			for _, sym := range tc.in.APIServers {
+				p.APIServers = append(p.APIServers, r(sym))
+			}
+			inUse := map[int]bool{}
+			for _, sym := range tc.inUse {
+				inUse[r(sym)] = true
+			}
+			for _, sym := range tc.occupied {
+				l, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(r(sym))))
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer l.Close()
+			}
+			changed, err := ensurePorts(&p, tc.replicas, inUse)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -123,8 +155,8 @@ func TestEnsurePortsKeepsPersistedPortsAndReplacesTakenOnes(t *testing.T) {
 				seen[port] = true
 			}
 			for _, k := range tc.wantKept {
-				if !seen[k] {
-					t.Errorf("port %d was not kept: %v", k, all)
+				if !seen[r(k)] {
+					t.Errorf("port %d was not kept: %v", r(k), all)
 				}
 			}
 		})
