@@ -12,7 +12,9 @@ import (
 	"time"
 
 	"k8s.io/apimachinery/pkg/util/wait"
+	"k8s.io/utils/ptr"
 
+	"github.com/hikube/hikube/pkg/kubeapiserverflags"
 	"github.com/hikube/hikube/pkg/kubeconfig"
 	"github.com/hikube/hikube/pkg/pki"
 	"github.com/hikube/hikube/pkg/process"
@@ -63,39 +65,39 @@ func (p *Platform) etcdArgs() []string {
 	}
 }
 
+// kubeAPIServerArgs are the flags of the host kube-apiserver; what every
+// hikube kube-apiserver shares is decided in kubeapiserverflags.
 func (p *Platform) kubeAPIServerArgs() []string {
 	k := p.pki
-	return []string{
-		"--etcd-servers=http://127.0.0.1:" + strconv.Itoa(p.ports.EtcdClient),
-		"--secure-port=" + strconv.Itoa(p.ports.KubeAPIServer),
-		"--bind-address=127.0.0.1",
-		"--advertise-address=127.0.0.1",
+	return kubeapiserverflags.Config{
+		EtcdServers: []string{"http://127.0.0.1:" + strconv.Itoa(p.ports.EtcdClient)},
+		Serving: kubeapiserverflags.Serving{
+			SecurePort:       p.ports.KubeAPIServer,
+			BindAddress:      "127.0.0.1",
+			AdvertiseAddress: "127.0.0.1",
+			CertDir:          filepath.Join(p.home, "kube-apiserver"),
+			CertFile:         k.cert("kube-apiserver"),
+			KeyFile:          k.key("kube-apiserver"),
+		},
+		ClientCAFile: k.cert("ca"),
+		// The private key verifies too: the host has no separate public key file.
+		ServiceAccount: kubeapiserverflags.ServiceAccount{KeyFile: k.saKeyPath, SigningKeyFile: k.saKeyPath},
 		// Endpoints of the "kubernetes" Service may not hold a loopback
 		// address, and nothing here needs them.
-		"--endpoint-reconciler-type=none",
-		"--cert-dir=" + filepath.Join(p.home, "kube-apiserver"),
-		"--tls-cert-file=" + k.cert("kube-apiserver"),
-		"--tls-private-key-file=" + k.key("kube-apiserver"),
-		"--client-ca-file=" + k.cert("ca"),
-		"--authorization-mode=Node,RBAC",
-		"--service-account-key-file=" + k.saKeyPath,
-		"--service-account-signing-key-file=" + k.saKeyPath,
-		"--service-account-issuer=https://kubernetes.default.svc",
-		"--service-cluster-ip-range=10.96.0.0/16",
+		EndpointReconcilerType: "none",
 		// The aggregation layer: kube-apiserver authenticates to
 		// hikube-apiserver with the front-proxy client certificate and
-		// passes the user in these headers.
-		"--requestheader-client-ca-file=" + k.cert("front-proxy-ca"),
-		"--requestheader-allowed-names=" + frontProxyClient,
-		"--requestheader-username-headers=X-Remote-User",
-		"--requestheader-group-headers=X-Remote-Group",
-		"--requestheader-extra-headers-prefix=X-Remote-Extra-",
-		"--proxy-client-cert-file=" + k.cert(frontProxyClient),
-		"--proxy-client-key-file=" + k.key(frontProxyClient),
+		// passes the user in request headers.
+		FrontProxy: &kubeapiserverflags.FrontProxy{
+			ClientCAFile:   k.cert("front-proxy-ca"),
+			AllowedNames:   []string{frontProxyClient},
+			ClientCertFile: k.cert(frontProxyClient),
+			ClientKeyFile:  k.key(frontProxyClient),
+		},
 		// Route to the Service (our ExternalName), not to its Endpoints,
 		// which cannot hold the loopback address.
-		"--enable-aggregator-routing=false",
-	}
+		EnableAggregatorRouting: ptr.To(false),
+	}.Flags()
 }
 
 // writeCertKubeconfig writes a kubeconfig for user with the client

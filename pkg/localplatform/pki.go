@@ -5,6 +5,7 @@ import (
 	"net"
 	"path/filepath"
 
+	"github.com/hikube/hikube/pkg/kubeapiserverflags"
 	"github.com/hikube/hikube/pkg/pki"
 )
 
@@ -15,7 +16,7 @@ const (
 	hikubeServiceName = "hikube-apiserver"
 	hikubeSAName      = "hikube-apiserver"
 	apiServiceName    = "v1alpha1.apps.hikube.io"
-	frontProxyClient  = "front-proxy-client"
+	frontProxyClient  = kubeapiserverflags.FrontProxyClientCN
 )
 
 // platformPKI is every certificate of the platform, under Home/pki.

@@ -3,6 +3,11 @@ package local
 import (
 	"path/filepath"
 	"strconv"
+	"time"
+
+	"k8s.io/utils/ptr"
+
+	"github.com/hikube/hikube/pkg/kubeapiserverflags"
 )
 
 // Process names, also the names of pid files and logs.
@@ -17,7 +22,7 @@ func apiserverProc(i int) string { return "kube-apiserver-" + strconv.Itoa(i) }
 
 // serviceCIDR is the tenant's service range; its first address is the
 // kubernetes Service (a SAN of the serving certificate).
-const serviceCIDR = "10.96.0.0/16"
+const serviceCIDR = kubeapiserverflags.DefaultServiceClusterIPRange
 
 func etcdArgs(f files, ports Ports) []string {
 	client := "http://127.0.0.1:" + strconv.Itoa(ports.EtcdClient)
@@ -38,37 +43,36 @@ func etcdArgs(f files, ports Ports) []string {
 // apiserverArgs are the flags of kube-apiserver replica i. Every replica
 // serves on its own loopback port against the one etcd. The endpoint
 // reconciler is off because all replicas advertise the loopback address.
+// What every hikube kube-apiserver shares is decided in kubeapiserverflags.
 func apiserverArgs(f files, ports Ports, i int, frontProxy bool) []string {
-	args := []string{
-		"--etcd-servers=http://127.0.0.1:" + strconv.Itoa(ports.EtcdClient),
-		"--secure-port=" + strconv.Itoa(ports.APIServers[i]),
-		"--bind-address=127.0.0.1",
-		"--advertise-address=127.0.0.1",
-		"--endpoint-reconciler-type=none",
-		"--cert-dir=" + filepath.Join(f.dir, "pki", "apiserver-"+strconv.Itoa(i)),
-		"--tls-cert-file=" + f.cert("apiserver"),
-		"--tls-private-key-file=" + f.key("apiserver"),
-		"--client-ca-file=" + f.pki("ca.crt"),
-		"--authorization-mode=Node,RBAC",
-		"--service-account-key-file=" + f.pki("sa.pub"),
-		"--service-account-signing-key-file=" + f.pki("sa.key"),
-		"--service-account-issuer=https://kubernetes.default.svc",
-		"--service-cluster-ip-range=" + serviceCIDR,
-		"--shutdown-delay-duration=0s",
-		"--profiling=false",
+	c := kubeapiserverflags.Config{
+		EtcdServers: []string{"http://127.0.0.1:" + strconv.Itoa(ports.EtcdClient)},
+		Serving: kubeapiserverflags.Serving{
+			SecurePort:       ports.APIServers[i],
+			BindAddress:      "127.0.0.1",
+			AdvertiseAddress: "127.0.0.1",
+			CertDir:          filepath.Join(f.dir, "pki", "apiserver-"+strconv.Itoa(i)),
+			CertFile:         f.cert("apiserver"),
+			KeyFile:          f.key("apiserver"),
+		},
+		ClientCAFile:           f.pki("ca.crt"),
+		ServiceAccount:         kubeapiserverflags.ServiceAccount{KeyFile: f.pki("sa.pub"), SigningKeyFile: f.pki("sa.key")},
+		ServiceClusterIPRange:  serviceCIDR,
+		EndpointReconcilerType: "none",
+		// A tenant replica is stopped on purpose only when it is replaced
+		// or removed: no delay, and no profiling endpoints on loopback.
+		ShutdownDelay: ptr.To(time.Duration(0)),
+		Profiling:     ptr.To(false),
 	}
 	if frontProxy {
-		args = append(args,
-			"--requestheader-client-ca-file="+f.pki("front-proxy-ca.crt"),
-			"--requestheader-allowed-names="+frontProxyUser,
-			"--requestheader-username-headers=X-Remote-User",
-			"--requestheader-group-headers=X-Remote-Group",
-			"--requestheader-extra-headers-prefix=X-Remote-Extra-",
-			"--proxy-client-cert-file="+f.cert(frontProxyUser),
-			"--proxy-client-key-file="+f.key(frontProxyUser),
-		)
+		c.FrontProxy = &kubeapiserverflags.FrontProxy{
+			ClientCAFile:   f.pki("front-proxy-ca.crt"),
+			AllowedNames:   []string{frontProxyUser},
+			ClientCertFile: f.cert(frontProxyUser),
+			ClientKeyFile:  f.key(frontProxyUser),
+		}
 	}
-	return args
+	return c.Flags()
 }
 
 // kcmArgs runs the default controllers; one instance needs no leader

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 
 	"github.com/hikube/hikube/pkg/atomicfile"
+	"github.com/hikube/hikube/pkg/kubeapiserverflags"
 	"github.com/hikube/hikube/pkg/kubeconfig"
 	"github.com/hikube/hikube/pkg/pki"
 	"github.com/hikube/hikube/pkg/provider"
@@ -19,7 +20,7 @@ const (
 	userKwok       = "hikube:kwok"
 	userAdmin      = "hikube:local-provider"
 	groupMasters   = "system:masters"
-	frontProxyUser = "front-proxy-client"
+	frontProxyUser = kubeapiserverflags.FrontProxyClientCN
 )
 
 // files are the paths of a cluster's certificates and kubeconfigs.

@@ -202,6 +202,24 @@ func TestAPIServerArgsServeLoopbackOnTheReplicasPortAgainstTheOneEtcd(t *testing
 	}
 }
 
+// The spec hash of a tenant apiserver is in the pid file of every running
+// replica; a new controller whose flags hash differently replaces them all.
+// These are the hashes of the flags before they came from
+// kubeapiserverflags: a change here must be one that is meant.
+func TestAPIServerArgsKeepTheSpecHashOfRunningReplicas(t *testing.T) {
+	f := files{dir: "/s/ns/c"}
+	ports := Ports{EtcdClient: 2379, EtcdPeer: 2380, APIServers: []int{6443, 6444}}
+	for _, tc := range []struct {
+		replica    int
+		frontProxy bool
+		want       string
+	}{{1, true, "82828a531ad7f48f"}, {0, false, "e94fa30a3877dee9"}} {
+		if got := specHash("/bin/v1.37/kube-apiserver", apiserverArgs(f, ports, tc.replica, tc.frontProxy)); got != tc.want {
+			t.Errorf("replica %d (front proxy %v): spec hash %s, want %s", tc.replica, tc.frontProxy, got, tc.want)
+		}
+	}
+}
+
 func TestSpecHashChangesWithBinaryOrArguments(t *testing.T) {
 	base := specHash("/bin/v1.36/kube-apiserver", []string{"--a=1"})
 	if base != specHash("/bin/v1.36/kube-apiserver", []string{"--a=1"}) {
