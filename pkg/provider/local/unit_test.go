@@ -13,6 +13,7 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	apiequality "k8s.io/apimachinery/pkg/api/equality"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
@@ -287,7 +288,7 @@ func TestMergeNodeAppliesSpecAndKeepsSystemTaints(t *testing.T) {
 	if _, changed := mergeNode(merged, want); changed {
 		t.Error("merging twice changes again")
 	}
-	if !sameResources(want.Status.Allocatable, spec.Capacity) {
+	if !apiequality.Semantic.DeepEqual(want.Status.Allocatable, spec.Capacity) {
 		t.Error("allocatable is not the capacity")
 	}
 }
