@@ -14,6 +14,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/utils/ptr"
 
+	"github.com/hikube/hikube/pkg/etcdflags"
 	"github.com/hikube/hikube/pkg/kubeapiserverflags"
 	"github.com/hikube/hikube/pkg/kubeconfig"
 	"github.com/hikube/hikube/pkg/pki"
@@ -52,17 +53,12 @@ func (p *Platform) startKube(ctx context.Context) error {
 }
 
 func (p *Platform) etcdArgs() []string {
-	client := "http://127.0.0.1:" + strconv.Itoa(p.ports.EtcdClient)
-	peer := "http://127.0.0.1:" + strconv.Itoa(p.ports.EtcdPeer)
-	return []string{
-		"--name=hikube-local",
-		"--data-dir=" + filepath.Join(p.home, "etcd"),
-		"--listen-client-urls=" + client,
-		"--advertise-client-urls=" + client,
-		"--listen-peer-urls=" + peer,
-		"--initial-advertise-peer-urls=" + peer,
-		"--initial-cluster=hikube-local=" + peer,
-	}
+	return etcdflags.Member{
+		Name:      "hikube-local",
+		DataDir:   filepath.Join(p.home, "etcd"),
+		ClientURL: "http://127.0.0.1:" + strconv.Itoa(p.ports.EtcdClient),
+		PeerURL:   "http://127.0.0.1:" + strconv.Itoa(p.ports.EtcdPeer),
+	}.Flags()
 }
 
 // kubeAPIServerArgs are the flags of the host kube-apiserver; what every

@@ -7,6 +7,7 @@ import (
 
 	"k8s.io/utils/ptr"
 
+	"github.com/hikube/hikube/pkg/etcdflags"
 	"github.com/hikube/hikube/pkg/kubeapiserverflags"
 )
 
@@ -25,19 +26,12 @@ func apiserverProc(i int) string { return "kube-apiserver-" + strconv.Itoa(i) }
 const serviceCIDR = kubeapiserverflags.DefaultServiceClusterIPRange
 
 func etcdArgs(f files, ports Ports) []string {
-	client := "http://127.0.0.1:" + strconv.Itoa(ports.EtcdClient)
-	peer := "http://127.0.0.1:" + strconv.Itoa(ports.EtcdPeer)
-	return []string{
-		"--name=tenant",
-		"--data-dir=" + f.etcdData(),
-		"--listen-client-urls=" + client,
-		"--advertise-client-urls=" + client,
-		"--listen-peer-urls=" + peer,
-		"--initial-advertise-peer-urls=" + peer,
-		"--initial-cluster=tenant=" + peer,
-		// No metrics listener beyond the client URL: nothing else to allocate.
-		"--listen-metrics-urls=",
-	}
+	return etcdflags.Member{
+		Name:      "tenant",
+		DataDir:   f.etcdData(),
+		ClientURL: "http://127.0.0.1:" + strconv.Itoa(ports.EtcdClient),
+		PeerURL:   "http://127.0.0.1:" + strconv.Itoa(ports.EtcdPeer),
+	}.Flags()
 }
 
 // apiserverArgs are the flags of kube-apiserver replica i. Every replica

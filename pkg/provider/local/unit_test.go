@@ -207,7 +207,7 @@ func TestAPIServerArgsServeLoopbackOnTheReplicasPortAgainstTheOneEtcd(t *testing
 // replica; a new controller whose flags hash differently replaces them all.
 // These are the hashes of the flags before they came from
 // kubeapiserverflags: a change here must be one that is meant.
-func TestAPIServerArgsKeepTheSpecHashOfRunningReplicas(t *testing.T) {
+func TestArgsKeepTheSpecHashOfRunningProcesses(t *testing.T) {
 	f := files{dir: "/s/ns/c"}
 	ports := Ports{EtcdClient: 2379, EtcdPeer: 2380, APIServers: []int{6443, 6444}}
 	for _, tc := range []struct {
@@ -218,6 +218,10 @@ func TestAPIServerArgsKeepTheSpecHashOfRunningReplicas(t *testing.T) {
 		if got := specHash("/bin/v1.37/kube-apiserver", apiserverArgs(f, ports, tc.replica, tc.frontProxy)); got != tc.want {
 			t.Errorf("replica %d (front proxy %v): spec hash %s, want %s", tc.replica, tc.frontProxy, got, tc.want)
 		}
+	}
+	// And etcd's, from before etcdflags.
+	if got, want := specHash("/bin/etcd", etcdArgs(f, ports)), "dee544a73c47c0ce"; got != want {
+		t.Errorf("etcd: spec hash %s, want %s", got, want)
 	}
 }
 
