@@ -14,9 +14,12 @@ import (
 	"cmp"
 	"errors"
 	"fmt"
+	"net"
 	"strconv"
 	"strings"
 	"time"
+
+	utilsnet "k8s.io/utils/net"
 )
 
 // Defaults hikube uses wherever a Config leaves the field empty.
@@ -36,6 +39,32 @@ const (
 // DefaultAuthorizationModes authorize kubelets by node and everyone else by
 // RBAC.
 var DefaultAuthorizationModes = []string{"Node", "RBAC"}
+
+// DefaultKubernetesServiceIP is the kubernetes Service's address in
+// DefaultServiceClusterIPRange, which serving certificates name.
+var DefaultKubernetesServiceIP = mustServiceIP(DefaultServiceClusterIPRange)
+
+// KubernetesServiceIP is the address kube-apiserver gives the kubernetes
+// Service in serviceRange: its first address.
+func KubernetesServiceIP(serviceRange string) (net.IP, error) {
+	_, ipnet, err := net.ParseCIDR(serviceRange)
+	if err != nil {
+		return nil, fmt.Errorf("service range %q: %w", serviceRange, err)
+	}
+	ip, err := utilsnet.GetIndexedIP(ipnet, 1)
+	if err != nil {
+		return nil, fmt.Errorf("service range %q: %w", serviceRange, err)
+	}
+	return ip, nil
+}
+
+func mustServiceIP(serviceRange string) net.IP {
+	ip, err := KubernetesServiceIP(serviceRange)
+	if err != nil {
+		panic(err)
+	}
+	return ip
+}
 
 // The request headers of the aggregation layer: the upstream defaults, which
 // every aggregated server (hikube-apiserver included) reads.

@@ -117,3 +117,15 @@ func TestValidateNamesWhatIsMissing(t *testing.T) {
 		t.Errorf("port 70000 accepted: %v", err)
 	}
 }
+
+func TestKubernetesServiceIPIsTheFirstAddressOfTheRange(t *testing.T) {
+	if got := DefaultKubernetesServiceIP.String(); got != "10.96.0.1" {
+		t.Errorf("DefaultKubernetesServiceIP = %s, want 10.96.0.1", got)
+	}
+	if ip, err := KubernetesServiceIP("fd00:10::/108"); err != nil || ip.String() != "fd00:10::1" {
+		t.Errorf("KubernetesServiceIP(fd00:10::/108) = %v, %v", ip, err)
+	}
+	if _, err := KubernetesServiceIP("10.96.0.0"); err == nil {
+		t.Error("a range without a prefix length was accepted")
+	}
+}

@@ -292,3 +292,23 @@ func write(t *testing.T, path string, data []byte) {
 		t.Fatal(err)
 	}
 }
+
+func TestKubeAPIServerServingNamesTheKubernetesService(t *testing.T) {
+	cfg := KubeAPIServerServing([]string{"localhost"}, []net.IP{net.IPv4(127, 0, 0, 1)}, net.IPv4(10, 96, 0, 1))
+	want := CertConfig{
+		CommonName: "kube-apiserver",
+		DNSNames:   []string{"localhost", "kubernetes", "kubernetes.default", "kubernetes.default.svc", "kubernetes.default.svc.cluster.local"},
+		IPs:        []net.IP{net.IPv4(127, 0, 0, 1), net.IPv4(10, 96, 0, 1)},
+	}
+	ca, err := NewCA(CertConfig{CommonName: "ca"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	kp, err := ca.Sign(cfg, ServerUsage)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !Matches(kp.Cert, want) {
+		t.Errorf("certificate names %v %v, want %v %v", kp.Cert.DNSNames, kp.Cert.IPAddresses, want.DNSNames, want.IPs)
+	}
+}

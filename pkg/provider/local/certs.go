@@ -53,11 +53,7 @@ var clientIdentities = []clientIdentity{
 // servingConfig is the kube-apiserver serving certificate: loopback, and
 // the in-cluster names and service IP.
 func servingConfig() pki.CertConfig {
-	return pki.CertConfig{
-		CommonName: "kube-apiserver",
-		DNSNames:   []string{"localhost", "kubernetes", "kubernetes.default", "kubernetes.default.svc", "kubernetes.default.svc.cluster.local"},
-		IPs:        []net.IP{net.ParseIP("127.0.0.1"), net.ParseIP("10.96.0.1")},
-	}
+	return pki.KubeAPIServerServing([]string{"localhost"}, []net.IP{net.IPv4(127, 0, 0, 1)}, kubeapiserverflags.DefaultKubernetesServiceIP)
 }
 
 // writeIfChanged writes data unless the file already holds it: certificates
