@@ -14,8 +14,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/utils/ptr"
 
-	"github.com/hikube/hikube/pkg/etcdflags"
-	"github.com/hikube/hikube/pkg/kubeapiserverflags"
+	"github.com/hikube/hikube/pkg/controlplaneflags"
 	"github.com/hikube/hikube/pkg/kubeconfig"
 	"github.com/hikube/hikube/pkg/pki"
 	"github.com/hikube/hikube/pkg/process"
@@ -53,7 +52,7 @@ func (p *Platform) startKube(ctx context.Context) error {
 }
 
 func (p *Platform) etcdArgs() []string {
-	return etcdflags.Member{
+	return controlplaneflags.Etcd{
 		Name:      "hikube-local",
 		DataDir:   filepath.Join(p.home, "etcd"),
 		ClientURL: "http://127.0.0.1:" + strconv.Itoa(p.ports.EtcdClient),
@@ -62,12 +61,12 @@ func (p *Platform) etcdArgs() []string {
 }
 
 // kubeAPIServerArgs are the flags of the host kube-apiserver; what every
-// hikube kube-apiserver shares is decided in kubeapiserverflags.
+// hikube kube-apiserver shares is decided in controlplaneflags.
 func (p *Platform) kubeAPIServerArgs() []string {
 	k := p.pki
-	return kubeapiserverflags.Config{
+	return controlplaneflags.KubeAPIServer{
 		EtcdServers: []string{"http://127.0.0.1:" + strconv.Itoa(p.ports.EtcdClient)},
-		Serving: kubeapiserverflags.Serving{
+		Serving: controlplaneflags.Serving{
 			SecurePort:       p.ports.KubeAPIServer,
 			BindAddress:      "127.0.0.1",
 			AdvertiseAddress: "127.0.0.1",
@@ -77,14 +76,14 @@ func (p *Platform) kubeAPIServerArgs() []string {
 		},
 		ClientCAFile: k.cert("ca"),
 		// The private key verifies too: the host has no separate public key file.
-		ServiceAccount: kubeapiserverflags.ServiceAccount{KeyFile: k.saKeyPath, SigningKeyFile: k.saKeyPath},
+		ServiceAccount: controlplaneflags.ServiceAccount{KeyFile: k.saKeyPath, SigningKeyFile: k.saKeyPath},
 		// Endpoints of the "kubernetes" Service may not hold a loopback
 		// address, and nothing here needs them.
 		EndpointReconcilerType: "none",
 		// The aggregation layer: kube-apiserver authenticates to
 		// hikube-apiserver with the front-proxy client certificate and
 		// passes the user in request headers.
-		FrontProxy: &kubeapiserverflags.FrontProxy{
+		FrontProxy: &controlplaneflags.FrontProxy{
 			ClientCAFile:   k.cert("front-proxy-ca"),
 			AllowedNames:   []string{frontProxyClient},
 			ClientCertFile: k.cert(frontProxyClient),

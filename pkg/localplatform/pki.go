@@ -5,7 +5,7 @@ import (
 	"net"
 	"path/filepath"
 
-	"github.com/hikube/hikube/pkg/kubeapiserverflags"
+	"github.com/hikube/hikube/pkg/controlplaneflags"
 	"github.com/hikube/hikube/pkg/pki"
 )
 
@@ -16,7 +16,7 @@ const (
 	hikubeServiceName = "hikube-apiserver"
 	hikubeSAName      = "hikube-apiserver"
 	apiServiceName    = "v1alpha1.apps.hikube.io"
-	frontProxyClient  = kubeapiserverflags.FrontProxyClientCN
+	frontProxyClient  = controlplaneflags.FrontProxyClientCN
 )
 
 // platformPKI is every certificate of the platform, under Home/pki.
@@ -72,7 +72,7 @@ func ensurePKI(dir string) (*platformPKI, error) {
 	loopback := []net.IP{net.IPv4(127, 0, 0, 1)}
 	leaves := []leafSpec{
 		{name: "kube-apiserver", ca: k.clusterCA, usage: pki.ServerUsage,
-			cfg: pki.KubeAPIServerServing([]string{"localhost"}, loopback, kubeapiserverflags.DefaultKubernetesServiceIP)},
+			cfg: pki.KubeAPIServerServing([]string{"localhost"}, loopback, controlplaneflags.DefaultKubernetesServiceIP)},
 		{name: frontProxyClient, ca: k.frontProxyCA, usage: pki.ClientUsage, cfg: pki.CertConfig{CommonName: frontProxyClient}},
 		{name: "hikube-apiserver", ca: k.hikubeCA, usage: pki.ServerUsage, cfg: pki.CertConfig{
 			CommonName: "hikube-apiserver",

@@ -7,8 +7,7 @@ import (
 
 	"k8s.io/utils/ptr"
 
-	"github.com/hikube/hikube/pkg/etcdflags"
-	"github.com/hikube/hikube/pkg/kubeapiserverflags"
+	"github.com/hikube/hikube/pkg/controlplaneflags"
 )
 
 // Process names, also the names of pid files and logs.
@@ -23,10 +22,10 @@ func apiserverProc(i int) string { return "kube-apiserver-" + strconv.Itoa(i) }
 
 // serviceCIDR is the tenant's service range; its first address is the
 // kubernetes Service (a SAN of the serving certificate).
-const serviceCIDR = kubeapiserverflags.DefaultServiceClusterIPRange
+const serviceCIDR = controlplaneflags.DefaultServiceClusterIPRange
 
 func etcdArgs(f files, ports Ports) []string {
-	return etcdflags.Member{
+	return controlplaneflags.Etcd{
 		Name:      "tenant",
 		DataDir:   f.etcdData(),
 		ClientURL: "http://127.0.0.1:" + strconv.Itoa(ports.EtcdClient),
@@ -37,11 +36,11 @@ func etcdArgs(f files, ports Ports) []string {
 // apiserverArgs are the flags of kube-apiserver replica i. Every replica
 // serves on its own loopback port against the one etcd. The endpoint
 // reconciler is off because all replicas advertise the loopback address.
-// What every hikube kube-apiserver shares is decided in kubeapiserverflags.
+// What every hikube kube-apiserver shares is decided in controlplaneflags.
 func apiserverArgs(f files, ports Ports, i int, frontProxy bool) []string {
-	c := kubeapiserverflags.Config{
+	c := controlplaneflags.KubeAPIServer{
 		EtcdServers: []string{"http://127.0.0.1:" + strconv.Itoa(ports.EtcdClient)},
-		Serving: kubeapiserverflags.Serving{
+		Serving: controlplaneflags.Serving{
 			SecurePort:       ports.APIServers[i],
 			BindAddress:      "127.0.0.1",
 			AdvertiseAddress: "127.0.0.1",
@@ -50,7 +49,7 @@ func apiserverArgs(f files, ports Ports, i int, frontProxy bool) []string {
 			KeyFile:          f.key("apiserver"),
 		},
 		ClientCAFile:           f.pki("ca.crt"),
-		ServiceAccount:         kubeapiserverflags.ServiceAccount{KeyFile: f.pki("sa.pub"), SigningKeyFile: f.pki("sa.key")},
+		ServiceAccount:         controlplaneflags.ServiceAccount{KeyFile: f.pki("sa.pub"), SigningKeyFile: f.pki("sa.key")},
 		ServiceClusterIPRange:  serviceCIDR,
 		EndpointReconcilerType: "none",
 		// A tenant replica is stopped on purpose only when it is replaced
@@ -59,7 +58,7 @@ func apiserverArgs(f files, ports Ports, i int, frontProxy bool) []string {
 		Profiling:     ptr.To(false),
 	}
 	if frontProxy {
-		c.FrontProxy = &kubeapiserverflags.FrontProxy{
+		c.FrontProxy = &controlplaneflags.FrontProxy{
 			ClientCAFile:   f.pki("front-proxy-ca.crt"),
 			AllowedNames:   []string{frontProxyUser},
 			ClientCertFile: f.cert(frontProxyUser),
@@ -73,31 +72,18 @@ func apiserverArgs(f files, ports Ports, i int, frontProxy bool) []string {
 // election. Service-account tokens are signed by the same key the
 // apiservers verify with.
 func kcmArgs(f files) []string {
-	kc := f.kubeconfig("kube-controller-manager")
-	return []string{
-		"--kubeconfig=" + kc,
-		"--authentication-kubeconfig=" + kc,
-		"--authorization-kubeconfig=" + kc,
-		"--secure-port=0",
-		"--leader-elect=false",
-		"--use-service-account-credentials=true",
-		"--service-account-private-key-file=" + f.pki("sa.key"),
-		"--root-ca-file=" + f.pki("ca.crt"),
-		"--cluster-signing-cert-file=" + f.pki("ca.crt"),
-		"--cluster-signing-key-file=" + f.pki("ca.key"),
-		"--service-cluster-ip-range=" + serviceCIDR,
-	}
+	return controlplaneflags.ControllerManager{
+		Kubeconfig:             f.kubeconfig("kube-controller-manager"),
+		ServiceAccountKeyFile:  f.pki("sa.key"),
+		RootCAFile:             f.pki("ca.crt"),
+		ClusterSigningCertFile: f.pki("ca.crt"),
+		ClusterSigningKeyFile:  f.pki("ca.key"),
+		ServiceClusterIPRange:  serviceCIDR,
+	}.Flags()
 }
 
 func schedulerArgs(f files) []string {
-	kc := f.kubeconfig("kube-scheduler")
-	return []string{
-		"--kubeconfig=" + kc,
-		"--authentication-kubeconfig=" + kc,
-		"--authorization-kubeconfig=" + kc,
-		"--secure-port=0",
-		"--leader-elect=false",
-	}
+	return controlplaneflags.Scheduler{Kubeconfig: f.kubeconfig("kube-scheduler")}.Flags()
 }
 
 // kwokArgs manages only the nodes the provider annotates, with the

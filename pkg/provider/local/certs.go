@@ -7,7 +7,7 @@ import (
 	"path/filepath"
 
 	"github.com/hikube/hikube/pkg/atomicfile"
-	"github.com/hikube/hikube/pkg/kubeapiserverflags"
+	"github.com/hikube/hikube/pkg/controlplaneflags"
 	"github.com/hikube/hikube/pkg/kubeconfig"
 	"github.com/hikube/hikube/pkg/pki"
 	"github.com/hikube/hikube/pkg/provider"
@@ -20,7 +20,7 @@ const (
 	userKwok       = "hikube:kwok"
 	userAdmin      = "hikube:local-provider"
 	groupMasters   = "system:masters"
-	frontProxyUser = kubeapiserverflags.FrontProxyClientCN
+	frontProxyUser = controlplaneflags.FrontProxyClientCN
 )
 
 // files are the paths of a cluster's certificates and kubeconfigs.
@@ -53,7 +53,7 @@ var clientIdentities = []clientIdentity{
 // servingConfig is the kube-apiserver serving certificate: loopback, and
 // the in-cluster names and service IP.
 func servingConfig() pki.CertConfig {
-	return pki.KubeAPIServerServing([]string{"localhost"}, []net.IP{net.IPv4(127, 0, 0, 1)}, kubeapiserverflags.DefaultKubernetesServiceIP)
+	return pki.KubeAPIServerServing([]string{"localhost"}, []net.IP{net.IPv4(127, 0, 0, 1)}, controlplaneflags.DefaultKubernetesServiceIP)
 }
 
 // writeIfChanged writes data unless the file already holds it: certificates

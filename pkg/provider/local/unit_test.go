@@ -206,7 +206,7 @@ func TestAPIServerArgsServeLoopbackOnTheReplicasPortAgainstTheOneEtcd(t *testing
 // The spec hash of a tenant apiserver is in the pid file of every running
 // replica; a new controller whose flags hash differently replaces them all.
 // These are the hashes of the flags before they came from
-// kubeapiserverflags: a change here must be one that is meant.
+// controlplaneflags: a change here must be one that is meant.
 func TestArgsKeepTheSpecHashOfRunningProcesses(t *testing.T) {
 	f := files{dir: "/s/ns/c"}
 	ports := Ports{EtcdClient: 2379, EtcdPeer: 2380, APIServers: []int{6443, 6444}}
@@ -219,9 +219,19 @@ func TestArgsKeepTheSpecHashOfRunningProcesses(t *testing.T) {
 			t.Errorf("replica %d (front proxy %v): spec hash %s, want %s", tc.replica, tc.frontProxy, got, tc.want)
 		}
 	}
-	// And etcd's, from before etcdflags.
-	if got, want := specHash("/bin/etcd", etcdArgs(f, ports)), "dee544a73c47c0ce"; got != want {
-		t.Errorf("etcd: spec hash %s, want %s", got, want)
+	// And the other components', from before controlplaneflags (kcm and
+	// the scheduler hash the server they talk to along).
+	for _, tc := range []struct {
+		name, want string
+		d          desired
+	}{
+		{"etcd", "dee544a73c47c0ce", newDesired(procEtcd, "/bin/etcd", "", "", etcdArgs(f, ports))},
+		{"kcm", "e103a7eb20346c00", newDesired(procKCM, "/bin/v1.37/kube-controller-manager", "", "", kcmArgs(f), "https://127.0.0.1:6443")},
+		{"scheduler", "e2d897c3c365de0f", newDesired(procScheduler, "/bin/v1.37/kube-scheduler", "", "", schedulerArgs(f), "https://127.0.0.1:6443")},
+	} {
+		if tc.d.spec != tc.want {
+			t.Errorf("%s: spec hash %s, want %s", tc.name, tc.d.spec, tc.want)
+		}
 	}
 }
 

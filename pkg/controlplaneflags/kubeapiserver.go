@@ -1,14 +1,15 @@
-// Package kubeapiserverflags builds the command line of a kube-apiserver from
-// a typed Config, so that every kube-apiserver hikube runs gets its flags from
-// one place: the host of the local platform, each replica of a local-provider
-// tenant, and the container args of a provider's control-plane Deployment. A
-// flag is decided here once; callers fill in what differs (ports, paths,
-// whether the aggregation layer is on).
+// Package controlplaneflags builds the command lines of the control-plane
+// components hikube runs (etcd, kube-apiserver, kube-controller-manager,
+// kube-scheduler) from typed structs, so that every component gets its flags
+// from one place: the host of the local platform, each local-provider tenant,
+// and the container args of a provider's control-plane Deployment. A flag is
+// decided here once; callers fill in what differs (ports, paths, whether the
+// aggregation layer is on).
 //
-// The output is deterministic: the same Config gives the same flags in the
+// The output is deterministic: the same struct gives the same flags in the
 // same order, which matters because the local provider restarts a process
 // whose command line changed.
-package kubeapiserverflags
+package controlplaneflags
 
 import (
 	"cmp"
@@ -22,7 +23,7 @@ import (
 	utilsnet "k8s.io/utils/net"
 )
 
-// Defaults hikube uses wherever a Config leaves the field empty.
+// Defaults hikube uses wherever a KubeAPIServer leaves the field empty.
 const (
 	// DefaultServiceAccountIssuer is the issuer of service-account tokens.
 	DefaultServiceAccountIssuer = "https://kubernetes.default.svc"
@@ -74,9 +75,9 @@ const (
 	extraHeadersPrefix = "X-Remote-Extra-"
 )
 
-// Config is what hikube decides about one kube-apiserver. Paths are as the
+// KubeAPIServer is what hikube decides about one kube-apiserver. Paths are as the
 // apiserver sees them: on this machine, or mounted into its container.
-type Config struct {
+type KubeAPIServer struct {
 	// EtcdServers are the etcd client URLs (--etcd-servers). Required.
 	EtcdServers []string
 	Serving     Serving
@@ -146,7 +147,7 @@ type FrontProxy struct {
 }
 
 // Validate reports every required field that is missing.
-func (c Config) Validate() error {
+func (c KubeAPIServer) Validate() error {
 	var errs []error
 	missing := func(ok bool, what string) {
 		if !ok {
@@ -167,8 +168,8 @@ func (c Config) Validate() error {
 
 // Flags returns the command line for c as --flag=value arguments, in a fixed
 // order; fields left empty are left out (defaults aside). Call Validate first
-// where a Config is not built from constants.
-func (c Config) Flags() []string {
+// where a KubeAPIServer is not built from constants.
+func (c KubeAPIServer) Flags() []string {
 	var args []string
 	add := func(name, value string) {
 		if value != "" {

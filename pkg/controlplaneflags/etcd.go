@@ -1,18 +1,15 @@
-// Package etcdflags builds the command line of the single-member etcd that
-// hikube runs itself: under the host kube-apiserver of the local platform and
-// under each local-provider tenant. Like kubeapiserverflags, the output is
-// deterministic, because the local provider restarts a process whose command
-// line changed.
-package etcdflags
+package controlplaneflags
 
 import (
 	"errors"
 	"fmt"
 )
 
-// Member is a single-member etcd cluster serving plain HTTP on ClientURL and
-// PeerURL (loopback only: nothing else can reach it).
-type Member struct {
+// Etcd is the single-member etcd that hikube runs itself (under the host
+// kube-apiserver of the local platform and under each local-provider tenant),
+// serving plain HTTP on ClientURL and PeerURL: loopback only, where nothing
+// else can reach it.
+type Etcd struct {
 	// Name names the member and its one-member initial cluster.
 	Name string
 	// DataDir keeps the data across restarts.
@@ -26,7 +23,7 @@ type Member struct {
 }
 
 // Validate reports the fields that are missing.
-func (m Member) Validate() error {
+func (m Etcd) Validate() error {
 	var errs []error
 	for _, f := range []struct{ name, value string }{
 		{"Name", m.Name}, {"DataDir", m.DataDir}, {"ClientURL", m.ClientURL}, {"PeerURL", m.PeerURL},
@@ -39,7 +36,7 @@ func (m Member) Validate() error {
 }
 
 // Flags returns the command line of m, in a fixed order.
-func (m Member) Flags() []string {
+func (m Etcd) Flags() []string {
 	return []string{
 		"--name=" + m.Name,
 		"--data-dir=" + m.DataDir,

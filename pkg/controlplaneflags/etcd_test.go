@@ -1,4 +1,4 @@
-package etcdflags
+package controlplaneflags
 
 import (
 	"slices"
@@ -6,8 +6,8 @@ import (
 	"testing"
 )
 
-func TestFlagsOfASingleMember(t *testing.T) {
-	m := Member{Name: "tenant", DataDir: "/c/etcd", ClientURL: "http://127.0.0.1:2379", PeerURL: "http://127.0.0.1:2380"}
+func TestEtcdFlagsOfASingleMember(t *testing.T) {
+	m := Etcd{Name: "tenant", DataDir: "/c/etcd", ClientURL: "http://127.0.0.1:2379", PeerURL: "http://127.0.0.1:2380"}
 	if err := m.Validate(); err != nil {
 		t.Fatal(err)
 	}
@@ -26,8 +26,8 @@ func TestFlagsOfASingleMember(t *testing.T) {
 	}
 }
 
-func TestValidateNamesWhatIsMissing(t *testing.T) {
-	err := Member{Name: "x"}.Validate()
+func TestEtcdValidateNamesWhatIsMissing(t *testing.T) {
+	err := Etcd{Name: "x"}.Validate()
 	if err == nil {
 		t.Fatal("an incomplete member is valid")
 	}

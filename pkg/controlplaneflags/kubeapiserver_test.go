@@ -1,4 +1,4 @@
-package kubeapiserverflags
+package controlplaneflags
 
 import (
 	"slices"
@@ -9,8 +9,8 @@ import (
 	"k8s.io/utils/ptr"
 )
 
-func tenantLike() Config {
-	return Config{
+func tenantLike() KubeAPIServer {
+	return KubeAPIServer{
 		EtcdServers: []string{"http://127.0.0.1:2379"},
 		Serving: Serving{
 			SecurePort: 6444, BindAddress: "127.0.0.1", AdvertiseAddress: "127.0.0.1",
@@ -30,7 +30,7 @@ func tenantLike() Config {
 
 // The whole command line, in order: a change here changes the spec hash of
 // every running tenant apiserver, which the local provider then restarts.
-func TestFlagsAreCompleteAndInAFixedOrder(t *testing.T) {
+func TestKubeAPIServerFlagsAreCompleteAndInAFixedOrder(t *testing.T) {
 	want := []string{
 		"--etcd-servers=http://127.0.0.1:2379",
 		"--secure-port=6444",
@@ -69,7 +69,7 @@ func TestFlagsAreCompleteAndInAFixedOrder(t *testing.T) {
 	}
 }
 
-func TestOptionalFlagsAreLeftOutAndExplicitValuesWinOverDefaults(t *testing.T) {
+func TestKubeAPIServerOptionalFlagsAreLeftOutAndExplicitValuesWinOverDefaults(t *testing.T) {
 	c := tenantLike()
 	c.FrontProxy, c.ShutdownDelay, c.Profiling, c.EndpointReconcilerType, c.Serving.CertDir = nil, nil, nil, "", ""
 	for _, f := range c.Flags() {
@@ -100,8 +100,8 @@ func TestOptionalFlagsAreLeftOutAndExplicitValuesWinOverDefaults(t *testing.T) {
 	}
 }
 
-func TestValidateNamesWhatIsMissing(t *testing.T) {
-	c := Config{FrontProxy: &FrontProxy{}}
+func TestKubeAPIServerValidateNamesWhatIsMissing(t *testing.T) {
+	c := KubeAPIServer{FrontProxy: &FrontProxy{}}
 	err := c.Validate()
 	if err == nil {
 		t.Fatal("an empty Config is valid")
