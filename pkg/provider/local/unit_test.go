@@ -1,6 +1,7 @@
 package local
 
 import (
+	"context"
 	"net"
 	"os"
 	"os/exec"
@@ -16,9 +17,9 @@ import (
 	apiequality "k8s.io/apimachinery/pkg/api/equality"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/wait"
 
 	"github.com/hikube/hikube/pkg/portalloc"
-	"github.com/hikube/hikube/pkg/process"
 	"github.com/hikube/hikube/pkg/provider"
 )
 
@@ -333,6 +334,13 @@ func TestStraysFindsSessionLeadersNamingTheDirectoryOnly(t *testing.T) {
 		// The group takes sleep along with its shell.
 		t.Cleanup(func() { _ = syscall.Kill(-c.Process.Pid, syscall.SIGKILL); _ = c.Wait() })
 	}
+	// Start returns once the exec began; the new command line shows in
+	// /proc a moment later (a loaded machine made that visible).
+	for _, c := range []*exec.Cmd{leader, follower, other} {
+		if !eventually(func() bool { return cmdlineContains(c.Process.Pid, "sleep 60") }) {
+			t.Fatalf("pid %d never showed its command line", c.Process.Pid)
+		}
+	}
 	got := strays(dir, nil)
 	if len(got) != 1 || got[0].PID != leader.Process.Pid {
 		t.Fatalf("strays = %+v, want only pid %d", got, leader.Process.Pid)
@@ -374,7 +382,12 @@ func TestARecordSignalsOnlyTheProcessItNames(t *testing.T) {
 		t.Fatal("the process runs after stopProcesses")
 	}
 	// The reaper records how our child ended.
-	if !process.WaitExited(10*time.Second, exitRecorded{ex, rec.PID}) {
+	if !eventually(func() bool {
+		ex.mu.Lock()
+		defer ex.mu.Unlock()
+		_, ok := ex.m[rec.PID]
+		return ok
+	}) {
 		t.Fatal("the end of the child was not recorded")
 	}
 	if x, _ := ex.take(rec.PID); !strings.Contains(x.status, "terminated") {
@@ -382,17 +395,14 @@ func TestARecordSignalsOnlyTheProcessItNames(t *testing.T) {
 	}
 }
 
-// exitRecorded is a process.Handle that has ended once ex knows pid's end.
-type exitRecorded struct {
-	ex  *exits
-	pid int
+// cmdlineContains reports whether the command line of pid contains want.
+func cmdlineContains(pid int, want string) bool {
+	data, err := os.ReadFile(filepath.Join("/proc", strconv.Itoa(pid), "cmdline"))
+	return err == nil && strings.Contains(string(data), want)
 }
 
-func (e exitRecorded) Signal(syscall.Signal) error { return nil }
-func (e exitRecorded) String() string              { return "exit record" }
-func (e exitRecorded) Exited() bool {
-	e.ex.mu.Lock()
-	defer e.ex.mu.Unlock()
-	_, ok := e.ex.m[e.pid]
-	return ok
+// eventually polls cond for up to 10 seconds and reports whether it held.
+func eventually(cond func() bool) bool {
+	return wait.PollUntilContextTimeout(context.Background(), 10*time.Millisecond, 10*time.Second, true,
+		func(context.Context) (bool, error) { return cond(), nil }) == nil
 }
