@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"crypto"
 	"crypto/x509"
+	"errors"
 	"fmt"
+	"io/fs"
 	"net"
 	"os"
 	"path/filepath"
@@ -169,15 +171,27 @@ func LoadOrCreateCert(ca *KeyPair, dir, name string, cfg CertConfig, usage Usage
 }
 
 // LoadOrCreateKey returns the PEM private key stored at path, creating an
-// ECDSA P-256 key (mode 0600) if there is none. Service-account signing keys
-// are plain keys without a certificate.
+// ECDSA P-256 key (mode 0600, written atomically) if there is none.
+// Service-account signing keys are plain keys without a certificate. A file
+// that is there but holds no key is an error, not replaced: tokens signed with
+// the key it held would stop verifying.
 func LoadOrCreateKey(path string) ([]byte, error) {
-	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
-		return nil, fmt.Errorf("creating directory for %s: %w", path, err)
+	data, err := os.ReadFile(path)
+	switch {
+	case err == nil:
+		if _, err := ParseKeyPEM(data); err != nil {
+			return nil, fmt.Errorf("loading key %s: %w", path, err)
+		}
+		return data, nil
+	case !errors.Is(err, fs.ErrNotExist):
+		return nil, fmt.Errorf("loading key %s: %w", path, err)
 	}
-	data, _, err := keyutil.LoadOrGenerateKeyFile(path)
+	data, err = keyutil.MakeEllipticPrivateKeyPEM()
 	if err != nil {
-		return nil, fmt.Errorf("loading or generating key %s: %w", path, err)
+		return nil, fmt.Errorf("generating key %s: %w", path, err)
+	}
+	if err := atomicfile.Write(path, data, 0o600); err != nil {
+		return nil, err
 	}
 	return data, nil
 }

@@ -280,9 +280,20 @@ func TestLoadOrCreateKeyReusesTheKey(t *testing.T) {
 	if _, err := ParseKeyPEM(first); err != nil {
 		t.Fatalf("generated key does not parse: %v", err)
 	}
+	if fi, err := os.Stat(path); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Fatalf("key file mode: %v %v, want 0600", fi.Mode().Perm(), err)
+	}
 	second, err := LoadOrCreateKey(path)
 	if err != nil || !bytes.Equal(first, second) {
 		t.Fatalf("second LoadOrCreateKey returned another key (%v)", err)
+	}
+	// A file that holds no key is refused, never replaced.
+	write(t, path, []byte("not a key"))
+	if _, err := LoadOrCreateKey(path); err == nil {
+		t.Fatal("a corrupt key file was accepted")
+	}
+	if data, _ := os.ReadFile(path); string(data) != "not a key" {
+		t.Errorf("the corrupt key file was replaced by %q", data)
 	}
 }
 
