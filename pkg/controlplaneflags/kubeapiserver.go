@@ -67,16 +67,17 @@ func mustServiceIP(serviceRange string) net.IP {
 	return ip
 }
 
-// The request headers of the aggregation layer: the upstream defaults, which
-// every aggregated server (hikube-apiserver included) reads.
+// The request headers of the aggregation layer, as kubeadm sets them.
+// Aggregated servers (hikube-apiserver included) learn them from the
+// kube-system/extension-apiserver-authentication ConfigMap.
 const (
 	usernameHeader     = "X-Remote-User"
 	groupHeader        = "X-Remote-Group"
 	extraHeadersPrefix = "X-Remote-Extra-"
 )
 
-// KubeAPIServer is what hikube decides about one kube-apiserver. Paths are as the
-// apiserver sees them: on this machine, or mounted into its container.
+// KubeAPIServer is what hikube decides about one kube-apiserver. Paths are as
+// the apiserver sees them: on this machine, or mounted into its container.
 type KubeAPIServer struct {
 	// EtcdServers are the etcd client URLs (--etcd-servers). Required.
 	EtcdServers []string
