@@ -1,6 +1,8 @@
 package controlplaneflags
 
 import (
+	"errors"
+	"fmt"
 	"strconv"
 	"strings"
 )
@@ -28,6 +30,11 @@ type ControllerManager struct {
 	ClusterSigningKeyFile  string
 	// ServiceClusterIPRange, when set, must be the apiservers'.
 	ServiceClusterIPRange string
+}
+
+// Validate reports the required fields that are missing.
+func (c ControllerManager) Validate() error {
+	return validateKubeconfig("kube-controller-manager", c.Kubeconfig, c.SecurePort)
 }
 
 // Flags returns the command line of c, in a fixed order; optional fields left
@@ -60,9 +67,25 @@ type Scheduler struct {
 	LeaderElect bool
 }
 
+// Validate reports the required fields that are missing.
+func (s Scheduler) Validate() error {
+	return validateKubeconfig("kube-scheduler", s.Kubeconfig, s.SecurePort)
+}
+
 // Flags returns the command line of s, in a fixed order.
 func (s Scheduler) Flags() []string {
 	return kubeconfigFlags(s.Kubeconfig, s.SecurePort, s.LeaderElect)
+}
+
+func validateKubeconfig(component, kubeconfig string, securePort int) error {
+	var errs []error
+	if kubeconfig == "" {
+		errs = append(errs, fmt.Errorf("%s flags: Kubeconfig is required", component))
+	}
+	if securePort < 0 || securePort >= 1<<16 {
+		errs = append(errs, fmt.Errorf("%s flags: SecurePort %d is not in 0-65535", component, securePort))
+	}
+	return errors.Join(errs...)
 }
 
 // kubeconfigFlags are the flags kube-controller-manager and kube-scheduler

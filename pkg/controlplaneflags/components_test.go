@@ -35,6 +35,9 @@ func TestControllerManagerFlags(t *testing.T) {
 		},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
+			if err := tc.c.Validate(); err != nil {
+				t.Fatal(err)
+			}
 			if got := tc.c.Flags(); !slices.Equal(got, tc.want) {
 				t.Errorf("flags:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(tc.want, "\n"))
 			}
@@ -49,5 +52,18 @@ func TestSchedulerFlags(t *testing.T) {
 	}
 	if got := (Scheduler{Kubeconfig: "/c/s"}).Flags(); !slices.Equal(got, want) {
 		t.Errorf("flags %v, want %v", got, want)
+	}
+}
+
+func TestComponentsValidateTheKubeconfigAndPort(t *testing.T) {
+	if err := (ControllerManager{SecurePort: -1}).Validate(); err == nil ||
+		!strings.Contains(err.Error(), "kube-controller-manager flags: Kubeconfig is required") || !strings.Contains(err.Error(), "SecurePort -1") {
+		t.Errorf("ControllerManager.Validate = %v", err)
+	}
+	if err := (Scheduler{Kubeconfig: "k", SecurePort: 1 << 16}).Validate(); err == nil || !strings.Contains(err.Error(), "kube-scheduler flags: SecurePort 65536") {
+		t.Errorf("Scheduler.Validate = %v", err)
+	}
+	if err := (Scheduler{Kubeconfig: "k"}).Validate(); err != nil {
+		t.Errorf("a valid scheduler: %v", err)
 	}
 }
