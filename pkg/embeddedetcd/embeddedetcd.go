@@ -8,10 +8,13 @@ import (
 	"fmt"
 	"net"
 	"net/url"
+	"strconv"
 	"time"
 
 	"go.etcd.io/etcd/server/v3/embed"
 	"k8s.io/klog/v2"
+
+	"github.com/hikube/hikube/pkg/portalloc"
 )
 
 // Server is a running embedded etcd.
@@ -24,14 +27,12 @@ type Server struct {
 // Start runs etcd with its data under dir, serving clients on a free loopback
 // port only; the data survives restarts (and kill -9) of the process.
 func Start(ctx context.Context, dir string) (*Server, error) {
-	clientURL, err := freeLoopbackURL()
-	if err != nil {
-		return nil, err
+	// Both ports are chosen while the other is held, so they differ.
+	var clientPort, peerPort int
+	if _, err := portalloc.Settle([]*int{&clientPort, &peerPort}, nil); err != nil {
+		return nil, fmt.Errorf("embedded etcd: %w", err)
 	}
-	peerURL, err := freeLoopbackURL()
-	if err != nil {
-		return nil, err
-	}
+	clientURL, peerURL := loopbackURL(clientPort), loopbackURL(peerPort)
 	cfg := embed.NewConfig()
 	cfg.Name = "hikube"
 	cfg.Dir = dir
@@ -67,11 +68,6 @@ func Start(ctx context.Context, dir string) (*Server, error) {
 // Stop closes etcd.
 func (s *Server) Stop() { s.etcd.Close() }
 
-func freeLoopbackURL() (*url.URL, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return nil, fmt.Errorf("finding a free loopback port: %w", err)
-	}
-	defer l.Close()
-	return &url.URL{Scheme: "http", Host: l.Addr().String()}, nil
+func loopbackURL(port int) *url.URL {
+	return &url.URL{Scheme: "http", Host: net.JoinHostPort("127.0.0.1", strconv.Itoa(port))}
 }

@@ -7,12 +7,12 @@ package kubeconfig
 import (
 	"fmt"
 	"net/url"
-	"os"
-	"path/filepath"
 
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
+
+	"github.com/hikube/hikube/pkg/atomicfile"
 )
 
 // Config is what a single-context kubeconfig holds.
@@ -111,25 +111,8 @@ func WriteFile(path string, c Config) error {
 	if err != nil {
 		return err
 	}
-	dir := filepath.Dir(path)
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return fmt.Errorf("creating directory %s: %w", dir, err)
-	}
-	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
-	if err != nil {
-		return fmt.Errorf("writing kubeconfig %s: %w", path, err)
-	}
-	tmp := f.Name()
-	defer os.Remove(tmp) // no-op after a successful rename
-	_, werr := f.Write(data)
-	if cerr := f.Close(); werr == nil {
-		werr = cerr
-	}
-	if werr != nil {
-		return fmt.Errorf("writing kubeconfig %s: %w", path, werr)
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		return fmt.Errorf("writing kubeconfig %s: %w", path, err)
+	if err := atomicfile.Write(path, data, 0o600); err != nil {
+		return fmt.Errorf("kubeconfig for %s: %w", c.UserName, err)
 	}
 	return nil
 }

@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/hikube/hikube/pkg/process"
 	"github.com/hikube/hikube/pkg/provider/local"
 )
 
@@ -48,10 +49,10 @@ func (p *Platform) startController(ctx context.Context) error {
 // across a controller restart.
 func (p *Platform) StopController() error {
 	proc := p.proc(procController)
-	if proc == nil || proc.exited() {
+	if proc == nil || proc.Exited() {
 		return nil
 	}
-	return proc.stop(stopGrace)
+	return process.Stop(stopGrace, proc)
 }
 
 // KillController kills hikube-controller with SIGKILL, for tests of what
@@ -61,14 +62,14 @@ func (p *Platform) KillController() error {
 	if proc == nil {
 		return fmt.Errorf("hikube-controller was never started")
 	}
-	return proc.kill()
+	return process.Kill(proc)
 }
 
 // StartController starts hikube-controller again after StopController or
 // KillController.
 func (p *Platform) StartController(ctx context.Context) error {
-	if proc := p.proc(procController); proc != nil && !proc.exited() {
-		return fmt.Errorf("hikube-controller is already running (pid %d)", proc.cmd.Process.Pid)
+	if proc := p.proc(procController); proc != nil && !proc.Exited() {
+		return fmt.Errorf("hikube-controller is already running (pid %d)", proc.PID())
 	}
 	return p.startController(ctx)
 }

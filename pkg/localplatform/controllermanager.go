@@ -4,57 +4,56 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	rbacv1 "k8s.io/api/rbac/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/hikube/hikube/pkg/controlplaneflags"
+	"github.com/hikube/hikube/pkg/process"
 )
 
 const (
 	procKCM = "kube-controller-manager"
 	// kcmUser is the identity kube-controller-manager's bootstrap RBAC expects.
 	kcmUser = "system:kube-controller-manager"
-	// kcmControllers are the host controllers hikube relies on: ClusterRole
-	// aggregation (hikube:admin/edit/view into admin/edit/view), namespace
-	// deletion (a deleted tenant takes its clusters along) and garbage
-	// collection (owner references). Nothing here runs pods, so nothing else.
-	kcmControllers = "clusterrole-aggregation-controller,namespace-controller,garbage-collector-controller,serviceaccount-controller"
 	// aggregationTimeout bounds the wait for the built-in roles to carry the
 	// hikube rules.
 	aggregationTimeout = 30 * time.Second
 )
+
+// kcmControllers are the host controllers hikube relies on: ClusterRole
+// aggregation (hikube:admin/edit/view into admin/edit/view), namespace
+// deletion (a deleted tenant takes its clusters along), garbage collection
+// (owner references) and service accounts. Nothing here runs pods, so nothing
+// else.
+var kcmControllers = []string{"clusterrole-aggregation-controller", "namespace-controller", "garbage-collector-controller", "serviceaccount-controller"}
 
 // aggregatedRoles are the built-in ClusterRoles the hikube roles aggregate into.
 var aggregatedRoles = []string{"admin", "edit", "view"}
 
 // startControllerManager starts kube-controller-manager with only the
 // controllers hikube relies on.
-func (p *Platform) startControllerManager() (*process, error) {
+func (p *Platform) startControllerManager() (*process.Process, error) {
 	kc := p.KubeconfigPath(procKCM)
 	if err := p.writeCertKubeconfig(kc, kcmUser, procKCM); err != nil {
 		return nil, err
 	}
-	p.logf("starting %s with %s", procKCM, kcmControllers)
-	return p.launch(procKCM, []string{
-		"--kubeconfig=" + kc,
-		"--authentication-kubeconfig=" + kc,
-		"--authorization-kubeconfig=" + kc,
-		"--secure-port=0", // no metrics or health endpoint, so no port to allocate
-		"--leader-elect=false",
-		"--use-service-account-credentials=true",
-		"--controllers=" + kcmControllers,
-	})
+	p.logf("starting %s with %s", procKCM, strings.Join(kcmControllers, ","))
+	// No metrics or health endpoint (no port to allocate), one instance.
+	return p.launch(procKCM, controlplaneflags.ControllerManager{Kubeconfig: kc, Controllers: kcmControllers}.Flags())
 }
 
 // waitRolesAggregated waits until kube-controller-manager made admin, edit
 // and view carry the rules of the apps.hikube.io group.
-func (p *Platform) waitRolesAggregated(ctx context.Context, kcm *process) error {
+func (p *Platform) waitRolesAggregated(ctx context.Context, kcm *process.Process) error {
 	cs, err := p.clientset(p.admin)
 	if err != nil {
 		return err
 	}
 	var missing string
-	err = p.waitFor(ctx, aggregationTimeout, []*process{kcm}, func(ctx context.Context) (bool, error) {
+	err = p.waitFor(ctx, aggregationTimeout, []*process.Process{kcm}, func(ctx context.Context) (bool, error) {
 		for _, name := range aggregatedRoles {
 			role, err := cs.RbacV1().ClusterRoles().Get(ctx, name, metav1.GetOptions{})
 			if err != nil || !slices.ContainsFunc(role.Rules, func(r rbacv1.PolicyRule) bool {

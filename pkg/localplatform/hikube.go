@@ -2,23 +2,25 @@ package localplatform
 
 import (
 	"context"
-	"crypto/tls"
-	"crypto/x509"
 	"encoding/base64"
 	"fmt"
-	"net/http"
 	"path/filepath"
 	"strconv"
 	"time"
 
 	authenticationv1 "k8s.io/api/authentication/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/client-go/discovery"
 	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/rest"
+	"k8s.io/utils/ptr"
 
 	"github.com/hikube/hikube/artifacts"
 	"github.com/hikube/hikube/pkg/kubeconfig"
+	"github.com/hikube/hikube/pkg/process"
 )
 
 // hikubeTokenSeconds is the lifetime of hikube-apiserver's service-account
@@ -48,7 +50,7 @@ func (p *Platform) writeServiceAccountKubeconfig(ctx context.Context, sa, user s
 	if err != nil {
 		return err
 	}
-	tr := &authenticationv1.TokenRequest{Spec: authenticationv1.TokenRequestSpec{ExpirationSeconds: ptrInt64(hikubeTokenSeconds)}}
+	tr := &authenticationv1.TokenRequest{Spec: authenticationv1.TokenRequestSpec{ExpirationSeconds: ptr.To[int64](hikubeTokenSeconds)}}
 	tr, err = cs.CoreV1().ServiceAccounts(hikubeNamespace).CreateToken(ctx, sa, tr, metav1.CreateOptions{})
 	if err != nil {
 		return fmt.Errorf("requesting a token for service account %s/%s: %w", hikubeNamespace, sa, err)
@@ -105,36 +107,36 @@ func (p *Platform) startHikube(ctx context.Context) error {
 // waitHikubeServing waits until hikube-apiserver answers /readyz on its own
 // port, over TLS verified with the hikube CA. 401 and 403 count as serving: how
 // the server authorizes /readyz is its business.
-func (p *Platform) waitHikubeServing(ctx context.Context, proc *process) error {
-	pool := x509.NewCertPool()
-	pool.AddCert(p.pki.hikubeCA.Cert)
-	client := &http.Client{
-		Timeout:   2 * time.Second,
-		Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}},
+func (p *Platform) waitHikubeServing(ctx context.Context, proc *process.Process) error {
+	url := "https://127.0.0.1:" + strconv.Itoa(p.ports.HikubeAPIServer)
+	// Anonymous: the probe needs no identity, only the server's.
+	dc, err := discovery.NewDiscoveryClientForConfig(&rest.Config{
+		Host:            url,
+		TLSClientConfig: rest.TLSClientConfig{CAData: p.pki.hikubeCA.CertPEM()},
+		// Polled every pollInterval: above client-go's default rate limit.
+		QPS: 100, Burst: 200,
+	})
+	if err != nil {
+		return fmt.Errorf("client for hikube-apiserver: %w", err)
 	}
-	defer client.CloseIdleConnections()
-	url := "https://127.0.0.1:" + strconv.Itoa(p.ports.HikubeAPIServer) + "/readyz"
 	var last string
-	err := p.waitFor(ctx, apiServiceTimeout, []*process{proc}, func(ctx context.Context) (bool, error) {
-		req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
-		if err != nil {
-			return false, err
-		}
-		resp, err := client.Do(req)
-		if err != nil {
+	err = p.waitFor(ctx, apiServiceTimeout, []*process.Process{proc}, func(ctx context.Context) (bool, error) {
+		rctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+		defer cancel()
+		_, err := dc.RESTClient().Get().AbsPath("/readyz").MaxRetries(0).DoRaw(rctx)
+		switch {
+		case err == nil:
+			last = "ok"
+			return true, nil
+		case apierrors.IsUnauthorized(err), apierrors.IsForbidden(err):
 			last = err.Error()
-			return false, nil
-		}
-		resp.Body.Close()
-		last = resp.Status
-		switch resp.StatusCode {
-		case http.StatusOK, http.StatusUnauthorized, http.StatusForbidden:
 			return true, nil
 		}
+		last = err.Error()
 		return false, nil
 	})
 	if err != nil {
-		return fmt.Errorf("waiting for hikube-apiserver %s (last answer: %s): %w", url, last, err)
+		return fmt.Errorf("waiting for hikube-apiserver %s/readyz (last answer: %s): %w", url, last, err)
 	}
 	return nil
 }
@@ -182,7 +184,7 @@ func (p *Platform) registerHikube(ctx context.Context) error {
 // waitHikubeAvailable waits until the APIService is Available and a discovery
 // request through kube-apiserver reaches hikube-apiserver. The second check
 // matters after a restart: the condition may still be True from before.
-func (p *Platform) waitHikubeAvailable(ctx context.Context, proc *process) error {
+func (p *Platform) waitHikubeAvailable(ctx context.Context, proc *process.Process) error {
 	dyn, err := dynamic.NewForConfig(p.admin)
 	if err != nil {
 		return fmt.Errorf("dynamic client: %w", err)
@@ -193,7 +195,7 @@ func (p *Platform) waitHikubeAvailable(ctx context.Context, proc *process) error
 	}
 	var condition string
 	var lastErr error
-	err = p.waitFor(ctx, apiServiceTimeout, []*process{proc}, func(ctx context.Context) (bool, error) {
+	err = p.waitFor(ctx, apiServiceTimeout, []*process.Process{proc}, func(ctx context.Context) (bool, error) {
 		rctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 		defer cancel()
 		obj, err := dyn.Resource(apiServiceGVR).Get(rctx, apiServiceName, metav1.GetOptions{})
@@ -206,13 +208,13 @@ func (p *Platform) waitHikubeAvailable(ctx context.Context, proc *process) error
 		if !available {
 			return false, nil
 		}
-		rest := cs.Discovery().RESTClient()
-		if _, lastErr = rest.Get().AbsPath("/apis/apps.hikube.io/v1alpha1").DoRaw(rctx); lastErr != nil {
+		rc := cs.Discovery().RESTClient()
+		if _, lastErr = rc.Get().AbsPath("/apis/apps.hikube.io/v1alpha1").DoRaw(rctx); lastErr != nil {
 			return false, nil
 		}
 		// kubectl explain and server-side apply read the OpenAPI v3 that the
 		// aggregator fetches from us asynchronously: wait until it has it.
-		_, lastErr = rest.Get().AbsPath(openAPIV3Path).DoRaw(rctx)
+		_, lastErr = rc.Get().AbsPath(openAPIV3Path).DoRaw(rctx)
 		return lastErr == nil, nil
 	})
 	if err != nil {
@@ -246,17 +248,15 @@ func (p *Platform) KillHikubeAPIServer() error {
 	if proc == nil {
 		return fmt.Errorf("hikube-apiserver was never started")
 	}
-	return proc.kill()
+	return process.Kill(proc)
 }
 
 // StartHikubeAPIServer starts hikube-apiserver again (after
 // KillHikubeAPIServer) with the same state and waits until requests through
 // the aggregator reach it.
 func (p *Platform) StartHikubeAPIServer(ctx context.Context) error {
-	if proc := p.proc(procHikube); proc != nil && !proc.exited() {
-		return fmt.Errorf("hikube-apiserver is already running (pid %d)", proc.cmd.Process.Pid)
+	if proc := p.proc(procHikube); proc != nil && !proc.Exited() {
+		return fmt.Errorf("hikube-apiserver is already running (pid %d)", proc.PID())
 	}
 	return p.startHikube(ctx)
 }
-
-func ptrInt64(v int64) *int64 { return &v }

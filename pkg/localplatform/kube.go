@@ -12,9 +12,12 @@ import (
 	"time"
 
 	"k8s.io/apimachinery/pkg/util/wait"
+	"k8s.io/utils/ptr"
 
+	"github.com/hikube/hikube/pkg/controlplaneflags"
 	"github.com/hikube/hikube/pkg/kubeconfig"
 	"github.com/hikube/hikube/pkg/pki"
+	"github.com/hikube/hikube/pkg/process"
 )
 
 // startKube starts etcd and kube-apiserver together (kube-apiserver retries
@@ -35,7 +38,7 @@ func (p *Platform) startKube(ctx context.Context) error {
 		return err
 	}
 	var last error
-	err = p.waitFor(ctx, kubeAPIServerTimeout, []*process{etcd, kube}, func(ctx context.Context) (bool, error) {
+	err = p.waitFor(ctx, kubeAPIServerTimeout, []*process.Process{etcd, kube}, func(ctx context.Context) (bool, error) {
 		rctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 		defer cancel()
 		_, last = cs.Discovery().RESTClient().Get().AbsPath("/readyz").DoRaw(rctx)
@@ -49,52 +52,47 @@ func (p *Platform) startKube(ctx context.Context) error {
 }
 
 func (p *Platform) etcdArgs() []string {
-	client := "http://127.0.0.1:" + strconv.Itoa(p.ports.EtcdClient)
-	peer := "http://127.0.0.1:" + strconv.Itoa(p.ports.EtcdPeer)
-	return []string{
-		"--name=hikube-local",
-		"--data-dir=" + filepath.Join(p.home, "etcd"),
-		"--listen-client-urls=" + client,
-		"--advertise-client-urls=" + client,
-		"--listen-peer-urls=" + peer,
-		"--initial-advertise-peer-urls=" + peer,
-		"--initial-cluster=hikube-local=" + peer,
-	}
+	return controlplaneflags.Etcd{
+		Name:      "hikube-local",
+		DataDir:   filepath.Join(p.home, "etcd"),
+		ClientURL: "http://127.0.0.1:" + strconv.Itoa(p.ports.EtcdClient),
+		PeerURL:   "http://127.0.0.1:" + strconv.Itoa(p.ports.EtcdPeer),
+	}.Flags()
 }
 
+// kubeAPIServerArgs are the flags of the host kube-apiserver; what every
+// hikube kube-apiserver shares is decided in controlplaneflags.
 func (p *Platform) kubeAPIServerArgs() []string {
 	k := p.pki
-	return []string{
-		"--etcd-servers=http://127.0.0.1:" + strconv.Itoa(p.ports.EtcdClient),
-		"--secure-port=" + strconv.Itoa(p.ports.KubeAPIServer),
-		"--bind-address=127.0.0.1",
-		"--advertise-address=127.0.0.1",
+	return controlplaneflags.KubeAPIServer{
+		EtcdServers: []string{"http://127.0.0.1:" + strconv.Itoa(p.ports.EtcdClient)},
+		Serving: controlplaneflags.Serving{
+			SecurePort:       p.ports.KubeAPIServer,
+			BindAddress:      "127.0.0.1",
+			AdvertiseAddress: "127.0.0.1",
+			CertDir:          filepath.Join(p.home, "kube-apiserver"),
+			CertFile:         k.cert("kube-apiserver"),
+			KeyFile:          k.key("kube-apiserver"),
+		},
+		ClientCAFile: k.cert("ca"),
+		// The private key verifies too: the host has no separate public key file.
+		ServiceAccount: controlplaneflags.ServiceAccount{KeyFile: k.saKeyPath, SigningKeyFile: k.saKeyPath},
 		// Endpoints of the "kubernetes" Service may not hold a loopback
 		// address, and nothing here needs them.
-		"--endpoint-reconciler-type=none",
-		"--cert-dir=" + filepath.Join(p.home, "kube-apiserver"),
-		"--tls-cert-file=" + k.cert("kube-apiserver"),
-		"--tls-private-key-file=" + k.key("kube-apiserver"),
-		"--client-ca-file=" + k.cert("ca"),
-		"--authorization-mode=Node,RBAC",
-		"--service-account-key-file=" + k.saKeyPath,
-		"--service-account-signing-key-file=" + k.saKeyPath,
-		"--service-account-issuer=https://kubernetes.default.svc",
-		"--service-cluster-ip-range=10.96.0.0/16",
+		EndpointReconcilerType: "none",
 		// The aggregation layer: kube-apiserver authenticates to
 		// hikube-apiserver with the front-proxy client certificate and
-		// passes the user in these headers.
-		"--requestheader-client-ca-file=" + k.cert("front-proxy-ca"),
-		"--requestheader-allowed-names=" + frontProxyClient,
-		"--requestheader-username-headers=X-Remote-User",
-		"--requestheader-group-headers=X-Remote-Group",
-		"--requestheader-extra-headers-prefix=X-Remote-Extra-",
-		"--proxy-client-cert-file=" + k.cert(frontProxyClient),
-		"--proxy-client-key-file=" + k.key(frontProxyClient),
+		// passes the user in request headers.
+		FrontProxy: &controlplaneflags.FrontProxy{
+			ClientCAFile:   k.cert("front-proxy-ca"),
+			AllowedNames:   []string{frontProxyClient},
+			ClientCertFile: k.cert(frontProxyClient),
+			ClientKeyFile:  k.key(frontProxyClient),
+		},
 		// Route to the Service (our ExternalName), not to its Endpoints,
 		// which cannot hold the loopback address.
-		"--enable-aggregator-routing=false",
-	}
+		EnableAggregatorRouting: ptr.To(false),
+	}.Flags()
 }
 
 // writeCertKubeconfig writes a kubeconfig for user with the client
@@ -174,11 +172,11 @@ func userFileName(user string, groups []string) string {
 
 // waitFor polls cond every pollInterval until it holds, the timeout passes
 // or one of procs exits (then the error quotes the end of its log).
-func (p *Platform) waitFor(ctx context.Context, timeout time.Duration, procs []*process, cond wait.ConditionWithContextFunc) error {
+func (p *Platform) waitFor(ctx context.Context, timeout time.Duration, procs []*process.Process, cond wait.ConditionWithContextFunc) error {
 	return wait.PollUntilContextTimeout(ctx, pollInterval, timeout, true, func(ctx context.Context) (bool, error) {
 		for _, proc := range procs {
-			if proc.exited() {
-				return false, proc.exitError()
+			if proc.Exited() {
+				return false, proc.ExitError()
 			}
 		}
 		return cond(ctx)

@@ -5,6 +5,7 @@ import (
 	"net"
 	"path/filepath"
 
+	"github.com/hikube/hikube/pkg/controlplaneflags"
 	"github.com/hikube/hikube/pkg/pki"
 )
 
@@ -15,7 +16,7 @@ const (
 	hikubeServiceName = "hikube-apiserver"
 	hikubeSAName      = "hikube-apiserver"
 	apiServiceName    = "v1alpha1.apps.hikube.io"
-	frontProxyClient  = "front-proxy-client"
+	frontProxyClient  = controlplaneflags.FrontProxyClientCN
 )
 
 // platformPKI is every certificate of the platform, under Home/pki.
@@ -70,11 +71,8 @@ func ensurePKI(dir string) (*platformPKI, error) {
 
 	loopback := []net.IP{net.IPv4(127, 0, 0, 1)}
 	leaves := []leafSpec{
-		{name: "kube-apiserver", ca: k.clusterCA, usage: pki.ServerUsage, cfg: pki.CertConfig{
-			CommonName: "kube-apiserver",
-			DNSNames:   []string{"localhost", "kubernetes", "kubernetes.default", "kubernetes.default.svc", "kubernetes.default.svc.cluster.local"},
-			IPs:        append(loopback, net.IPv4(10, 96, 0, 1)),
-		}},
+		{name: "kube-apiserver", ca: k.clusterCA, usage: pki.ServerUsage,
+			cfg: pki.KubeAPIServerServing([]string{"localhost"}, loopback, controlplaneflags.DefaultKubernetesServiceIP)},
 		{name: frontProxyClient, ca: k.frontProxyCA, usage: pki.ClientUsage, cfg: pki.CertConfig{CommonName: frontProxyClient}},
 		{name: "hikube-apiserver", ca: k.hikubeCA, usage: pki.ServerUsage, cfg: pki.CertConfig{
 			CommonName: "hikube-apiserver",

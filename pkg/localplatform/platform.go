@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -21,6 +22,7 @@ import (
 	"k8s.io/client-go/rest"
 
 	"github.com/hikube/hikube/pkg/kubeconfig"
+	"github.com/hikube/hikube/pkg/process"
 )
 
 const (
@@ -91,7 +93,7 @@ type Platform struct {
 	admin *rest.Config
 
 	mu    sync.Mutex
-	procs map[string]*process
+	procs map[string]*process.Process
 	order []string // start order; Stop goes backwards
 }
 
@@ -117,7 +119,7 @@ func Start(ctx context.Context, o Options) (*Platform, error) {
 	if err := os.MkdirAll(home, 0o700); err != nil {
 		return nil, fmt.Errorf("creating local platform home: %w", err)
 	}
-	p := &Platform{opts: o, home: home, bin: bin, procs: map[string]*process{}}
+	p := &Platform{opts: o, home: home, bin: bin, procs: map[string]*process.Process{}}
 	if err := p.start(ctx); err != nil {
 		if stopErr := p.Stop(); stopErr != nil {
 			err = fmt.Errorf("%w (and stopping: %v)", err, stopErr)
@@ -237,9 +239,9 @@ func (p *Platform) Stop() error {
 	for i := len(p.order) - 1; i >= 0; i-- {
 		name := p.order[i]
 		proc := p.procs[name]
-		if proc != nil && !proc.exited() {
+		if proc != nil && !proc.Exited() {
 			began := time.Now()
-			if err := proc.stop(stopGrace); err != nil {
+			if err := process.Stop(stopGrace, proc); err != nil {
 				errs = append(errs, err)
 			} else {
 				p.logf("stopped %s in %s", name, time.Since(began).Round(10*time.Millisecond))
@@ -257,8 +259,13 @@ func (p *Platform) Stop() error {
 }
 
 // launch starts a process and records it for Stop.
-func (p *Platform) launch(name string, args []string) (*process, error) {
-	proc, err := startProcess(name, filepath.Join(p.bin, name), args, filepath.Join(p.home, "logs"))
+func (p *Platform) launch(name string, args []string) (*process.Process, error) {
+	proc, err := process.Start(process.Options{
+		Name: name, Binary: filepath.Join(p.bin, name), Args: args, LogPath: p.LogPath(name),
+	})
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("%w (build it with hack/build-tools.sh or make)", err)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -271,7 +278,7 @@ func (p *Platform) launch(name string, args []string) (*process, error) {
 	return proc, nil
 }
 
-func (p *Platform) proc(name string) *process {
+func (p *Platform) proc(name string) *process.Process {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	return p.procs[name]

@@ -15,6 +15,7 @@ import (
 
 	authorizationv1 "k8s.io/api/authorization/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/hikube/hikube/pkg/kubeconfig"
@@ -172,12 +173,11 @@ func TestPlatformStartsIsolatesTenantsRestartsAndReusesItsState(t *testing.T) {
 	}
 	// Until the controller's first pass the status still says what it said
 	// before the stop, so wait for the tenant's API itself.
-	deadline := time.Now().Add(3 * time.Minute)
-	for strings.TrimSpace(kubectl(t, bin, tenantKC, "get", "--raw", "/readyz")) != "ok" {
-		if time.Now().After(deadline) {
-			t.Fatalf("the tenant cluster did not come back after the platform restart")
-		}
-		time.Sleep(200 * time.Millisecond)
+	err := wait.PollUntilContextTimeout(context.Background(), 200*time.Millisecond, 3*time.Minute, true, func(context.Context) (bool, error) {
+		return strings.TrimSpace(kubectl(t, bin, tenantKC, "get", "--raw", "/readyz")) == "ok", nil
+	})
+	if err != nil {
+		t.Fatalf("the tenant cluster did not come back after the platform restart: %v", err)
 	}
 	waitClusterReady(t, bin, alice, "web")
 	if out := kubectl(t, bin, tenantKC, "get", "configmap", "kept", "-n", "default", "-o", "name"); strings.TrimSpace(out) != "configmap/kept" {

@@ -5,10 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"net"
 	"os"
-	"path/filepath"
-	"strconv"
+
+	"github.com/hikube/hikube/pkg/atomicfile"
+	"github.com/hikube/hikube/pkg/portalloc"
 )
 
 // Ports are the loopback ports of the platform, chosen once and kept in
@@ -40,42 +40,20 @@ func loadOrChoosePorts(path string) (Ports, error) {
 		return Ports{}, fmt.Errorf("reading %s: %w", path, err)
 	}
 
-	// Hold every port we keep or pick until all are chosen, so that the
-	// choices are distinct and another process cannot take one meanwhile.
-	var held []net.Listener
-	defer func() {
-		for _, l := range held {
-			l.Close()
-		}
-	}()
-	for _, port := range ports.fields() {
-		if *port > 0 {
-			if l, err := listenLoopback(*port); err == nil {
-				held = append(held, l)
-				continue
-			}
-		}
-		l, err := listenLoopback(0)
-		if err != nil {
-			return Ports{}, fmt.Errorf("choosing a free loopback port: %w", err)
-		}
-		held = append(held, l)
-		*port = l.Addr().(*net.TCPAddr).Port
+	// A port that is unset, duplicated or taken by another process is
+	// replaced; all are held while choosing, so the choices are distinct.
+	if _, err := portalloc.Settle(ports.fields(), nil); err != nil {
+		return Ports{}, err
 	}
 
 	out, err := json.MarshalIndent(ports, "", "  ")
 	if err != nil {
 		return Ports{}, fmt.Errorf("encoding ports: %w", err)
 	}
-	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
-		return Ports{}, fmt.Errorf("writing %s: %w", path, err)
-	}
-	if err := os.WriteFile(path, append(out, '\n'), 0o600); err != nil {
-		return Ports{}, fmt.Errorf("writing %s: %w", path, err)
+	// A torn ports.json would cost the next start its ports and rewrite
+	// every kubeconfig: write it whole or not at all.
+	if err := atomicfile.Write(path, append(out, '\n'), 0o600); err != nil {
+		return Ports{}, err
 	}
 	return ports, nil
-}
-
-func listenLoopback(port int) (net.Listener, error) {
-	return net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(port)))
 }

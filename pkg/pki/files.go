@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"crypto"
 	"crypto/x509"
+	"errors"
 	"fmt"
+	"io/fs"
 	"net"
 	"os"
 	"path/filepath"
@@ -13,6 +15,8 @@ import (
 
 	certutil "k8s.io/client-go/util/cert"
 	"k8s.io/client-go/util/keyutil"
+
+	"github.com/hikube/hikube/pkg/atomicfile"
 )
 
 // renewAt is the fraction of its lifetime after which a certificate on disk is
@@ -100,10 +104,10 @@ func WriteKeyPair(kp *KeyPair, certPath, keyPath string) error {
 	}
 	// The key goes first: a crash between the two writes leaves a pair that
 	// does not match, which LoadKeyPair refuses and LoadOrCreate* replace.
-	if err := writeFileAtomic(keyPath, keyPEM, 0o600); err != nil {
+	if err := atomicfile.Write(keyPath, keyPEM, 0o600); err != nil {
 		return err
 	}
-	return writeFileAtomic(certPath, kp.CertPEM(), 0o644)
+	return atomicfile.Write(certPath, kp.CertPEM(), 0o644)
 }
 
 // LoadKeyPair reads a certificate and key written by WriteKeyPair.
@@ -167,15 +171,27 @@ func LoadOrCreateCert(ca *KeyPair, dir, name string, cfg CertConfig, usage Usage
 }
 
 // LoadOrCreateKey returns the PEM private key stored at path, creating an
-// ECDSA P-256 key (mode 0600) if there is none. Service-account signing keys
-// are plain keys without a certificate.
+// ECDSA P-256 key (mode 0600, written atomically) if there is none.
+// Service-account signing keys are plain keys without a certificate. A file
+// that is there but holds no key is an error, not replaced: tokens signed with
+// the key it held would stop verifying.
 func LoadOrCreateKey(path string) ([]byte, error) {
-	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
-		return nil, fmt.Errorf("creating directory for %s: %w", path, err)
+	data, err := os.ReadFile(path)
+	switch {
+	case err == nil:
+		if _, err := ParseKeyPEM(data); err != nil {
+			return nil, fmt.Errorf("loading key %s: %w", path, err)
+		}
+		return data, nil
+	case !errors.Is(err, fs.ErrNotExist):
+		return nil, fmt.Errorf("loading key %s: %w", path, err)
 	}
-	data, _, err := keyutil.LoadOrGenerateKeyFile(path)
+	data, err = keyutil.MakeEllipticPrivateKeyPEM()
 	if err != nil {
-		return nil, fmt.Errorf("loading or generating key %s: %w", path, err)
+		return nil, fmt.Errorf("generating key %s: %w", path, err)
+	}
+	if err := atomicfile.Write(path, data, 0o600); err != nil {
+		return nil, err
 	}
 	return data, nil
 }
@@ -227,32 +243,4 @@ func sameIPs(a, b []net.IP) bool {
 		}
 	}
 	return true
-}
-
-func writeFileAtomic(path string, data []byte, mode os.FileMode) error {
-	dir := filepath.Dir(path)
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return fmt.Errorf("creating directory %s: %w", dir, err)
-	}
-	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
-	if err != nil {
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	tmp := f.Name()
-	defer os.Remove(tmp) // no-op after a successful rename
-	if err := f.Chmod(mode); err != nil {
-		f.Close()
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	if _, err := f.Write(data); err != nil {
-		f.Close()
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	if err := f.Close(); err != nil {
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	return nil
 }

@@ -280,9 +280,20 @@ func TestLoadOrCreateKeyReusesTheKey(t *testing.T) {
 	if _, err := ParseKeyPEM(first); err != nil {
 		t.Fatalf("generated key does not parse: %v", err)
 	}
+	if fi, err := os.Stat(path); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Fatalf("key file mode: %v %v, want 0600", fi.Mode().Perm(), err)
+	}
 	second, err := LoadOrCreateKey(path)
 	if err != nil || !bytes.Equal(first, second) {
 		t.Fatalf("second LoadOrCreateKey returned another key (%v)", err)
+	}
+	// A file that holds no key is refused, never replaced.
+	write(t, path, []byte("not a key"))
+	if _, err := LoadOrCreateKey(path); err == nil {
+		t.Fatal("a corrupt key file was accepted")
+	}
+	if data, _ := os.ReadFile(path); string(data) != "not a key" {
+		t.Errorf("the corrupt key file was replaced by %q", data)
 	}
 }
 
@@ -290,5 +301,25 @@ func write(t *testing.T, path string, data []byte) {
 	t.Helper()
 	if err := os.WriteFile(path, data, 0o600); err != nil {
 		t.Fatal(err)
+	}
+}
+
+func TestKubeAPIServerServingNamesTheKubernetesService(t *testing.T) {
+	cfg := KubeAPIServerServing([]string{"localhost"}, []net.IP{net.IPv4(127, 0, 0, 1)}, net.IPv4(10, 96, 0, 1))
+	want := CertConfig{
+		CommonName: "kube-apiserver",
+		DNSNames:   []string{"localhost", "kubernetes", "kubernetes.default", "kubernetes.default.svc", "kubernetes.default.svc.cluster.local"},
+		IPs:        []net.IP{net.IPv4(127, 0, 0, 1), net.IPv4(10, 96, 0, 1)},
+	}
+	ca, err := NewCA(CertConfig{CommonName: "ca"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	kp, err := ca.Sign(cfg, ServerUsage)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !Matches(kp.Cert, want) {
+		t.Errorf("certificate names %v %v, want %v %v", kp.Cert.DNSNames, kp.Cert.IPAddresses, want.DNSNames, want.IPs)
 	}
 }

@@ -3,6 +3,11 @@ package local
 import (
 	"path/filepath"
 	"strconv"
+	"time"
+
+	"k8s.io/utils/ptr"
+
+	"github.com/hikube/hikube/pkg/controlplaneflags"
 )
 
 // Process names, also the names of pid files and logs.
@@ -17,89 +22,68 @@ func apiserverProc(i int) string { return "kube-apiserver-" + strconv.Itoa(i) }
 
 // serviceCIDR is the tenant's service range; its first address is the
 // kubernetes Service (a SAN of the serving certificate).
-const serviceCIDR = "10.96.0.0/16"
+const serviceCIDR = controlplaneflags.DefaultServiceClusterIPRange
 
 func etcdArgs(f files, ports Ports) []string {
-	client := "http://127.0.0.1:" + strconv.Itoa(ports.EtcdClient)
-	peer := "http://127.0.0.1:" + strconv.Itoa(ports.EtcdPeer)
-	return []string{
-		"--name=tenant",
-		"--data-dir=" + f.etcdData(),
-		"--listen-client-urls=" + client,
-		"--advertise-client-urls=" + client,
-		"--listen-peer-urls=" + peer,
-		"--initial-advertise-peer-urls=" + peer,
-		"--initial-cluster=tenant=" + peer,
-		// No metrics listener beyond the client URL: nothing else to allocate.
-		"--listen-metrics-urls=",
-	}
+	return controlplaneflags.Etcd{
+		Name:      "tenant",
+		DataDir:   f.etcdData(),
+		ClientURL: "http://127.0.0.1:" + strconv.Itoa(ports.EtcdClient),
+		PeerURL:   "http://127.0.0.1:" + strconv.Itoa(ports.EtcdPeer),
+	}.Flags()
 }
 
 // apiserverArgs are the flags of kube-apiserver replica i. Every replica
 // serves on its own loopback port against the one etcd. The endpoint
 // reconciler is off because all replicas advertise the loopback address.
+// What every hikube kube-apiserver shares is decided in controlplaneflags.
 func apiserverArgs(f files, ports Ports, i int, frontProxy bool) []string {
-	args := []string{
-		"--etcd-servers=http://127.0.0.1:" + strconv.Itoa(ports.EtcdClient),
-		"--secure-port=" + strconv.Itoa(ports.APIServers[i]),
-		"--bind-address=127.0.0.1",
-		"--advertise-address=127.0.0.1",
-		"--endpoint-reconciler-type=none",
-		"--cert-dir=" + filepath.Join(f.dir, "pki", "apiserver-"+strconv.Itoa(i)),
-		"--tls-cert-file=" + f.cert("apiserver"),
-		"--tls-private-key-file=" + f.key("apiserver"),
-		"--client-ca-file=" + f.pki("ca.crt"),
-		"--authorization-mode=Node,RBAC",
-		"--service-account-key-file=" + f.pki("sa.pub"),
-		"--service-account-signing-key-file=" + f.pki("sa.key"),
-		"--service-account-issuer=https://kubernetes.default.svc",
-		"--service-cluster-ip-range=" + serviceCIDR,
-		"--shutdown-delay-duration=0s",
-		"--profiling=false",
+	c := controlplaneflags.KubeAPIServer{
+		EtcdServers: []string{"http://127.0.0.1:" + strconv.Itoa(ports.EtcdClient)},
+		Serving: controlplaneflags.Serving{
+			SecurePort:       ports.APIServers[i],
+			BindAddress:      "127.0.0.1",
+			AdvertiseAddress: "127.0.0.1",
+			CertDir:          filepath.Join(f.dir, "pki", "apiserver-"+strconv.Itoa(i)),
+			CertFile:         f.cert("apiserver"),
+			KeyFile:          f.key("apiserver"),
+		},
+		ClientCAFile:           f.pki("ca.crt"),
+		ServiceAccount:         controlplaneflags.ServiceAccount{KeyFile: f.pki("sa.pub"), SigningKeyFile: f.pki("sa.key")},
+		ServiceClusterIPRange:  serviceCIDR,
+		EndpointReconcilerType: "none",
+		// A tenant replica is stopped on purpose only when it is replaced
+		// or removed: no delay, and no profiling endpoints on loopback.
+		ShutdownDelay: ptr.To(time.Duration(0)),
+		Profiling:     ptr.To(false),
 	}
 	if frontProxy {
-		args = append(args,
-			"--requestheader-client-ca-file="+f.pki("front-proxy-ca.crt"),
-			"--requestheader-allowed-names="+frontProxyUser,
-			"--requestheader-username-headers=X-Remote-User",
-			"--requestheader-group-headers=X-Remote-Group",
-			"--requestheader-extra-headers-prefix=X-Remote-Extra-",
-			"--proxy-client-cert-file="+f.cert(frontProxyUser),
-			"--proxy-client-key-file="+f.key(frontProxyUser),
-		)
+		c.FrontProxy = &controlplaneflags.FrontProxy{
+			ClientCAFile:   f.pki("front-proxy-ca.crt"),
+			AllowedNames:   []string{frontProxyUser},
+			ClientCertFile: f.cert(frontProxyUser),
+			ClientKeyFile:  f.key(frontProxyUser),
+		}
 	}
-	return args
+	return c.Flags()
 }
 
 // kcmArgs runs the default controllers; one instance needs no leader
 // election. Service-account tokens are signed by the same key the
 // apiservers verify with.
 func kcmArgs(f files) []string {
-	kc := f.kubeconfig("kube-controller-manager")
-	return []string{
-		"--kubeconfig=" + kc,
-		"--authentication-kubeconfig=" + kc,
-		"--authorization-kubeconfig=" + kc,
-		"--secure-port=0",
-		"--leader-elect=false",
-		"--use-service-account-credentials=true",
-		"--service-account-private-key-file=" + f.pki("sa.key"),
-		"--root-ca-file=" + f.pki("ca.crt"),
-		"--cluster-signing-cert-file=" + f.pki("ca.crt"),
-		"--cluster-signing-key-file=" + f.pki("ca.key"),
-		"--service-cluster-ip-range=" + serviceCIDR,
-	}
+	return controlplaneflags.ControllerManager{
+		Kubeconfig:             f.kubeconfig("kube-controller-manager"),
+		ServiceAccountKeyFile:  f.pki("sa.key"),
+		RootCAFile:             f.pki("ca.crt"),
+		ClusterSigningCertFile: f.pki("ca.crt"),
+		ClusterSigningKeyFile:  f.pki("ca.key"),
+		ServiceClusterIPRange:  serviceCIDR,
+	}.Flags()
 }
 
 func schedulerArgs(f files) []string {
-	kc := f.kubeconfig("kube-scheduler")
-	return []string{
-		"--kubeconfig=" + kc,
-		"--authentication-kubeconfig=" + kc,
-		"--authorization-kubeconfig=" + kc,
-		"--secure-port=0",
-		"--leader-elect=false",
-	}
+	return controlplaneflags.Scheduler{Kubeconfig: f.kubeconfig("kube-scheduler")}.Flags()
 }
 
 // kwokArgs manages only the nodes the provider annotates, with the

@@ -1,12 +1,13 @@
 package local
 
 import (
-	"bytes"
 	"fmt"
 	"net"
 	"os"
 	"path/filepath"
 
+	"github.com/hikube/hikube/pkg/atomicfile"
+	"github.com/hikube/hikube/pkg/controlplaneflags"
 	"github.com/hikube/hikube/pkg/kubeconfig"
 	"github.com/hikube/hikube/pkg/pki"
 	"github.com/hikube/hikube/pkg/provider"
@@ -19,7 +20,7 @@ const (
 	userKwok       = "hikube:kwok"
 	userAdmin      = "hikube:local-provider"
 	groupMasters   = "system:masters"
-	frontProxyUser = "front-proxy-client"
+	frontProxyUser = controlplaneflags.FrontProxyClientCN
 )
 
 // files are the paths of a cluster's certificates and kubeconfigs.
@@ -52,19 +53,14 @@ var clientIdentities = []clientIdentity{
 // servingConfig is the kube-apiserver serving certificate: loopback, and
 // the in-cluster names and service IP.
 func servingConfig() pki.CertConfig {
-	return pki.CertConfig{
-		CommonName: "kube-apiserver",
-		DNSNames:   []string{"localhost", "kubernetes", "kubernetes.default", "kubernetes.default.svc", "kubernetes.default.svc.cluster.local"},
-		IPs:        []net.IP{net.ParseIP("127.0.0.1"), net.ParseIP("10.96.0.1")},
-	}
+	return pki.KubeAPIServerServing([]string{"localhost"}, []net.IP{net.IPv4(127, 0, 0, 1)}, controlplaneflags.DefaultKubernetesServiceIP)
 }
 
-// writeIfChanged writes data unless the file already holds it.
+// writeIfChanged writes data unless the file already holds it: certificates
+// and kubeconfigs are written on every round.
 func writeIfChanged(path string, data []byte, mode os.FileMode) error {
-	if old, err := os.ReadFile(path); err == nil && bytes.Equal(old, data) {
-		return nil
-	}
-	return writeFileAtomic(path, data, mode)
+	_, err := atomicfile.WriteIfChanged(path, data, mode)
+	return err
 }
 
 // ensureCerts writes the cluster's certificates and keys under pki/ (CA

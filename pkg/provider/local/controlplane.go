@@ -4,17 +4,19 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
-	"net/http"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
 	"syscall"
 	"time"
 
+	"k8s.io/apimachinery/pkg/version"
+	"k8s.io/client-go/discovery"
 	"k8s.io/client-go/rest"
 
+	"github.com/hikube/hikube/pkg/process"
 	"github.com/hikube/hikube/pkg/provider"
 )
 
@@ -111,7 +113,7 @@ func (p *Provider) prepare(ctx context.Context, dir string, c provider.ClusterRe
 	if err != nil {
 		return nil, nil, err
 	}
-	if _, err := ensurePorts(&st.Ports, replicas, portsInUse(st.Ports, obs), loopbackFree); err != nil {
+	if _, err := ensurePorts(&st.Ports, replicas, portsInUse(st.Ports, obs)); err != nil {
 		return nil, nil, err
 	}
 	server := endpoint(st.Ports.APIServers[0])
@@ -209,33 +211,18 @@ func probeReady(ctx context.Context, admin *rest.Config, ports []int, live map[s
 	return ready
 }
 
-// get fetches path from the replica on port with the admin credentials.
+// get fetches path from the replica on port with the admin credentials. A
+// probe is one attempt bounded by probeTimeout: the next round asks again.
 func get(ctx context.Context, admin *rest.Config, port int, path string) ([]byte, error) {
 	cfg := rest.CopyConfig(admin)
 	cfg.Host = endpoint(port)
-	client, err := rest.HTTPClientFor(cfg)
+	dc, err := discovery.NewDiscoveryClientForConfig(cfg)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("client for %s: %w", cfg.Host, err)
 	}
 	ctx, cancel := context.WithTimeout(ctx, probeTimeout)
 	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, cfg.Host+path, nil)
-	if err != nil {
-		return nil, err
-	}
-	resp, err := client.Do(req)
-	if err != nil {
-		return nil, err
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
-	if err != nil {
-		return nil, err
-	}
-	if resp.StatusCode != http.StatusOK {
-		return nil, fmt.Errorf("GET %s: %s", path, resp.Status)
-	}
-	return body, nil
+	return dc.RESTClient().Get().AbsPath(path).MaxRetries(0).DoRaw(ctx)
 }
 
 // round is one EnsureControlPlane pass: it decides from what was observed
@@ -337,7 +324,7 @@ func (r *round) ensureAPIServers(b binaries) error {
 	r.outdated = true
 	i := outdated[0]
 	for j := 0; j < r.replicas; j++ {
-		if j != i && (!r.obs.ready[j] || contains(r.started, apiserverProc(j))) {
+		if j != i && (!r.obs.ready[j] || slices.Contains(r.started, apiserverProc(j))) {
 			// Another replica does not serve (yet): replacing this one
 			// would leave too few; wait.
 			return nil
@@ -453,12 +440,12 @@ func (r *round) retire(rec procRecord) (bool, error) {
 	default:
 		return false, nil
 	}
-	if err := signalGroup(rec, sig); err != nil {
+	if err := rec.Signal(sig); err != nil {
 		return false, err
 	}
 	// Most processes end within a moment: look once more, so that the
 	// replacement starts in this same round.
-	if waitGone([]procRecord{rec}, retireWait) {
+	if process.WaitExited(retireWait, rec) {
 		return gone()
 	}
 	return false, nil
@@ -501,15 +488,13 @@ func displayName(proc string) string {
 func (r *round) status(ctx context.Context, admin *rest.Config) provider.ControlPlaneStatus {
 	s := provider.ControlPlaneStatus{Endpoint: r.server, Replicas: int32(r.replicas)}
 	for i := 0; i < r.replicas; i++ {
-		if r.obs.ready[i] && !contains(r.started, apiserverProc(i)) {
+		if r.obs.ready[i] && !slices.Contains(r.started, apiserverProc(i)) {
 			s.ReadyReplicas++
 		}
 	}
-	if r.obs.ready[0] && !contains(r.started, apiserverProc(0)) {
+	if r.obs.ready[0] && !slices.Contains(r.started, apiserverProc(0)) {
 		if body, err := get(ctx, admin, r.st.Ports.APIServers[0], "/version"); err == nil {
-			var v struct {
-				GitVersion string `json:"gitVersion"`
-			}
+			var v version.Info
 			if json.Unmarshal(body, &v) == nil {
 				s.Version = v.GitVersion
 			}
@@ -517,7 +502,7 @@ func (r *round) status(ctx context.Context, admin *rest.Config) provider.Control
 	}
 	var notRunning []string
 	for _, name := range []string{procEtcd, procKCM, procScheduler, procKwok} {
-		if !r.obs.live[name] || contains(r.started, name) {
+		if !r.obs.live[name] || slices.Contains(r.started, name) {
 			notRunning = append(notRunning, name)
 		}
 	}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -20,6 +21,7 @@ import (
 	"k8s.io/klog/v2/ktesting"
 
 	"github.com/hikube/hikube/pkg/clusterpki"
+	"github.com/hikube/hikube/pkg/process"
 	"github.com/hikube/hikube/pkg/provider"
 )
 
@@ -142,14 +144,15 @@ func (e *env) client(c provider.ClusterRef) kubernetes.Interface {
 // processGone waits a little for pid to leave /proc: a stopped child of
 // the test is reaped by the provider's goroutine a moment after it ends.
 func processGone(pid int) bool {
-	for range 50 {
-		if _, ok := readProc(pid); !ok {
-			return true
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	return false
+	return process.WaitExited(time.Second, pidGone(pid))
 }
+
+// pidGone is a process.Handle that has ended once pid has no /proc entry.
+type pidGone int
+
+func (p pidGone) Exited() bool                { _, ok := readProc(int(p)); return !ok }
+func (p pidGone) Signal(syscall.Signal) error { return nil }
+func (p pidGone) String() string              { return "pid " + strconv.Itoa(int(p)) }
 
 // TestLocalProviderLifecycle runs a tenant control plane on the real
 // binaries through its whole life: start at v1.36, simulated nodes with a

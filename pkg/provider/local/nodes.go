@@ -114,7 +114,9 @@ func ensureNode(ctx context.Context, cs kubernetes.Interface, spec provider.Node
 		}
 		cur = updated
 	}
-	if !sameResources(cur.Status.Capacity, want.Status.Capacity) || !sameResources(cur.Status.Allocatable, want.Status.Allocatable) {
+	// Semantic equality compares quantities by value ("1" equals "1000m").
+	if !apiequality.Semantic.DeepEqual(cur.Status.Capacity, want.Status.Capacity) ||
+		!apiequality.Semantic.DeepEqual(cur.Status.Allocatable, want.Status.Allocatable) {
 		n := cur.DeepCopy()
 		n.Status.Capacity = want.Status.Capacity
 		n.Status.Allocatable = want.Status.Allocatable
@@ -159,19 +161,6 @@ func sameTaints(a, b []corev1.Taint) bool {
 	}
 	for _, t := range a {
 		if !slices.ContainsFunc(b, func(u corev1.Taint) bool { return t.MatchTaint(&u) && t.Value == u.Value }) {
-			return false
-		}
-	}
-	return true
-}
-
-func sameResources(a, b corev1.ResourceList) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for k, v := range a {
-		w, ok := b[k]
-		if !ok || v.Cmp(w) != 0 {
 			return false
 		}
 	}

@@ -9,13 +9,15 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/hikube/hikube/pkg/atomicfile"
+	"github.com/hikube/hikube/pkg/process"
 )
 
 // procRecord is the pid file of one process: enough to find it again after a
@@ -160,32 +162,20 @@ func (e *exits) take(pid int) (exitInfo, bool) {
 	return x, ok
 }
 
-// startDetached starts binary with args in a new session (no controlling
-// terminal, its own process group, no parent-death signal), appending
-// stdout and stderr to logPath, and returns its record. The child is reaped
-// by a goroutine that records its end in ex.
+// startDetached starts binary with args detached from us (its own session,
+// no controlling terminal, no parent-death signal: it outlives a controller
+// restart), appending stdout and stderr to logPath, and returns its record.
+// How the child ends is recorded in ex.
 func startDetached(name, binary string, args []string, logPath, minor string, ex *exits) (procRecord, error) {
-	if err := os.MkdirAll(filepath.Dir(logPath), 0o700); err != nil {
-		return procRecord{}, fmt.Errorf("starting %s: %w", name, err)
-	}
-	logFile, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+	proc, err := process.Start(process.Options{
+		Name: name, Binary: binary, Args: args, LogPath: logPath,
+		Dir: filepath.Dir(filepath.Dir(logPath)), Detached: true,
+	})
 	if err != nil {
-		return procRecord{}, fmt.Errorf("starting %s: opening log: %w", name, err)
+		return procRecord{}, err
 	}
-	defer logFile.Close()
-	// The arguments hold paths and ports only, never key material.
-	fmt.Fprintf(logFile, "\n===== %s starting %s %s\n", time.Now().Format(time.RFC3339), binary, strings.Join(args, " "))
-
-	cmd := exec.Command(binary, args...)
-	cmd.Stdout = logFile
-	cmd.Stderr = logFile
-	cmd.Dir = filepath.Dir(filepath.Dir(logPath))
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
-	if err := cmd.Start(); err != nil {
-		return procRecord{}, fmt.Errorf("starting %s: %w", name, err)
-	}
-	pid := cmd.Process.Pid
-	go func() { ex.record(pid, cmd.Wait()) }()
+	pid := proc.PID()
+	go func() { ex.record(pid, proc.Err()) }()
 	info, ok := readProc(pid)
 	if !ok {
 		// It died at once; the record still names it, so the next look finds
@@ -198,63 +188,41 @@ func startDetached(name, binary string, args []string, logPath, minor string, ex
 	}, nil
 }
 
-// signalGroup signals the process group of rec (its session leader's pid),
-// after checking that rec still names the same process.
-func signalGroup(rec procRecord, sig syscall.Signal) error {
-	if !alive(rec) {
+// A procRecord is a process.Handle: it signals and reports the end of the
+// process only while the record still names it (same start time and
+// executable), so a recycled PID is never signalled.
+var _ process.Handle = procRecord{}
+
+// Signal sends sig to the process group of the recorded process, if it still
+// runs.
+func (r procRecord) Signal(sig syscall.Signal) error {
+	if !alive(r) {
 		return nil
 	}
-	// The group takes anything the binary started along; the PID itself is
-	// signalled too in case it is not a group leader (a stray).
-	gerr := syscall.Kill(-rec.PID, sig)
-	err := syscall.Kill(rec.PID, sig)
-	if err != nil && !errors.Is(err, syscall.ESRCH) && gerr != nil {
-		return fmt.Errorf("signalling %s (pid %d): %w", rec.Name, rec.PID, err)
+	if err := process.SignalGroup(r.PID, sig); err != nil {
+		return fmt.Errorf("%s: %w", r.Name, err)
 	}
 	return nil
+}
+
+// Exited reports whether the recorded process is gone.
+func (r procRecord) Exited() bool { return !alive(r) }
+
+func (r procRecord) String() string { return fmt.Sprintf("%s (pid %d)", r.Name, r.PID) }
+
+// handles turns records into what process.Stop takes.
+func handles(recs []procRecord) []process.Handle {
+	hs := make([]process.Handle, len(recs))
+	for i, r := range recs {
+		hs[i] = r
+	}
+	return hs
 }
 
 // stopProcesses sends SIGTERM to every live process of recs, waits up to
 // grace for them to end, then SIGKILLs the rest and waits for them.
 func stopProcesses(recs []procRecord, grace time.Duration) error {
-	var errs []error
-	for _, r := range recs {
-		if err := signalGroup(r, syscall.SIGTERM); err != nil {
-			errs = append(errs, err)
-		}
-	}
-	if waitGone(recs, grace) {
-		return errors.Join(errs...)
-	}
-	for _, r := range recs {
-		if err := signalGroup(r, syscall.SIGKILL); err != nil {
-			errs = append(errs, err)
-		}
-	}
-	if !waitGone(recs, 10*time.Second) {
-		errs = append(errs, fmt.Errorf("processes still alive after SIGKILL"))
-	}
-	return errors.Join(errs...)
-}
-
-func waitGone(recs []procRecord, d time.Duration) bool {
-	deadline := time.Now().Add(d)
-	for {
-		any := false
-		for _, r := range recs {
-			if alive(r) {
-				any = true
-				break
-			}
-		}
-		if !any {
-			return true
-		}
-		if time.Now().After(deadline) {
-			return false
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	return process.Stop(grace, handles(recs)...)
 }
 
 // pidFile is where the record of a process lives.
@@ -265,7 +233,7 @@ func writeRecord(dir string, rec procRecord) error {
 	if err != nil {
 		return err
 	}
-	return writeFileAtomic(pidFile(dir, rec.Name), data, 0o600)
+	return atomicfile.Write(pidFile(dir, rec.Name), data, 0o600)
 }
 
 // readRecords returns the pid files of a cluster directory by name.
@@ -331,27 +299,4 @@ func strays(dir string, known map[int]bool) []procRecord {
 		out = append(out, procRecord{Name: "stray", PID: pid, StartTime: info.startTime, Binary: info.exe, Exe: info.exe})
 	}
 	return out
-}
-
-func writeFileAtomic(path string, data []byte, mode os.FileMode) error {
-	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
-		return err
-	}
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Chmod(mode); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), path)
 }

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -119,7 +120,7 @@ func (p *Provider) missingBinaries(minor string) string {
 	check := func(path, target string) {
 		if fi, err := os.Stat(path); err != nil || fi.IsDir() {
 			missing = append(missing, path)
-			if !contains(targets, target) {
+			if !slices.Contains(targets, target) {
 				targets = append(targets, target)
 			}
 		}
@@ -135,15 +136,6 @@ func (p *Provider) missingBinaries(minor string) string {
 	}
 	return fmt.Sprintf("missing %s; build them with: hack/build-tools.sh %s (from the repository root)",
 		strings.Join(missing, ", "), strings.Join(targets, " "))
-}
-
-func contains(s []string, v string) bool {
-	for _, x := range s {
-		if x == v {
-			return true
-		}
-	}
-	return false
 }
 
 // AdminConfig returns a client configuration for replica 0 authenticated

@@ -5,10 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"net"
 	"os"
 	"path/filepath"
-	"strconv"
+
+	"github.com/hikube/hikube/pkg/portalloc"
 )
 
 // state is what a cluster directory remembers between calls and controller
@@ -63,39 +63,11 @@ func saveState(dir string, st state) error {
 	return nil
 }
 
-// portFree reports whether port can be bound on loopback now.
-type portFree func(port int) bool
-
-func loopbackFree(port int) bool {
-	l, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(port)))
-	if err != nil {
-		return false
-	}
-	l.Close()
-	return true
-}
-
-// pickPort returns a free loopback port that is not in taken.
-func pickPort(taken map[int]bool) (int, error) {
-	for range 100 {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			return 0, fmt.Errorf("choosing a free loopback port: %w", err)
-		}
-		port := l.Addr().(*net.TCPAddr).Port
-		l.Close()
-		if !taken[port] {
-			return port, nil
-		}
-	}
-	return 0, fmt.Errorf("no free loopback port found")
-}
-
 // ensurePorts gives every etcd and apiserver replica a port: it keeps the
 // persisted ones that are either used by our own live process (inUse) or
 // free, and picks new ones for the rest; duplicates are replaced. It reports
 // whether anything changed.
-func ensurePorts(p *Ports, replicas int, inUse map[int]bool, free portFree) (bool, error) {
+func ensurePorts(p *Ports, replicas int, inUse map[int]bool) (bool, error) {
 	changed := false
 	if len(p.APIServers) > replicas {
 		p.APIServers = p.APIServers[:replicas]
@@ -108,19 +80,6 @@ func ensurePorts(p *Ports, replicas int, inUse map[int]bool, free portFree) (boo
 	for i := range p.APIServers {
 		fields = append(fields, &p.APIServers[i])
 	}
-	taken := map[int]bool{}
-	for _, f := range fields {
-		if *f > 0 && !taken[*f] && (inUse[*f] || free(*f)) {
-			taken[*f] = true
-			continue
-		}
-		port, err := pickPort(taken)
-		if err != nil {
-			return changed, err
-		}
-		*f = port
-		taken[port] = true
-		changed = true
-	}
-	return changed, nil
+	settled, err := portalloc.Settle(fields, func(port int) bool { return inUse[port] })
+	return changed || settled, err
 }

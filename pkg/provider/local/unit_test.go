@@ -1,18 +1,25 @@
 package local
 
 import (
+	"context"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	apiequality "k8s.io/apimachinery/pkg/api/equality"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/wait"
 
+	"github.com/hikube/hikube/pkg/portalloc"
 	"github.com/hikube/hikube/pkg/provider"
 )
 
@@ -80,29 +87,58 @@ func TestAliveAdoptsOnlyTheRecordedProcess(t *testing.T) {
 }
 
 func TestEnsurePortsKeepsPersistedPortsAndReplacesTakenOnes(t *testing.T) {
-	allFree := func(int) bool { return true }
-	noneFree := func(int) bool { return false }
+	// Symbolic ports 1001..1004 stand for real loopback ports that were free
+	// when the test began; "occupied" ones are bound for the case, as a live
+	// process would hold them.
+	real := map[int]int{}
+	a := portalloc.New()
+	for sym := 1001; sym <= 1004; sym++ {
+		port, err := a.Pick()
+		if err != nil {
+			t.Fatal(err)
+		}
+		real[sym] = port
+	}
+	a.Release()
+	r := func(sym int) int { return real[sym] }
 	for _, tc := range []struct {
 		name        string
 		in          Ports
 		replicas    int
-		inUse       map[int]bool
-		free        portFree
+		inUse       []int // our own live processes serve on these
+		occupied    []int // bound now, by ours or by someone else
 		wantKept    []int // ports that must survive
 		wantChanged bool
 	}{
-		{"fresh", Ports{}, 2, nil, allFree, nil, true},
-		{"persisted and free", Ports{EtcdClient: 1001, EtcdPeer: 1002, APIServers: []int{1003}}, 1, nil, allFree, []int{1001, 1002, 1003}, false},
-		{"taken by our own live process", Ports{EtcdClient: 1001, EtcdPeer: 1002, APIServers: []int{1003}}, 1, map[int]bool{1001: true, 1002: true, 1003: true}, noneFree, []int{1001, 1002, 1003}, false},
-		{"taken by someone else", Ports{EtcdClient: 1001, EtcdPeer: 1002, APIServers: []int{1003}}, 1, map[int]bool{1001: true, 1002: true}, noneFree, []int{1001, 1002}, true},
-		{"duplicate", Ports{EtcdClient: 1001, EtcdPeer: 1001, APIServers: []int{1003}}, 1, nil, allFree, []int{1001, 1003}, true},
-		{"scale up", Ports{EtcdClient: 1001, EtcdPeer: 1002, APIServers: []int{1003}}, 3, nil, allFree, []int{1001, 1002, 1003}, true},
-		{"scale down", Ports{EtcdClient: 1001, EtcdPeer: 1002, APIServers: []int{1003, 1004}}, 1, nil, allFree, []int{1001, 1002, 1003}, true},
+		{"fresh", Ports{}, 2, nil, nil, nil, true},
+		{"persisted and free", Ports{EtcdClient: 1001, EtcdPeer: 1002, APIServers: []int{1003}}, 1, nil, nil, []int{1001, 1002, 1003}, false},
+		{"taken by our own live process", Ports{EtcdClient: 1001, EtcdPeer: 1002, APIServers: []int{1003}}, 1, []int{1001, 1002, 1003}, []int{1001, 1002, 1003}, []int{1001, 1002, 1003}, false},
+		{"taken by someone else", Ports{EtcdClient: 1001, EtcdPeer: 1002, APIServers: []int{1003}}, 1, []int{1001, 1002}, []int{1001, 1002, 1003}, []int{1001, 1002}, true},
+		{"duplicate", Ports{EtcdClient: 1001, EtcdPeer: 1001, APIServers: []int{1003}}, 1, nil, nil, []int{1001, 1003}, true},
+		{"scale up", Ports{EtcdClient: 1001, EtcdPeer: 1002, APIServers: []int{1003}}, 3, nil, nil, []int{1001, 1002, 1003}, true},
+		{"scale down", Ports{EtcdClient: 1001, EtcdPeer: 1002, APIServers: []int{1003, 1004}}, 1, nil, nil, []int{1001, 1002, 1003}, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			p := tc.in
-			p.APIServers = slices.Clone(p.APIServers)
-			changed, err := ensurePorts(&p, tc.replicas, tc.inUse, tc.free)
+			if p.EtcdClient != 0 {
+				p.EtcdClient, p.EtcdPeer = r(p.EtcdClient), r(p.EtcdPeer)
+			}
+			p.APIServers = nil
+			for _, sym := range tc.in.APIServers {
+				p.APIServers = append(p.APIServers, r(sym))
+			}
+			inUse := map[int]bool{}
+			for _, sym := range tc.inUse {
+				inUse[r(sym)] = true
+			}
+			for _, sym := range tc.occupied {
+				l, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(r(sym))))
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer l.Close()
+			}
+			changed, err := ensurePorts(&p, tc.replicas, inUse)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -121,8 +157,8 @@ func TestEnsurePortsKeepsPersistedPortsAndReplacesTakenOnes(t *testing.T) {
 				seen[port] = true
 			}
 			for _, k := range tc.wantKept {
-				if !seen[k] {
-					t.Errorf("port %d was not kept: %v", k, all)
+				if !seen[r(k)] {
+					t.Errorf("port %d was not kept: %v", r(k), all)
 				}
 			}
 		})
@@ -164,6 +200,38 @@ func TestAPIServerArgsServeLoopbackOnTheReplicasPortAgainstTheOneEtcd(t *testing
 	for name, a := range map[string][]string{"etcd": etcdArgs(f, ports), "kcm": kcmArgs(f), "scheduler": schedulerArgs(f), "kwok": kwokArgs(f, "/bin/stages.yaml")} {
 		if !slices.ContainsFunc(a, func(s string) bool { return strings.Contains(s, "/state/ns/c/") }) {
 			t.Errorf("%s args do not name the cluster directory: %v", name, a)
+		}
+	}
+}
+
+// The spec hash of a tenant apiserver is in the pid file of every running
+// replica; a new controller whose flags hash differently replaces them all.
+// These are the hashes of the flags before they came from
+// controlplaneflags: a change here must be one that is meant.
+func TestArgsKeepTheSpecHashOfRunningProcesses(t *testing.T) {
+	f := files{dir: "/s/ns/c"}
+	ports := Ports{EtcdClient: 2379, EtcdPeer: 2380, APIServers: []int{6443, 6444}}
+	for _, tc := range []struct {
+		replica    int
+		frontProxy bool
+		want       string
+	}{{1, true, "82828a531ad7f48f"}, {0, false, "e94fa30a3877dee9"}} {
+		if got := specHash("/bin/v1.37/kube-apiserver", apiserverArgs(f, ports, tc.replica, tc.frontProxy)); got != tc.want {
+			t.Errorf("replica %d (front proxy %v): spec hash %s, want %s", tc.replica, tc.frontProxy, got, tc.want)
+		}
+	}
+	// And the other components', from before controlplaneflags (kcm and
+	// the scheduler hash the server they talk to along).
+	for _, tc := range []struct {
+		name, want string
+		d          desired
+	}{
+		{"etcd", "dee544a73c47c0ce", newDesired(procEtcd, "/bin/etcd", "", "", etcdArgs(f, ports))},
+		{"kcm", "e103a7eb20346c00", newDesired(procKCM, "/bin/v1.37/kube-controller-manager", "", "", kcmArgs(f), "https://127.0.0.1:6443")},
+		{"scheduler", "e2d897c3c365de0f", newDesired(procScheduler, "/bin/v1.37/kube-scheduler", "", "", schedulerArgs(f), "https://127.0.0.1:6443")},
+	} {
+		if tc.d.spec != tc.want {
+			t.Errorf("%s: spec hash %s, want %s", tc.name, tc.d.spec, tc.want)
 		}
 	}
 }
@@ -235,7 +303,7 @@ func TestMergeNodeAppliesSpecAndKeepsSystemTaints(t *testing.T) {
 	if _, changed := mergeNode(merged, want); changed {
 		t.Error("merging twice changes again")
 	}
-	if !sameResources(want.Status.Allocatable, spec.Capacity) {
+	if !apiequality.Semantic.DeepEqual(want.Status.Allocatable, spec.Capacity) {
 		t.Error("allocatable is not the capacity")
 	}
 }
@@ -266,6 +334,13 @@ func TestStraysFindsSessionLeadersNamingTheDirectoryOnly(t *testing.T) {
 		// The group takes sleep along with its shell.
 		t.Cleanup(func() { _ = syscall.Kill(-c.Process.Pid, syscall.SIGKILL); _ = c.Wait() })
 	}
+	// Start returns once the exec began; the new command line shows in
+	// /proc a moment later (a loaded machine made that visible).
+	for _, c := range []*exec.Cmd{leader, follower, other} {
+		if !eventually(func() bool { return cmdlineContains(c.Process.Pid, "sleep 60") }) {
+			t.Fatalf("pid %d never showed its command line", c.Process.Pid)
+		}
+	}
 	got := strays(dir, nil)
 	if len(got) != 1 || got[0].PID != leader.Process.Pid {
 		t.Fatalf("strays = %+v, want only pid %d", got, leader.Process.Pid)
@@ -273,4 +348,61 @@ func TestStraysFindsSessionLeadersNamingTheDirectoryOnly(t *testing.T) {
 	if got := strays(dir, map[int]bool{leader.Process.Pid: true}); len(got) != 0 {
 		t.Fatalf("a known pid is a stray: %+v", got)
 	}
+}
+
+func TestARecordSignalsOnlyTheProcessItNames(t *testing.T) {
+	sh, err := exec.LookPath("sh")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	ex := &exits{}
+	rec, err := startDetached("sleeper", sh, []string{"-c", "sleep 60; :"}, filepath.Join(dir, "logs", "sleeper.log"), "", ex)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = syscall.Kill(-rec.PID, syscall.SIGKILL) })
+	if rec.Exited() {
+		t.Fatal("the record of a running process says it ended")
+	}
+	// A record of the same PID but another start time is a recycled PID:
+	// signalling through it must not reach the process.
+	stale := rec
+	stale.StartTime++
+	if err := stale.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	if rec.Exited() {
+		t.Fatal("a stale record killed the process")
+	}
+	if err := stopProcesses([]procRecord{rec}, 10*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	if !rec.Exited() {
+		t.Fatal("the process runs after stopProcesses")
+	}
+	// The reaper records how our child ended.
+	if !eventually(func() bool {
+		ex.mu.Lock()
+		defer ex.mu.Unlock()
+		_, ok := ex.m[rec.PID]
+		return ok
+	}) {
+		t.Fatal("the end of the child was not recorded")
+	}
+	if x, _ := ex.take(rec.PID); !strings.Contains(x.status, "terminated") {
+		t.Errorf("recorded status %q, want an end by SIGTERM", x.status)
+	}
+}
+
+// cmdlineContains reports whether the command line of pid contains want.
+func cmdlineContains(pid int, want string) bool {
+	data, err := os.ReadFile(filepath.Join("/proc", strconv.Itoa(pid), "cmdline"))
+	return err == nil && strings.Contains(string(data), want)
+}
+
+// eventually polls cond for up to 10 seconds and reports whether it held.
+func eventually(cond func() bool) bool {
+	return wait.PollUntilContextTimeout(context.Background(), 10*time.Millisecond, 10*time.Second, true,
+		func(context.Context) (bool, error) { return cond(), nil }) == nil
 }

@@ -1,6 +1,6 @@
 //go:build !linux
 
-package localplatform
+package process
 
 import "syscall"
 
