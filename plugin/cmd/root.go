@@ -1,6 +1,9 @@
-// Package cmd holds the cobra verbs of kubectl-hikube. Each verb is thin:
-// Complete (read flags and the kubeconfig), Validate (refuse bad input
-// before anything is sent), Run (call the logic in plugin/pkg and print).
+// Package cmd holds the cobra verbs of kubectl-hikube. Each verb is an
+// Options struct (NewXOptions(streams), the k8s.io/sample-cli-plugin shape)
+// and a thin cobra command that binds its flags: Complete (read the
+// arguments and the kubeconfig, make the clients), Validate (refuse bad
+// input before anything is sent), Run(ctx) (call the logic in plugin/pkg and
+// print). Tests build the Options directly, with fake clients.
 package cmd
 
 import (
