@@ -2,19 +2,16 @@ package cmd
 
 import (
 	"context"
-	"crypto/x509"
-	"encoding/pem"
 	"fmt"
 	"path/filepath"
 	"time"
 
 	"github.com/spf13/cobra"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 	"k8s.io/client-go/tools/clientcmd"
 	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
-	"sigs.k8s.io/yaml"
+	"k8s.io/utils/ptr"
 
 	"github.com/hikube/hikube/apis/apps/v1alpha1"
 	"github.com/hikube/hikube/plugin/pkg/exitcode"
@@ -142,8 +139,9 @@ type Issued struct {
 // certificate of the given lifetime (0: the server's default), read-only with viewer.
 type IssueFunc func(ctx context.Context, ns, name string, expiration time.Duration, viewer bool) (*Issued, error)
 
-// KubeconfigIssuer is the IssueFunc of the selected context: it GETs the
-// kubeconfig subresource.
+// KubeconfigIssuer is the IssueFunc of the selected context: it POSTs a
+// KubeconfigRequest to the kubeconfig (or viewerkubeconfig) subresource,
+// whose answer carries the kubeconfig and the expiry of its certificate.
 func (f *Factory) KubeconfigIssuer() (IssueFunc, error) {
 	cs, err := f.Hikube()
 	if err != nil {
@@ -154,38 +152,23 @@ func (f *Factory) KubeconfigIssuer() (IssueFunc, error) {
 		if viewer {
 			sub = "viewerkubeconfig"
 		}
-		req := cs.AppsV1alpha1().RESTClient().Get().
-			AbsPath("/apis", v1alpha1.SchemeGroupVersion.Group, v1alpha1.SchemeGroupVersion.Version, "namespaces", ns, "clusters", name, sub)
+		in := &v1alpha1.KubeconfigRequest{TypeMeta: metav1.TypeMeta{APIVersion: v1alpha1.SchemeGroupVersion.String(), Kind: "KubeconfigRequest"}}
 		if expiration > 0 {
-			req = req.Param("expirationSeconds", fmt.Sprint(int64(expiration.Seconds())))
+			in.Spec.ExpirationSeconds = ptr.To(int64(expiration.Seconds()))
 		}
-		data, err := req.Do(ctx).Raw()
+		out := &v1alpha1.KubeconfigRequest{}
+		err := cs.AppsV1alpha1().RESTClient().Post().
+			Namespace(ns).Resource("clusters").Name(name).SubResource(sub).
+			Body(in).Do(ctx).Into(out)
 		if err != nil {
-			return nil, statusOf(data, err)
+			return nil, err
 		}
-		cfg, err := clientcmd.Load(data)
+		cfg, err := clientcmd.Load(out.Status.Kubeconfig)
 		if err != nil {
 			return nil, fmt.Errorf("decoding the kubeconfig of %s/%s: %w", ns, name, err)
 		}
-		return &Issued{Config: cfg, Expires: certExpiry(cfg)}, nil
+		return &Issued{Config: cfg, Expires: out.Status.ExpirationTimestamp.Time}, nil
 	}, nil
-}
-
-// certExpiry is when the client certificate of the kubeconfig expires.
-func certExpiry(cfg *clientcmdapi.Config) time.Time {
-	_, _, user, err := kubeconfig.Incoming(cfg)
-	if err != nil {
-		return time.Time{}
-	}
-	block, _ := pem.Decode(user.ClientCertificateData)
-	if block == nil {
-		return time.Time{}
-	}
-	cert, err := x509.ParseCertificate(block.Bytes)
-	if err != nil {
-		return time.Time{}
-	}
-	return cert.NotAfter
 }
 
 // Run issues the kubeconfig and merges or prints it.
@@ -267,15 +250,4 @@ func (o *KubeconfigOptions) execAuthInfo() *clientcmdapi.AuthInfo {
 		InteractiveMode: clientcmdapi.NeverExecInteractiveMode,
 		InstallHint:     "kubectl-hikube must be on PATH: kubectl krew install hikube (or make build)",
 	}}
-}
-
-// statusOf turns the body of a failed subresource GET back into the server's
-// Status: the client cannot decode it for an endpoint that produces YAML and
-// would report "unknown" instead of the 403's "User \"bob\" cannot get ...".
-func statusOf(body []byte, err error) error {
-	var st metav1.Status
-	if len(body) == 0 || yaml.Unmarshal(body, &st) != nil || st.Message == "" || st.Kind != "Status" {
-		return err
-	}
-	return apierrors.FromObject(&st)
 }
