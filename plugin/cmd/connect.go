@@ -5,9 +5,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -16,6 +18,7 @@ import (
 	clientauthv1 "k8s.io/client-go/pkg/apis/clientauthentication/v1"
 	"k8s.io/client-go/tools/clientcmd"
 
+	"github.com/hikube/hikube/plugin/pkg/credcache"
 	"github.com/hikube/hikube/plugin/pkg/exitcode"
 	"github.com/hikube/hikube/plugin/pkg/kubeconfig"
 	"github.com/hikube/hikube/plugin/pkg/term"
@@ -138,10 +141,15 @@ type CredentialOptions struct {
 	Name       string
 	Viewer     bool
 	Expiration time.Duration
+	NoCache    bool
 
 	// Set by Complete (or by a test).
 	Namespace string
 	Issue     IssueFunc
+	// Cache keeps the issued certificate until shortly before it expires,
+	// under CacheKey; nil issues a new one every time.
+	Cache    *credcache.Cache
+	CacheKey string
 }
 
 // NewCredentialOptions returns the options of `credential` with their defaults.
@@ -156,25 +164,74 @@ func newCredentialCmd(f *Factory) *cobra.Command {
 		Short: "Print an ExecCredential for a cluster (used by kubeconfigs written with --exec)",
 		Long: `Print a client.authentication.k8s.io/v1 ExecCredential with a fresh client certificate for the
 cluster. kubectl runs it from the user entry 'kubectl hikube kubeconfig NAME --exec' writes, so
-no key is stored in the kubeconfig. Not meant to be run by hand.`,
+no key is stored in the kubeconfig. Not meant to be run by hand.
+
+kubectl runs it for every command, so the certificate is cached (mode 0600, in
+kubectl-hikube/credentials under the user's cache directory, one file per cluster and
+identity) and reused until 5 minutes before it expires; --no-cache asks for a new one.`,
 		Args:              exactArgs("NAME"),
 		ValidArgsFunction: completeClusters(f),
 		RunE:              runE(f, o),
 	}
 	c.Flags().BoolVar(&o.Viewer, "viewer", false, "read-only access")
 	c.Flags().DurationVar(&o.Expiration, "expiration", 0, "lifetime of the certificate")
+	c.Flags().BoolVar(&o.NoCache, "no-cache", false, "neither use nor store the cached certificate")
 	return c
 }
 
-// Complete takes the name and makes the client.
+// Complete takes the name, makes the client and finds the cache entry.
 func (o *CredentialOptions) Complete(f *Factory, _ *cobra.Command, args []string) error {
 	o.Name = args[0]
 	var err error
 	if o.Namespace, err = f.Namespace(); err != nil {
 		return err
 	}
-	o.Issue, err = f.KubeconfigIssuer()
+	if o.Issue, err = f.KubeconfigIssuer(); err != nil {
+		return err
+	}
+	if o.NoCache {
+		return nil
+	}
+	dir, err := credcache.DefaultDir()
+	if err != nil {
+		// No cache directory (no $HOME): work, only slower.
+		return nil
+	}
+	o.Cache = &credcache.Cache{Dir: dir}
+	o.CacheKey, err = f.credentialCacheKey(o.Namespace, o.Name, o.Viewer, o.Expiration)
 	return err
+}
+
+// credentialCacheKey is the cache entry of a cluster for the identity the
+// kubeconfig selects: the host API server, context, user entry, kubeconfig
+// file and impersonation all make a different credential.
+func (f *Factory) credentialCacheKey(ns, name string, viewer bool, expiration time.Duration) (string, error) {
+	cfg, err := f.RESTConfig()
+	if err != nil {
+		return "", err
+	}
+	raw, err := f.ConfigFlags.ToRawKubeConfigLoader().RawConfig()
+	if err != nil {
+		return "", fmt.Errorf("reading the kubeconfig: %w", err)
+	}
+	ctxName := raw.CurrentContext
+	if c := f.ConfigFlags.Context; c != nil && *c != "" {
+		ctxName = *c
+	}
+	authInfo := ""
+	if c := raw.Contexts[ctxName]; c != nil {
+		authInfo = c.AuthInfo
+	}
+	if u := f.ConfigFlags.AuthInfoName; u != nil && *u != "" {
+		authInfo = *u
+	}
+	kubeconfigFile := ""
+	if kc := f.ConfigFlags.KubeConfig; kc != nil {
+		kubeconfigFile = *kc
+	}
+	return credcache.Key(ns, name, cfg.Host, ctxName, authInfo, kubeconfigFile, os.Getenv("KUBECONFIG"),
+		cfg.Impersonate.UserName, strings.Join(cfg.Impersonate.Groups, ","),
+		fmt.Sprint(viewer), expiration.String()), nil
 }
 
 // Validate refuses a negative lifetime.
@@ -185,8 +242,14 @@ func (o *CredentialOptions) Validate() error {
 	return nil
 }
 
-// Run issues a certificate and prints it as an ExecCredential.
+// Run prints the cached certificate while it is fresh, else issues a new
+// one (and caches it), as an ExecCredential.
 func (o *CredentialOptions) Run(ctx context.Context) error {
+	if o.Cache != nil {
+		if e, ok := o.Cache.Get(o.CacheKey); ok {
+			return printExecCredential(o.Out, *e)
+		}
+	}
 	issued, err := o.Issue(ctx, o.Namespace, o.Name, o.Expiration, o.Viewer)
 	if err != nil {
 		return err
@@ -195,17 +258,32 @@ func (o *CredentialOptions) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	e := credcache.Entry{
+		Expires:               issued.Expires,
+		ClientCertificateData: string(user.ClientCertificateData),
+		ClientKeyData:         string(user.ClientKeyData),
+	}
+	if o.Cache != nil && !e.Expires.IsZero() {
+		if err := o.Cache.Put(o.CacheKey, e); err != nil {
+			// The credential is good; only the next run is slower.
+			fmt.Fprintf(o.ErrOut, "Warning: the certificate was not cached: %v\n", err)
+		}
+	}
+	return printExecCredential(o.Out, e)
+}
+
+func printExecCredential(out io.Writer, e credcache.Entry) error {
 	cred := clientauthv1.ExecCredential{
 		TypeMeta: metav1.TypeMeta{APIVersion: "client.authentication.k8s.io/v1", Kind: "ExecCredential"},
 		Status: &clientauthv1.ExecCredentialStatus{
-			ClientCertificateData: string(user.ClientCertificateData),
-			ClientKeyData:         string(user.ClientKeyData),
+			ClientCertificateData: e.ClientCertificateData,
+			ClientKeyData:         e.ClientKeyData,
 		},
 	}
-	if !issued.Expires.IsZero() {
+	if !e.Expires.IsZero() {
 		// Renew a minute early so a request never carries an expired certificate.
-		t := metav1.NewTime(issued.Expires.Add(-time.Minute))
+		t := metav1.NewTime(e.Expires.Add(-time.Minute))
 		cred.Status.ExpirationTimestamp = &t
 	}
-	return json.NewEncoder(o.Out).Encode(cred)
+	return json.NewEncoder(out).Encode(cred)
 }

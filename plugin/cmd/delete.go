@@ -11,6 +11,7 @@ import (
 	"k8s.io/client-go/tools/clientcmd"
 
 	typedv1alpha1 "github.com/hikube/hikube/pkg/generated/clientset/versioned/typed/apps/v1alpha1"
+	"github.com/hikube/hikube/plugin/pkg/credcache"
 	"github.com/hikube/hikube/plugin/pkg/exitcode"
 	"github.com/hikube/hikube/plugin/pkg/kubeconfig"
 	"github.com/hikube/hikube/plugin/pkg/printers"
@@ -40,6 +41,9 @@ type DeleteClusterOptions struct {
 	// cluster; a nil ConfigAccess leaves the kubeconfig alone.
 	Ref          kubeconfig.ClusterRef
 	ConfigAccess clientcmd.ConfigAccess
+	// CredentialCache holds the certificates `credential` cached for the
+	// cluster; they go with it. nil: none.
+	CredentialCache *credcache.Cache
 }
 
 // NewDeleteClusterOptions returns the options of `delete cluster` with their defaults.
@@ -87,6 +91,9 @@ func (o *DeleteClusterOptions) Complete(f *Factory, _ *cobra.Command, args []str
 		return err
 	}
 	o.ConfigAccess = loader.ConfigAccess()
+	if dir, err := credcache.DefaultDir(); err == nil {
+		o.CredentialCache = &credcache.Cache{Dir: dir}
+	}
 	return nil
 }
 
@@ -120,6 +127,11 @@ func (o *DeleteClusterOptions) Run(ctx context.Context) error {
 	if !o.KeepContext && o.ConfigAccess != nil {
 		if err := o.removeContexts(); err != nil {
 			fmt.Fprintf(e, "Warning: the kubeconfig contexts of %s were not removed: %v\n", o.Name, err)
+		}
+	}
+	if o.CredentialCache != nil {
+		if err := o.CredentialCache.RemoveCluster(o.Namespace, o.Name); err != nil {
+			fmt.Fprintf(e, "Warning: the cached certificates of %s were not removed: %v\n", o.Name, err)
 		}
 	}
 	if !o.Wait.Wait {
