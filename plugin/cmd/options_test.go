@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
@@ -204,5 +205,52 @@ func TestOptionsValidateRefuseBadInput(t *testing.T) {
 		if err := o.Validate(); exitcode.Code(err) != exitcode.Usage {
 			t.Errorf("%s: Validate() = %v, want a usage error", name, err)
 		}
+	}
+}
+
+func TestQuotaOptionsShowOnlyQuotasThatLimitClusters(t *testing.T) {
+	hard := func(kv ...string) corev1.ResourceList {
+		l := corev1.ResourceList{}
+		for i := 0; i < len(kv); i += 2 {
+			l[corev1.ResourceName(kv[i])] = resource.MustParse(kv[i+1])
+		}
+		return l
+	}
+	kube := kubefake.NewSimpleClientset(
+		&corev1.ResourceQuota{
+			ObjectMeta: metav1.ObjectMeta{Namespace: "tenant-a", Name: "limits"},
+			Spec:       corev1.ResourceQuotaSpec{Hard: hard("count/clusters.apps.hikube.io", "5", "hikube.io/gpus.l40s", "8")},
+			Status:     corev1.ResourceQuotaStatus{Used: hard("count/clusters.apps.hikube.io", "2", "hikube.io/gpus.l40s", "5")},
+		},
+		&corev1.ResourceQuota{ // pods only: not about clusters
+			ObjectMeta: metav1.ObjectMeta{Namespace: "tenant-a", Name: "pods"},
+			Spec:       corev1.ResourceQuotaSpec{Hard: hard("pods", "10")},
+		},
+		&corev1.ResourceQuota{ // another tenant's
+			ObjectMeta: metav1.ObjectMeta{Namespace: "tenant-b", Name: "other"},
+			Spec:       corev1.ResourceQuotaSpec{Hard: hard("hikube.io/nodes", "1")},
+		},
+	)
+	streams, out, errOut := testStreams("")
+	o := NewQuotaOptions(streams)
+	o.Namespace, o.Kube = "tenant-a", kube
+	if err := o.Run(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	got := out.String()
+	for _, want := range []string{"Name:       limits", "Resource", "count/clusters.apps.hikube.io  2     5", "hikube.io/gpus.l40s            5     8"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("quota output lacks %q:\n%s", want, got)
+		}
+	}
+	if strings.Contains(got, "pods") || strings.Contains(got, "other") || errOut.Len() != 0 {
+		t.Errorf("quota shows what is not the tenant's cluster quota:\n%s\nstderr: %s", got, errOut)
+	}
+
+	streams, out, errOut = testStreams("")
+	o = NewQuotaOptions(streams)
+	o.Namespace, o.Kube = "tenant-c", kube
+	if err := o.Run(context.Background()); err != nil || out.Len() != 0 || !strings.Contains(errOut.String(), "unlimited") {
+		t.Errorf("no quota: err %v, stdout %q, stderr %q", err, out, errOut)
 	}
 }

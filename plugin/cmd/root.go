@@ -67,7 +67,7 @@ func NewRootCmd(streams genericiooptions.IOStreams) *cobra.Command {
 		&cobra.Group{ID: "clusters", Title: "Clusters:"},
 		&cobra.Group{ID: "groups", Title: "Node groups, GPUs and add-ons:"},
 		&cobra.Group{ID: "access", Title: "Access:"},
-		&cobra.Group{ID: "catalog", Title: "Catalog:"},
+		&cobra.Group{ID: "catalog", Title: "Catalog and quota:"},
 	)
 	add := func(group string, cmds ...*cobra.Command) {
 		for _, c := range cmds {
@@ -78,7 +78,7 @@ func NewRootCmd(streams genericiooptions.IOStreams) *cobra.Command {
 	add("clusters", newCreateCmd(f), newGetCmd(f), newStatusCmd(f), newEventsCmd(f), newWaitCmd(f), newUpgradeCmd(f), newDeleteCmd(f))
 	add("groups", newScaleCmd(f), newNodeGroupCmd(f), newGPUCmd(f), newAddonCmd(f))
 	add("access", newKubeconfigCmd(f), newConnectCmd(f), newCredentialCmd(f))
-	add("catalog", newInstanceTypesCmd(f), newVersionsCmd(f))
+	add("catalog", newInstanceTypesCmd(f), newVersionsCmd(f), newQuotaCmd(f))
 	root.AddCommand(newCompletionCmd(f, root))
 	return root
 }
