@@ -264,12 +264,15 @@ func (o *EventsOptions) Run(ctx context.Context) error {
 		fmt.Fprintf(o.ErrOut, "No events for cluster %s/%s.\n", o.Namespace, cl.Name)
 		return nil
 	}
-	if err := printers.EventsTable(o.Out, events, time.Now(), true); err != nil {
-		return err
+	if len(events) > 0 {
+		if err := printers.EventsTable(o.Out, events, time.Now(), true); err != nil {
+			return err
+		}
 	}
 	if !o.Watch {
 		return nil
 	}
+	// The header comes with the first event, listed or watched, once.
 	return o.watch(ctx, cl, len(events) == 0)
 }
 
