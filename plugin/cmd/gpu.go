@@ -85,8 +85,10 @@ const gpuAttachLong = `Attach GPUs to every node of a node group: --count GPUs o
 
 The model comes from the catalog ('kubectl hikube gpu list'; short name such as nvidia.com/L40S
 or device name), 1 to %d per node, one model per group, and only on the u1 and m1 families (s1
-is shared). All of this is checked before anything is sent. The platform reserves
-count x maxReplicas GPUs of the model; it refuses a reservation beyond the free capacity.`
+is shared). The count and the one model per group are checked before anything is sent; the
+model and the instance family are checked by the server against its catalog (--dry-run asks
+it without changing anything). The platform reserves count x maxReplicas GPUs of the model;
+it refuses a reservation beyond the free capacity.`
 
 // GPUAttachOptions are the options of `gpu attach` and `gpu detach`.
 type GPUAttachOptions struct {
@@ -194,13 +196,12 @@ func attachGPUs(g v1alpha1.NodeGroup, spec string) ([]v1alpha1.GPU, error) {
 	if err != nil {
 		return nil, fmt.Errorf("--gpu %v", err)
 	}
+	// One model per group is the API's shape; whether the model exists and
+	// fits the instance type is the server's catalog to say.
 	for m := range clusterspec.CountGPUs(g.GPUs) {
-		if want, _ := catalog.LookupGPU(gs.Model); m != want.ShortName {
+		if m != clusterspec.GPUModelName(gs.Model) {
 			return nil, fmt.Errorf("the group already carries %s and a group has one model; detach it first (kubectl hikube gpu detach)", m)
 		}
-	}
-	if err := clusterspec.CheckGPUFamily(g.InstanceType, gs.Model); err != nil {
-		return nil, err
 	}
 	return gs.Entries(), nil
 }
@@ -221,10 +222,10 @@ func detachGPUs(g v1alpha1.NodeGroup, spec string, partial bool) ([]v1alpha1.GPU
 	if err != nil {
 		return nil, fmt.Errorf("--gpu %v", err)
 	}
-	want, _ := catalog.LookupGPU(gs.Model)
-	have := clusterspec.CountGPUs(g.GPUs)[want.ShortName]
+	want := clusterspec.GPUModelName(gs.Model)
+	have := clusterspec.CountGPUs(g.GPUs)[want]
 	if have == 0 {
-		return nil, fmt.Errorf("the node group carries %s, not %s", clusterspec.FormatGPUs(g.GPUs), want.ShortName)
+		return nil, fmt.Errorf("the node group carries %s, not %s", clusterspec.FormatGPUs(g.GPUs), want)
 	}
 	if gs.Count > have {
 		return nil, fmt.Errorf("--count %d is more than the %d GPUs per node the group has", gs.Count, have)

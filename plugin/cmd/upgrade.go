@@ -70,7 +70,8 @@ func (o *UpgradeOptions) Run(ctx context.Context) error {
 		return err
 	}
 	if target == "" {
-		fmt.Fprintf(o.ErrOut, "cluster %s/%s runs %s, the newest supported minor; nothing to upgrade.\n", cl.Namespace, cl.Name, cl.Spec.Version)
+		minor, _ := catalog.ParseMinor(cl.Spec.Version)
+		fmt.Fprintf(o.ErrOut, "cluster %s/%s runs %s, the newest minor this plugin knows; nothing to upgrade. If the platform offers a newer one, name it: --version v1.%d\n", cl.Namespace, cl.Name, cl.Spec.Version, minor+1)
 		return nil
 	}
 	printPlan(o.Out, cl, target)
@@ -83,8 +84,10 @@ func (o *UpgradeOptions) Run(ctx context.Context) error {
 	}, edit.SetVersion(target))
 }
 
-// upgradeTarget is the minor to go to: asked, or the next; "" when current
-// is the newest.
+// upgradeTarget is the minor to go to: asked, or the next; "" when nothing
+// is asked and the plugin knows no newer minor. An asked minor is checked
+// for the upgrade rules only (one up, never down): whether the platform
+// offers it is the server's to say, so a newer server's minors work.
 func upgradeTarget(current, asked string) (string, error) {
 	cur, err := catalog.ParseMinor(current)
 	if err != nil {
