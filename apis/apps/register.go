@@ -31,7 +31,7 @@ func addKnownTypes(scheme *runtime.Scheme) error {
 		&Cluster{}, &ClusterList{},
 		&InstanceType{}, &InstanceTypeList{},
 		&GPUModel{}, &GPUModelList{},
-		&KubeconfigOptions{},
+		&KubeconfigOptions{}, &KubeconfigRequest{},
 	)
 	return nil
 }

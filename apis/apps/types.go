@@ -320,3 +320,29 @@ type KubeconfigOptions struct {
 	// ExpirationSeconds is the lifetime of the client certificate.
 	ExpirationSeconds int64
 }
+
+// +k8s:deepcopy-gen:interfaces=k8s.io/apimachinery/pkg/runtime.Object
+
+// KubeconfigRequest asks the kubeconfig subresources for a kubeconfig and
+// carries it back with its expiry.
+type KubeconfigRequest struct {
+	metav1.TypeMeta
+	metav1.ObjectMeta
+	Spec   KubeconfigRequestSpec
+	Status KubeconfigRequestStatus
+}
+
+// KubeconfigRequestSpec is what a KubeconfigRequest asks for.
+type KubeconfigRequestSpec struct {
+	// ExpirationSeconds is the lifetime of the client certificate; nil for
+	// the default.
+	ExpirationSeconds *int64
+}
+
+// KubeconfigRequestStatus is the kubeconfig issued for a KubeconfigRequest.
+type KubeconfigRequestStatus struct {
+	// Kubeconfig is the kubeconfig file.
+	Kubeconfig []byte
+	// ExpirationTimestamp is when its client certificate expires.
+	ExpirationTimestamp metav1.Time
+}

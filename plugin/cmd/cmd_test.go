@@ -45,7 +45,7 @@ func TestCreateDryRunClientPrintsTheObjectOnStdout(t *testing.T) {
 func TestUsageErrorsExitTwoWithOneLine(t *testing.T) {
 	for name, args := range map[string][]string{
 		"bad node group": {"create", "cluster", "x", "--node-group", "name=a,min=x", "--dry-run=client"},
-		"bad gpu":        {"create", "cluster", "x", "--node-group", "name=a,instance-type=u1.xlarge", "--gpu", "a=nvidia.com/T4", "--dry-run=client"},
+		"bad gpu count":  {"create", "cluster", "x", "--node-group", "name=a,instance-type=u1.xlarge", "--gpu", "a=nvidia.com/L40S:9", "--dry-run=client"},
 		"unknown flag":   {"scale", "web", "--bogus"},
 		"missing name":   {"status"},
 		"scale no bound": {"scale", "web", "--node-group", "web"},

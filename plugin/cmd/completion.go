@@ -1,11 +1,13 @@
 package cmd
 
 import (
+	"context"
 	"fmt"
 	"strings"
 
 	"github.com/spf13/cobra"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/cli-runtime/pkg/genericiooptions"
 
 	"github.com/hikube/hikube/pkg/catalog"
 	"github.com/hikube/hikube/plugin/pkg/clusterspec"
@@ -25,28 +27,57 @@ with the plugin (krew installs it) on your PATH: kubectl then asks the plugin it
   fish:        kubectl hikube completion fish | source
   powershell:  kubectl hikube completion powershell | Out-String | Invoke-Expression`
 
+// CompletionOptions are the options of `completion`.
+type CompletionOptions struct {
+	genericiooptions.IOStreams
+	Shell string
+	Root  *cobra.Command // the tree the script completes
+}
+
+// NewCompletionOptions returns the options of `completion` for the tree of root.
+func NewCompletionOptions(streams genericiooptions.IOStreams, root *cobra.Command) *CompletionOptions {
+	return &CompletionOptions{IOStreams: streams, Root: root}
+}
+
 func newCompletionCmd(f *Factory, root *cobra.Command) *cobra.Command {
 	root.CompletionOptions.DisableDefaultCmd = true
+	o := NewCompletionOptions(f.Streams, root)
 	return &cobra.Command{
 		Use:       "completion bash|zsh|fish|powershell",
 		Short:     "Print a shell completion script",
 		Long:      completionLong,
 		ValidArgs: []string{"bash", "zsh", "fish", "powershell"},
 		Args:      exactArgs("SHELL"),
-		RunE: func(c *cobra.Command, args []string) error {
-			out := f.Streams.Out
-			switch args[0] {
-			case "bash":
-				return root.GenBashCompletionV2(out, true)
-			case "zsh":
-				return root.GenZshCompletion(out)
-			case "fish":
-				return root.GenFishCompletion(out, true)
-			case "powershell":
-				return root.GenPowerShellCompletionWithDesc(out)
-			}
-			return exitcode.UsageErrorf("unknown shell %q: bash, zsh, fish or powershell", args[0])
-		},
+		RunE:      runE(f, o),
+	}
+}
+
+// Complete takes the shell.
+func (o *CompletionOptions) Complete(_ *Factory, _ *cobra.Command, args []string) error {
+	o.Shell = args[0]
+	return nil
+}
+
+// Validate refuses an unknown shell.
+func (o *CompletionOptions) Validate() error {
+	switch o.Shell {
+	case "bash", "zsh", "fish", "powershell":
+		return nil
+	}
+	return exitcode.UsageErrorf("unknown shell %q: bash, zsh, fish or powershell", o.Shell)
+}
+
+// Run prints the script.
+func (o *CompletionOptions) Run(context.Context) error {
+	switch o.Shell {
+	case "bash":
+		return o.Root.GenBashCompletionV2(o.Out, true)
+	case "zsh":
+		return o.Root.GenZshCompletion(o.Out)
+	case "fish":
+		return o.Root.GenFishCompletion(o.Out, true)
+	default:
+		return o.Root.GenPowerShellCompletionWithDesc(o.Out)
 	}
 }
 

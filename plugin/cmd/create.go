@@ -1,6 +1,7 @@
 package cmd
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -13,6 +14,7 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/cli-runtime/pkg/genericiooptions"
 	"sigs.k8s.io/yaml"
 
 	"github.com/hikube/hikube/apis/apps/v1alpha1"
@@ -56,15 +58,23 @@ const createExample = `  # The seed's web cluster
   # From a file
   kubectl hikube create cluster -f artifacts/examples/prod.yaml`
 
-type createOptions struct {
-	f      *Factory
-	spec   clusterspec.Options
-	file   string
-	dryRun string
-	output *OutputFlags
-	wait   WaitFlags
+// CreateOptions are the options of `create cluster`.
+type CreateOptions struct {
+	genericiooptions.IOStreams
+	Spec   clusterspec.Options // from the flags
+	File   string              // -f, instead of the flags
+	DryRun string              // none, client or server
+	Output *OutputFlags
+	Wait   WaitFlags
 
-	cluster *v1alpha1.Cluster
+	// Set by Complete (or by a test).
+	Cluster  *v1alpha1.Cluster
+	Clusters typedv1alpha1.ClusterInterface // not needed with --dry-run=client
+}
+
+// NewCreateOptions returns the options of `create cluster` with their defaults.
+func NewCreateOptions(streams genericiooptions.IOStreams) *CreateOptions {
+	return &CreateOptions{IOStreams: streams, Output: newOutputFlags("created"), DryRun: "none"}
 }
 
 func newCreateCmd(f *Factory) *cobra.Command {
@@ -77,7 +87,7 @@ func newCreateCmd(f *Factory) *cobra.Command {
 }
 
 func newCreateClusterCmd(f *Factory) *cobra.Command {
-	o := &createOptions{f: f, output: newOutputFlags("created")}
+	o := NewCreateOptions(f.Streams)
 	c := &cobra.Command{
 		Use:               "cluster NAME [flags]",
 		Aliases:           []string{"clusters"},
@@ -85,121 +95,129 @@ func newCreateClusterCmd(f *Factory) *cobra.Command {
 		Long:              createLong,
 		Example:           createExample,
 		ValidArgsFunction: noCompletion,
-		RunE: func(c *cobra.Command, args []string) error {
-			if err := o.Complete(args); err != nil {
-				return err
-			}
-			if err := o.Validate(); err != nil {
-				return err
-			}
-			return o.Run()
-		},
+		RunE:              runE(f, o),
 	}
 	fl := c.Flags()
-	fl.StringVar(&o.spec.Version, "version", "", "Kubernetes minor, such as v1.37 (default: the newest; see 'kubectl hikube versions')")
-	fl.Int32Var(&o.spec.ControlPlaneReplicas, "control-plane-replicas", 0, "control-plane replicas, spread over the datacenters (default 2)")
-	fl.StringVar(&o.spec.ControlPlanePreset, "control-plane-preset", "", "size of each control-plane replica: nano, micro, small, medium, large, xlarge, 2xlarge (default small)")
-	fl.StringVar(&o.spec.StorageClass, "storage-class", "", "default StorageClass inside the cluster: local, replicated, replicated-async (default replicated)")
-	fl.StringArrayVar(&o.spec.NodeGroups, "node-group", nil, "a node group, name=<group>,instance-type=<type>,min=<n>,max=<n>,... (repeatable; see above)")
-	fl.StringArrayVar(&o.spec.GPUs, "gpu", nil, "GPUs of a node group, <group>=<model>[:<count>] such as ml=nvidia.com/L40S:2 (repeatable)")
-	fl.StringSliceVar(&o.spec.Addons, "addon", nil, "enable an add-on (NAME or NAME=false): "+joinAddons())
-	fl.StringSliceVar(&o.spec.IngressHosts, "ingress-host", nil, "host names routed to the ingress-nginx add-on (repeatable)")
-	fl.StringVar(&o.spec.IngressExpose, "ingress-expose", "", "how ingress traffic arrives: Proxied (default) or LoadBalancer")
-	fl.StringVarP(&o.file, "filename", "f", "", "the Cluster object as YAML or JSON ('-' for stdin) instead of flags")
-	fl.StringVar(&o.dryRun, "dry-run", "none", `"client" prints the object without sending it, "server" has the server check it without storing it`)
+	fl.StringVar(&o.Spec.Version, "version", "", "Kubernetes minor, such as v1.37 (default: the newest; see 'kubectl hikube versions')")
+	fl.Int32Var(&o.Spec.ControlPlaneReplicas, "control-plane-replicas", 0, "control-plane replicas, spread over the datacenters (default 2)")
+	fl.StringVar(&o.Spec.ControlPlanePreset, "control-plane-preset", "", "size of each control-plane replica: nano, micro, small, medium, large, xlarge, 2xlarge (default small)")
+	fl.StringVar(&o.Spec.StorageClass, "storage-class", "", "default StorageClass inside the cluster: local, replicated, replicated-async (default replicated)")
+	fl.StringArrayVar(&o.Spec.NodeGroups, "node-group", nil, "a node group, name=<group>,instance-type=<type>,min=<n>,max=<n>,... (repeatable; see above)")
+	fl.StringArrayVar(&o.Spec.GPUs, "gpu", nil, "GPUs of a node group, <group>=<model>[:<count>] such as ml=nvidia.com/L40S:2 (repeatable)")
+	fl.StringSliceVar(&o.Spec.Addons, "addon", nil, "enable an add-on (NAME or NAME=false): "+joinAddons())
+	fl.StringSliceVar(&o.Spec.IngressHosts, "ingress-host", nil, "host names routed to the ingress-nginx add-on (repeatable)")
+	fl.StringVar(&o.Spec.IngressExpose, "ingress-expose", "", "how ingress traffic arrives: Proxied (default) or LoadBalancer")
+	fl.StringVarP(&o.File, "filename", "f", "", "the Cluster object as YAML or JSON ('-' for stdin) instead of flags")
+	fl.StringVar(&o.DryRun, "dry-run", o.DryRun, `"client" prints the object without sending it, "server" has the server check it without storing it`)
 	fl.Lookup("dry-run").NoOptDefVal = "client"
-	addWaitFlags(c, &o.wait, 10*time.Minute)
-	o.output.AddFlags(c, false)
+	addWaitFlags(c, &o.Wait, 10*time.Minute)
+	o.Output.AddFlags(c)
 	registerCreateCompletions(f, c)
 	return c
 }
 
-func (o *createOptions) Complete(args []string) error {
-	ns, err := o.f.Namespace()
+// Complete builds the cluster from the flags or reads it from -f, and makes
+// the clusters client of its namespace.
+func (o *CreateOptions) Complete(f *Factory, _ *cobra.Command, args []string) error {
+	ns, err := f.Namespace()
 	if err != nil {
 		return err
 	}
-	o.spec.Namespace = ns
+	explicitNS := ""
+	if f.ConfigFlags.Namespace != nil {
+		explicitNS = *f.ConfigFlags.Namespace
+	}
+	if err := o.complete(ns, explicitNS, args); err != nil {
+		return err
+	}
+	if o.DryRun != "none" && o.DryRun != "server" {
+		return nil // nothing is sent (or Validate refuses --dry-run)
+	}
+	o.Clusters, err = f.Clusters(o.Cluster.Namespace)
+	return err
+}
+
+// complete builds o.Cluster in namespace ns (explicitNS: what -n says, if anything).
+func (o *CreateOptions) complete(ns, explicitNS string, args []string) error {
+	o.Spec.Namespace = ns
 	switch {
-	case o.file != "":
+	case o.File != "":
 		if len(args) > 1 {
 			return exitcode.UsageErrorf("create cluster -f takes at most the cluster NAME")
 		}
-		if len(o.spec.NodeGroups)+len(o.spec.GPUs)+len(o.spec.Addons)+len(o.spec.IngressHosts) > 0 || o.spec.Version != "" ||
-			o.spec.ControlPlaneReplicas != 0 || o.spec.ControlPlanePreset != "" || o.spec.StorageClass != "" {
+		if len(o.Spec.NodeGroups)+len(o.Spec.GPUs)+len(o.Spec.Addons)+len(o.Spec.IngressHosts) > 0 || o.Spec.Version != "" ||
+			o.Spec.ControlPlaneReplicas != 0 || o.Spec.ControlPlanePreset != "" || o.Spec.StorageClass != "" {
 			return exitcode.UsageErrorf("-f and the cluster flags (--node-group, --version, ...) do not mix: edit the file, or use the flags alone")
 		}
-		c, err := readClusterFile(o.file, o.f.Streams.In)
+		c, err := readClusterFile(o.File, o.In)
 		if err != nil {
 			return err
 		}
 		if len(args) == 1 && args[0] != c.Name {
 			if c.Name != "" {
-				return exitcode.UsageErrorf("NAME %q differs from metadata.name %q in %s", args[0], c.Name, o.file)
+				return exitcode.UsageErrorf("NAME %q differs from metadata.name %q in %s", args[0], c.Name, o.File)
 			}
 			c.Name = args[0]
 		}
-		if c.Namespace != "" && o.f.ConfigFlags.Namespace != nil && *o.f.ConfigFlags.Namespace != "" && *o.f.ConfigFlags.Namespace != c.Namespace {
-			return exitcode.UsageErrorf("the namespace of %s (%s) does not match -n %s", o.file, c.Namespace, *o.f.ConfigFlags.Namespace)
+		if c.Namespace != "" && explicitNS != "" && explicitNS != c.Namespace {
+			return exitcode.UsageErrorf("the namespace of %s (%s) does not match -n %s", o.File, c.Namespace, explicitNS)
 		}
 		if c.Namespace == "" {
 			c.Namespace = ns
 		}
-		o.cluster = c
+		o.Cluster = c
 	default:
 		if len(args) != 1 {
 			return exitcode.UsageErrorf("create cluster needs the cluster NAME (or -f FILE)\nSee 'kubectl hikube create cluster --help' for usage.")
 		}
-		o.spec.Name = args[0]
-		c, err := clusterspec.Build(o.spec)
+		o.Spec.Name = args[0]
+		c, err := clusterspec.Build(o.Spec)
 		if err != nil {
 			return exitcode.Wrap(exitcode.Usage, err)
 		}
-		o.cluster = c
+		o.Cluster = c
 	}
-	switch o.dryRun {
+	switch o.DryRun {
 	case "client":
-		o.output.Print.Complete("%s (dry run)") //nolint:errcheck
+		o.Output.Print.Complete("%s (dry run)") //nolint:errcheck
 	case "server":
-		o.output.Print.Complete("%s (server dry run)") //nolint:errcheck
+		o.Output.Print.Complete("%s (server dry run)") //nolint:errcheck
 	}
 	return nil
 }
 
-func (o *createOptions) Validate() error {
-	if o.dryRun != "none" && o.dryRun != "client" && o.dryRun != "server" {
-		return exitcode.UsageErrorf(`--dry-run must be "none", "client" or "server", not %q`, o.dryRun)
+// Validate refuses flags that do not go together and a cluster the API would
+// refuse for its shape.
+func (o *CreateOptions) Validate() error {
+	if o.DryRun != "none" && o.DryRun != "client" && o.DryRun != "server" {
+		return exitcode.UsageErrorf(`--dry-run must be "none", "client" or "server", not %q`, o.DryRun)
 	}
-	if o.dryRun != "none" && o.wait.Wait {
+	if o.DryRun != "none" && o.Wait.Wait {
 		return exitcode.UsageErrorf("--wait has nothing to wait for with --dry-run")
 	}
-	if err := o.output.Validate(); err != nil {
+	if err := o.Output.Validate(); err != nil {
 		return err
 	}
-	if err := clusterspec.Validate(o.cluster, nil); err != nil {
+	if err := clusterspec.Validate(o.Cluster, nil); err != nil {
 		return exitcode.Wrap(exitcode.Usage, err)
 	}
 	return nil
 }
 
-func (o *createOptions) Run() error {
-	body := applyBody(o.cluster)
-	if o.dryRun == "client" {
-		for _, w := range clusterspec.Warnings(o.cluster) {
-			fmt.Fprintf(o.f.Streams.ErrOut, "Warning: %s\n", w)
+// Run prints (client dry run) or applies the cluster, and waits if asked.
+func (o *CreateOptions) Run(ctx context.Context) error {
+	body := applyBody(o.Cluster)
+	if o.DryRun == "client" {
+		for _, w := range clusterspec.Warnings(o.Cluster) {
+			fmt.Fprintf(o.ErrOut, "Warning: %s\n", w)
 		}
-		return o.output.PrintObjects(o.f.Streams.Out, &unstructured.Unstructured{Object: body})
+		return o.Output.PrintObjects(o.Out, &unstructured.Unstructured{Object: body})
 	}
-	ctx, cancel := Context()
-	defer cancel()
-	clusters, err := o.f.Clusters(o.cluster.Namespace)
-	if err != nil {
-		return err
-	}
+	clusters := o.Clusters
 	// Apply would update an existing cluster; create never does.
-	if _, err := clusters.Get(ctx, o.cluster.Name, metav1.GetOptions{}); err == nil {
+	if _, err := clusters.Get(ctx, o.Cluster.Name, metav1.GetOptions{}); err == nil {
 		return exitcode.New(exitcode.Conflict, "cluster %s/%s already exists; change it with `kubectl hikube scale|nodegroup|gpu|addon|upgrade`, or see it with `kubectl hikube status %s -n %s`",
-			o.cluster.Namespace, o.cluster.Name, o.cluster.Name, o.cluster.Namespace)
+			o.Cluster.Namespace, o.Cluster.Name, o.Cluster.Name, o.Cluster.Namespace)
 	} else if !apierrors.IsNotFound(err) {
 		return err
 	}
@@ -208,35 +226,34 @@ func (o *createOptions) Run() error {
 		return err
 	}
 	opts := metav1.PatchOptions{FieldManager: edit.FieldManager}
-	if o.dryRun == "server" {
+	if o.DryRun == "server" {
 		opts.DryRun = []string{metav1.DryRunAll}
 	}
-	created, err := clusters.Patch(ctx, o.cluster.Name, types.ApplyPatchType, data, opts)
+	created, err := clusters.Patch(ctx, o.Cluster.Name, types.ApplyPatchType, data, opts)
 	if err != nil {
 		return err
 	}
 	setClusterKind(created)
-	if err := o.output.PrintObjects(o.f.Streams.Out, created); err != nil {
+	if err := o.Output.PrintObjects(o.Out, created); err != nil {
 		return err
 	}
-	if o.dryRun == "server" || !o.wait.Wait {
-		if o.dryRun == "none" && !o.wait.Wait {
-			fmt.Fprintf(o.f.Streams.ErrOut, "Provisioning; follow it with `kubectl hikube wait %s -n %s` or `kubectl hikube status %s -n %s`.\n", created.Name, created.Namespace, created.Name, created.Namespace)
+	if o.DryRun == "server" || !o.Wait.Wait {
+		if o.DryRun == "none" && !o.Wait.Wait {
+			fmt.Fprintf(o.ErrOut, "Provisioning; follow it with `kubectl hikube wait %s -n %s` or `kubectl hikube status %s -n %s`.\n", created.Name, created.Namespace, created.Name, created.Namespace)
 		}
 		return nil
 	}
-	return waitReady(o.f, clusters, created, o.wait.Timeout)
+	return waitReady(ctx, o.ErrOut, clusters, created, o.Wait.Timeout)
 }
 
 // waitReady waits for the cluster at the written generation and says how to use it.
-func waitReady(f *Factory, clusters typedv1alpha1.ClusterInterface, c *v1alpha1.Cluster, timeout time.Duration) error {
-	ctx, cancel := Context()
-	defer cancel()
+func waitReady(ctx context.Context, errOut io.Writer, clusters typedv1alpha1.ClusterInterface, c *v1alpha1.Cluster, timeout time.Duration) error {
 	start := time.Now()
-	if _, err := f.Waiter(clusters, c.Namespace, c.Name).Wait(ctx, progress.Ready, c.Generation, timeout); err != nil {
+	w := &progress.Waiter{Client: clusters, Namespace: c.Namespace, Name: c.Name, Out: errOut}
+	if _, err := w.Wait(ctx, progress.Ready, c.Generation, timeout); err != nil {
 		return err
 	}
-	fmt.Fprintf(f.Streams.ErrOut, "cluster %s/%s is Ready (%.1fs). Next: kubectl hikube kubeconfig %s -n %s --merge --switch\n",
+	fmt.Fprintf(errOut, "cluster %s/%s is Ready (%.1fs). Next: kubectl hikube kubeconfig %s -n %s --merge --switch\n",
 		c.Namespace, c.Name, time.Since(start).Seconds(), c.Name, c.Namespace)
 	return nil
 }

@@ -17,7 +17,6 @@ import (
 	typedv1alpha1 "github.com/hikube/hikube/pkg/generated/clientset/versioned/typed/apps/v1alpha1"
 	"github.com/hikube/hikube/plugin/pkg/kubeconfig"
 	"github.com/hikube/hikube/plugin/pkg/printers"
-	"github.com/hikube/hikube/plugin/pkg/progress"
 	"github.com/hikube/hikube/plugin/pkg/term"
 )
 
@@ -97,11 +96,6 @@ func (f *Factory) Ref(ns, name string) (kubeconfig.ClusterRef, error) {
 // Style is the colour style of stdout.
 func (f *Factory) Style() printers.Style {
 	return printers.Style{Color: term.ColorEnabled(f.Streams.Out)}
-}
-
-// Waiter waits on a cluster, with progress on stderr.
-func (f *Factory) Waiter(client typedv1alpha1.ClusterInterface, ns, name string) *progress.Waiter {
-	return &progress.Waiter{Client: client, Namespace: ns, Name: name, Out: f.Streams.ErrOut}
 }
 
 // Context is cancelled by Ctrl-C.

@@ -22,16 +22,25 @@ type OutputFlags struct {
 	human bool
 }
 
+// newOutputFlags are the machine formats only; operation is the verb of
+// -o name ("created").
 func newOutputFlags(operation string) *OutputFlags {
 	return &OutputFlags{Print: genericclioptions.NewPrintFlags(operation).WithTypeSetter(scheme.Scheme)}
 }
 
+// newTableOutputFlags are the machine formats plus our tables (the default),
+// wide and custom-columns.
+func newTableOutputFlags() *OutputFlags {
+	o := newOutputFlags("")
+	o.human = true
+	return o
+}
+
 // AddFlags adds -o and the template flags.
-func (o *OutputFlags) AddFlags(c *cobra.Command, human bool) {
-	o.human = human
+func (o *OutputFlags) AddFlags(c *cobra.Command) {
 	o.Print.AddFlags(c)
 	formats := o.Print.AllowedFormats()
-	if human {
+	if o.human {
 		formats = append(formats, "wide", "custom-columns")
 	}
 	c.Flags().Lookup("output").Usage = "Output format. One of: (" + strings.Join(formats, ", ") + ")."

@@ -1,6 +1,9 @@
-// Package cmd holds the cobra verbs of kubectl-hikube. Each verb is thin:
-// Complete (read flags and the kubeconfig), Validate (refuse bad input
-// before anything is sent), Run (call the logic in plugin/pkg and print).
+// Package cmd holds the cobra verbs of kubectl-hikube. Each verb is an
+// Options struct (NewXOptions(streams), the k8s.io/sample-cli-plugin shape)
+// and a thin cobra command that binds its flags: Complete (read the
+// arguments and the kubeconfig, make the clients), Validate (refuse bad
+// input before anything is sent), Run(ctx) (call the logic in plugin/pkg and
+// print). Tests build the Options directly, with fake clients.
 package cmd
 
 import (
@@ -64,7 +67,7 @@ func NewRootCmd(streams genericiooptions.IOStreams) *cobra.Command {
 		&cobra.Group{ID: "clusters", Title: "Clusters:"},
 		&cobra.Group{ID: "groups", Title: "Node groups, GPUs and add-ons:"},
 		&cobra.Group{ID: "access", Title: "Access:"},
-		&cobra.Group{ID: "catalog", Title: "Catalog:"},
+		&cobra.Group{ID: "catalog", Title: "Catalog and quota:"},
 	)
 	add := func(group string, cmds ...*cobra.Command) {
 		for _, c := range cmds {
@@ -75,7 +78,7 @@ func NewRootCmd(streams genericiooptions.IOStreams) *cobra.Command {
 	add("clusters", newCreateCmd(f), newGetCmd(f), newStatusCmd(f), newEventsCmd(f), newWaitCmd(f), newUpgradeCmd(f), newDeleteCmd(f))
 	add("groups", newScaleCmd(f), newNodeGroupCmd(f), newGPUCmd(f), newAddonCmd(f))
 	add("access", newKubeconfigCmd(f), newConnectCmd(f), newCredentialCmd(f))
-	add("catalog", newInstanceTypesCmd(f), newVersionsCmd(f))
+	add("catalog", newInstanceTypesCmd(f), newVersionsCmd(f), newQuotaCmd(f))
 	root.AddCommand(newCompletionCmd(f, root))
 	return root
 }

@@ -1,9 +1,12 @@
 package cmd
 
 import (
+	"context"
 	"fmt"
+	"io"
 
 	"github.com/spf13/cobra"
+	"k8s.io/cli-runtime/pkg/genericiooptions"
 
 	"github.com/hikube/hikube/apis/apps/v1alpha1"
 	"github.com/hikube/hikube/pkg/catalog"
@@ -13,10 +16,21 @@ import (
 	"github.com/hikube/hikube/plugin/pkg/printers"
 )
 
+// UpgradeOptions are the options of `upgrade`.
+type UpgradeOptions struct {
+	editOptions
+	Name    string
+	Version string // target minor; "" for the next one
+	Yes     bool   // apply the plan; without it only print it
+}
+
+// NewUpgradeOptions returns the options of `upgrade` with their defaults.
+func NewUpgradeOptions(streams genericiooptions.IOStreams) *UpgradeOptions {
+	return &UpgradeOptions{editOptions: newEditOptions(streams, "configured")}
+}
+
 func newUpgradeCmd(f *Factory) *cobra.Command {
-	o := newEditOptions(f, "configured")
-	var version string
-	var yes bool
+	o := NewUpgradeOptions(f.Streams)
 	c := &cobra.Command{
 		Use:   "upgrade NAME [--version v1.NN] [--yes]",
 		Short: "Show the upgrade plan of a cluster; apply it with --yes",
@@ -26,38 +40,54 @@ Without --yes, prints the plan and changes nothing. --version defaults to the ne
 		Example:           "  kubectl hikube upgrade prod\n  kubectl hikube upgrade prod --version v1.37 --yes --wait",
 		Args:              exactArgs("NAME"),
 		ValidArgsFunction: completeClusters(f),
-		RunE: func(c *cobra.Command, args []string) error {
-			cl, err := getCluster(f, args[0])
-			if err != nil {
-				return err
-			}
-			target, err := upgradeTarget(cl.Spec.Version, version)
-			if err != nil {
-				return err
-			}
-			if target == "" {
-				fmt.Fprintf(f.Streams.ErrOut, "cluster %s/%s runs %s, the newest supported minor; nothing to upgrade.\n", cl.Namespace, cl.Name, cl.Spec.Version)
-				return nil
-			}
-			printPlan(f, cl, target)
-			if !yes {
-				fmt.Fprintf(f.Streams.ErrOut, "Nothing changed. Apply the plan: kubectl hikube upgrade %s -n %s --version %s --yes\n", cl.Name, cl.Namespace, target)
-				return nil
-			}
-			return o.run(cl.Name, func(before, after *v1alpha1.Cluster) string {
-				return fmt.Sprintf("upgrading: %s -> %s", before.Spec.Version, after.Spec.Version)
-			}, edit.SetVersion(target))
-		},
+		RunE:              runE(f, o),
 	}
-	c.Flags().StringVar(&version, "version", "", "target minor (default: the next one)")
-	c.Flags().BoolVarP(&yes, "yes", "y", false, "apply the plan")
+	c.Flags().StringVar(&o.Version, "version", "", "target minor (default: the next one)")
+	c.Flags().BoolVarP(&o.Yes, "yes", "y", false, "apply the plan")
 	o.addFlags(c, true)
 	c.RegisterFlagCompletionFunc("version", completeVersions) //nolint:errcheck
 	return c
 }
 
-// upgradeTarget is the minor to go to: asked, or the next; "" when current
-// is the newest.
+// Complete takes the cluster name and makes the clusters client.
+func (o *UpgradeOptions) Complete(f *Factory, _ *cobra.Command, args []string) error {
+	o.Name = args[0]
+	return o.complete(f)
+}
+
+// Validate checks the output flags; the target is checked against the
+// cluster's version in Run.
+func (o *UpgradeOptions) Validate() error { return o.validate() }
+
+// Run prints the plan and, with --yes, applies it.
+func (o *UpgradeOptions) Run(ctx context.Context) error {
+	cl, err := o.get(ctx, o.Name)
+	if err != nil {
+		return err
+	}
+	target, err := upgradeTarget(cl.Spec.Version, o.Version)
+	if err != nil {
+		return err
+	}
+	if target == "" {
+		minor, _ := catalog.ParseMinor(cl.Spec.Version)
+		fmt.Fprintf(o.ErrOut, "cluster %s/%s runs %s, the newest minor this plugin knows; nothing to upgrade. If the platform offers a newer one, name it: --version v1.%d\n", cl.Namespace, cl.Name, cl.Spec.Version, minor+1)
+		return nil
+	}
+	printPlan(o.Out, cl, target)
+	if !o.Yes {
+		fmt.Fprintf(o.ErrOut, "Nothing changed. Apply the plan: kubectl hikube upgrade %s -n %s --version %s --yes\n", cl.Name, cl.Namespace, target)
+		return nil
+	}
+	return o.run(ctx, cl.Name, func(before, after *v1alpha1.Cluster) string {
+		return fmt.Sprintf("upgrading: %s -> %s", before.Spec.Version, after.Spec.Version)
+	}, edit.SetVersion(target))
+}
+
+// upgradeTarget is the minor to go to: asked, or the next; "" when nothing
+// is asked and the plugin knows no newer minor. An asked minor is checked
+// for the upgrade rules only (one up, never down): whether the platform
+// offers it is the server's to say, so a newer server's minors work.
 func upgradeTarget(current, asked string) (string, error) {
 	cur, err := catalog.ParseMinor(current)
 	if err != nil {
@@ -86,8 +116,7 @@ func upgradeTarget(current, asked string) (string, error) {
 	return target, nil
 }
 
-func printPlan(f *Factory, c *v1alpha1.Cluster, target string) {
-	out := f.Streams.Out
+func printPlan(out io.Writer, c *v1alpha1.Cluster, target string) {
 	fmt.Fprintf(out, "Upgrade plan for cluster %s/%s\n", c.Namespace, c.Name)
 	fmt.Fprintf(out, "  Kubernetes:     %s -> %s\n", c.Spec.Version, target)
 	fmt.Fprintf(out, "  1. control plane: %d replica(s) replaced one at a time; the API stays served\n", ptrOr(c.Spec.ControlPlane.Replicas))

@@ -41,5 +41,13 @@ func run(m *testing.M) int {
 	}
 	os.Setenv("PATH", bin+string(os.PathListSeparator)+os.Getenv("PATH"))
 	os.Setenv("NO_COLOR", "1")
+	// The credential cache goes to a directory of the run, not the user's.
+	cache, err := os.MkdirTemp("", "kubectl-hikube-cache-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	defer os.RemoveAll(cache)
+	os.Setenv("XDG_CACHE_HOME", cache)
 	return harness.Main(m, &env, localplatform.Options{})
 }

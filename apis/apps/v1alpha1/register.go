@@ -38,7 +38,7 @@ func addKnownTypes(scheme *runtime.Scheme) error {
 		&Cluster{}, &ClusterList{},
 		&InstanceType{}, &InstanceTypeList{},
 		&GPUModel{}, &GPUModelList{},
-		&KubeconfigOptions{},
+		&KubeconfigOptions{}, &KubeconfigRequest{},
 	)
 	metav1.AddToGroupVersion(scheme, SchemeGroupVersion)
 	return nil

@@ -395,3 +395,39 @@ type KubeconfigOptions struct {
 	// +optional
 	ExpirationSeconds int64 `json:"expirationSeconds,omitempty"`
 }
+
+// +k8s:deepcopy-gen:interfaces=k8s.io/apimachinery/pkg/runtime.Object
+
+// KubeconfigRequest asks for a kubeconfig of a cluster: POST it to the
+// clusters/kubeconfig (or clusters/viewerkubeconfig) subresource, and the
+// answer carries the kubeconfig and when its client certificate expires, so a
+// client learns the expiry without parsing the certificate (as Gardener's
+// shoots/adminkubeconfig does). Nothing is stored. A GET of the same
+// subresource returns the kubeconfig alone, for kubectl get --raw.
+type KubeconfigRequest struct {
+	metav1.TypeMeta `json:",inline"`
+	// +optional
+	metav1.ObjectMeta `json:"metadata,omitempty"`
+	// Spec is what is asked for.
+	Spec KubeconfigRequestSpec `json:"spec"`
+	// Status is the kubeconfig issued; set by the server.
+	// +optional
+	Status KubeconfigRequestStatus `json:"status,omitempty"`
+}
+
+// KubeconfigRequestSpec is what a KubeconfigRequest asks for.
+type KubeconfigRequestSpec struct {
+	// ExpirationSeconds is the lifetime of the client certificate, between
+	// 600 (10 minutes) and 86400 (24 hours). Defaults to 3600.
+	// +optional
+	ExpirationSeconds *int64 `json:"expirationSeconds,omitempty"`
+}
+
+// KubeconfigRequestStatus is the kubeconfig issued for a KubeconfigRequest.
+type KubeconfigRequestStatus struct {
+	// Kubeconfig is the kubeconfig file, with a client certificate signed
+	// for the caller by the cluster's CA.
+	Kubeconfig []byte `json:"kubeconfig"`
+	// ExpirationTimestamp is when the client certificate expires.
+	ExpirationTimestamp metav1.Time `json:"expirationTimestamp"`
+}

@@ -122,6 +122,21 @@ func (in KubeconfigOptions) OpenAPIModelName() string {
 }
 
 // OpenAPIModelName returns the OpenAPI model name for this type.
+func (in KubeconfigRequest) OpenAPIModelName() string {
+	return "io.hikube.apps.v1alpha1.KubeconfigRequest"
+}
+
+// OpenAPIModelName returns the OpenAPI model name for this type.
+func (in KubeconfigRequestSpec) OpenAPIModelName() string {
+	return "io.hikube.apps.v1alpha1.KubeconfigRequestSpec"
+}
+
+// OpenAPIModelName returns the OpenAPI model name for this type.
+func (in KubeconfigRequestStatus) OpenAPIModelName() string {
+	return "io.hikube.apps.v1alpha1.KubeconfigRequestStatus"
+}
+
+// OpenAPIModelName returns the OpenAPI model name for this type.
 func (in NodeGroup) OpenAPIModelName() string {
 	return "io.hikube.apps.v1alpha1.NodeGroup"
 }

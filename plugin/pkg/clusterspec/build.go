@@ -60,10 +60,7 @@ func Build(o Options) (*v1alpha1.Cluster, error) {
 		s.ControlPlane.ResourcesPreset = o.ControlPlanePreset
 	}
 	if o.StorageClass != "" {
-		if !catalog.IsStorageClass(o.StorageClass) {
-			return nil, fmt.Errorf("--storage-class %q: one of %s", o.StorageClass, strings.Join(catalog.StorageClasses, ", "))
-		}
-		s.StorageClass = o.StorageClass
+		s.StorageClass = o.StorageClass // the server's catalog judges it
 	}
 	for _, spec := range o.NodeGroups {
 		ng, err := ParseNodeGroup(spec)
@@ -86,9 +83,6 @@ func Build(o Options) (*v1alpha1.Cluster, error) {
 		ng, ok := s.NodeGroups[group]
 		if !ok {
 			return nil, fmt.Errorf("--gpu %q: no --node-group named %q", spec, group)
-		}
-		if err := CheckGPUFamily(ng.InstanceType, g.Model); err != nil {
-			return nil, fmt.Errorf("--gpu %q: %v", spec, err)
 		}
 		ng.GPUs = g.Entries()
 		s.NodeGroups[group] = ng
@@ -118,7 +112,7 @@ func Build(o Options) (*v1alpha1.Cluster, error) {
 }
 
 // NormalizeVersion accepts "v1.36", "1.36" and "v1.36.3" and returns the
-// minor "v1.36", which must be in the catalog.
+// minor "v1.36". Whether the platform offers it is the server's to say.
 func NormalizeVersion(v string) (string, error) {
 	in := v
 	if !strings.HasPrefix(v, "v") {
@@ -127,8 +121,8 @@ func NormalizeVersion(v string) (string, error) {
 	if parts := strings.Split(v, "."); len(parts) == 3 {
 		v = parts[0] + "." + parts[1]
 	}
-	if _, err := catalog.ParseMinor(v); err != nil || !catalog.IsSupportedVersion(v) {
-		return "", fmt.Errorf("--version %q: not a supported Kubernetes minor (kubectl hikube versions: %s)", in, strings.Join(catalog.SupportedVersions, ", "))
+	if _, err := catalog.ParseMinor(v); err != nil {
+		return "", fmt.Errorf("--version %q: not a Kubernetes minor such as v1.37", in)
 	}
 	return v, nil
 }
@@ -141,8 +135,9 @@ func newScheme() *runtime.Scheme {
 	return s
 }
 
-// Validate runs the API's own validation on a copy of c after the API's
-// defaults, so that a bad cluster is refused before it is sent. With old, the
+// Validate runs the API's own static validation on a copy of c after the
+// API's defaults, so that a cluster of the wrong shape is refused before it
+// is sent (what the catalog offers is the server's admission to check). With old, the
 // update rules (no version skip or downgrade, immutable fields) apply too.
 func Validate(c, old *v1alpha1.Cluster) error {
 	newInternal, err := toInternal(c)

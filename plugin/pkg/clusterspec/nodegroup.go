@@ -2,6 +2,13 @@
 // --node-group and --gpu specs, add-on names, and the client-side check that
 // runs the API's own validation before anything is sent. Every error names
 // the part of the spec at fault and what is allowed instead.
+//
+// Only the shape is checked here (syntax, counts, the API's limits). What
+// the platform offers — instance types, GPU models, storage classes,
+// versions, which families carry GPUs — is the server's catalog to judge
+// (its admission answers with field errors, also on --dry-run=server), so
+// that a plugin older than the server never refuses what the server offers.
+// The plugin's compiled catalog serves completion, help and normalisation.
 package clusterspec
 
 import (
@@ -58,10 +65,7 @@ func ParseNodeGroup(spec string) (NodeGroupSpec, error) {
 		case "name":
 			out.Name = value
 		case "instance-type", "type":
-			if _, ok := catalog.LookupInstanceType(value); !ok {
-				return out, bad("instance-type: unknown instance type %q (kubectl hikube instance-types lists them: %s)", value, strings.Join(catalog.InstanceTypeNames(), ", "))
-			}
-			g.InstanceType = value
+			g.InstanceType = value // the server's catalog judges it
 		case "min", "max":
 			n, err := strconv.ParseInt(value, 10, 32)
 			if err != nil || n < 0 {
@@ -89,10 +93,7 @@ func ParseNodeGroup(spec string) (NodeGroupSpec, error) {
 			}
 			g.GPUs = gpus
 		case "storage-class":
-			if !catalog.IsStorageClass(value) {
-				return out, bad("storage-class: unknown storage class %q (one of %s)", value, strings.Join(catalog.StorageClasses, ", "))
-			}
-			g.StorageClass = value
+			g.StorageClass = value // the server's catalog judges it
 		case "ephemeral-storage", "disk":
 			q, err := resource.ParseQuantity(value)
 			if err != nil || q.Sign() <= 0 {
@@ -128,52 +129,21 @@ func ParseNodeGroup(spec string) (NodeGroupSpec, error) {
 		}
 		g.Resources = &v1alpha1.NodeResources{CPU: c, Memory: m}
 	}
-	if len(g.GPUs) > 0 {
-		if err := CheckGPUFamily(g.InstanceType, g.GPUs[0].Name); err != nil {
-			return out, bad("gpus: %v", err)
-		}
-	}
 	return out, nil
-}
-
-// CheckGPUFamily refuses GPUs on an instance type whose family cannot carry
-// them; "" is the default instance type.
-func CheckGPUFamily(instanceType, model string) error {
-	if instanceType == "" {
-		instanceType = catalog.DefaultInstanceType
-	}
-	it, ok := catalog.LookupInstanceType(instanceType)
-	if !ok {
-		return fmt.Errorf("unknown instance type %q", instanceType)
-	}
-	if !it.Family.GPUCapable() {
-		return fmt.Errorf("%s cannot go on instance type %s: the %s family is shared and carries no GPUs; use the %s families (such as %s)",
-			model, instanceType, it.Family.Name, catalog.GPUCapableFamilies(), suggestGPUType(it))
-	}
-	return nil
-}
-
-// suggestGPUType names a GPU-capable instance type with at least the vCPUs of it.
-func suggestGPUType(it catalog.InstanceType) string {
-	for _, c := range catalog.InstanceTypes() {
-		if c.Family.GPUCapable() && c.CPU >= it.CPU {
-			return c.Name
-		}
-	}
-	return "u1.xlarge"
 }
 
 // GPUSpec is a parsed "MODEL[:COUNT]".
 type GPUSpec struct {
-	// Model is the catalog's short name, such as nvidia.com/L40S.
+	// Model is the model as given, or the catalog's short name (such as
+	// nvidia.com/L40S) when it was given by catalog name.
 	Model string
 	Count int
 }
 
 // ParseGPU parses "nvidia.com/L40S:2" (count defaults to 1). The model may be
-// named by short name, device resource or catalog name; Model is normalized
-// to the name the input used when it is a short or device name, so that what
-// is sent is what the user wrote.
+// named by short name, device resource or catalog name; a catalog name the
+// plugin knows (h100) becomes the short name, any other name is sent as
+// written, for the server's catalog to judge.
 func ParseGPU(spec string) (GPUSpec, error) {
 	model, count := spec, "1"
 	if i := strings.LastIndex(spec, ":"); i >= 0 {
@@ -183,10 +153,6 @@ func ParseGPU(spec string) (GPUSpec, error) {
 	if model == "" {
 		return GPUSpec{}, fmt.Errorf("%q: missing GPU model (one of %s)", spec, strings.Join(catalog.GPUNames(), ", "))
 	}
-	m, ok := catalog.LookupGPU(model)
-	if !ok {
-		return GPUSpec{}, fmt.Errorf("%q: unknown GPU model %q (kubectl hikube gpu list shows them: %s)", spec, model, strings.Join(catalog.GPUNames(), ", "))
-	}
 	n, err := strconv.Atoi(strings.TrimSpace(count))
 	if err != nil {
 		return GPUSpec{}, fmt.Errorf("%q: count %q is not a whole number", spec, count)
@@ -194,7 +160,7 @@ func ParseGPU(spec string) (GPUSpec, error) {
 	if n < 1 || n > catalog.MaxGPUsPerNode {
 		return GPUSpec{}, fmt.Errorf("%q: count %d is out of range; each node takes 1 to %d GPUs", spec, n, catalog.MaxGPUsPerNode)
 	}
-	if model == m.Name {
+	if m, ok := catalog.LookupGPU(model); ok && model == m.Name {
 		model = m.ShortName
 	}
 	return GPUSpec{Model: model, Count: n}, nil
@@ -231,15 +197,21 @@ func ParseGroupGPU(spec string) (string, GPUSpec, error) {
 	return strings.TrimSpace(group), g, nil
 }
 
+// GPUModelName is the short name of a model the plugin's catalog knows (by
+// any of its names), else the name as given: two names of one model compare
+// equal, and a model only the server knows keeps its name.
+func GPUModelName(name string) string {
+	if m, ok := catalog.LookupGPU(name); ok {
+		return m.ShortName
+	}
+	return name
+}
+
 // CountGPUs sums the entries of a node group per model.
 func CountGPUs(gpus []v1alpha1.GPU) map[string]int {
 	out := map[string]int{}
 	for _, g := range gpus {
-		name := g.Name
-		if m, ok := catalog.LookupGPU(name); ok {
-			name = m.ShortName
-		}
-		out[name]++
+		out[GPUModelName(g.Name)]++
 	}
 	return out
 }

@@ -20,15 +20,17 @@ import (
 	"k8s.io/klog/v2"
 
 	"github.com/hikube/hikube/apis/apps"
+	"github.com/hikube/hikube/apis/apps/validation"
 	"github.com/hikube/hikube/pkg/clusterpki"
 	"github.com/hikube/hikube/pkg/pki"
 )
 
-// Lifetimes of the client certificates the kubeconfig subresources sign.
+// Lifetimes of the client certificates the kubeconfig subresources sign:
+// those a KubeconfigRequest is validated against.
 const (
-	DefaultKubeconfigExpiration = time.Hour
-	MinKubeconfigExpiration     = 10 * time.Minute
-	MaxKubeconfigExpiration     = 24 * time.Hour
+	DefaultKubeconfigExpiration = time.Duration(validation.DefaultKubeconfigExpirationSeconds) * time.Second
+	MinKubeconfigExpiration     = time.Duration(validation.MinKubeconfigExpirationSeconds) * time.Second
+	MaxKubeconfigExpiration     = time.Duration(validation.MaxKubeconfigExpirationSeconds) * time.Second
 )
 
 // KubeconfigREST serves clusters/kubeconfig and clusters/viewerkubeconfig: a
@@ -37,6 +39,12 @@ const (
 // grants (cluster-admin or view inside the tenant cluster). Which one a
 // caller may get is plain RBAC on the two subresources, as Gardener does with
 // shoots/adminkubeconfig and shoots/viewerkubeconfig; nobody shares a secret.
+//
+// Two ways in: GET (?expirationSeconds=, clamped) returns the kubeconfig file
+// itself, for `kubectl get --raw ... > file`; POST of a KubeconfigRequest
+// (validated, 422 outside the allowed lifetimes) returns the request with the
+// kubeconfig and its expiry in the status, so a client need not parse the
+// certificate to know when to renew it.
 type KubeconfigREST struct {
 	clusters rest.Getter
 	secrets  func(ctx context.Context, name string) (*clusterpkiSecret, error)
@@ -71,10 +79,14 @@ func NewKubeconfigREST(clusters rest.Getter, host kubernetes.Interface, group st
 	}
 }
 
-var _ rest.GetterWithOptions = &KubeconfigREST{}
+var (
+	_ rest.GetterWithOptions = &KubeconfigREST{}
+	_ rest.NamedCreater      = &KubeconfigREST{}
+	_ rest.StorageMetadata   = &KubeconfigREST{}
+)
 
-// New returns the options type; the answer itself is streamed.
-func (r *KubeconfigREST) New() runtime.Object { return &apps.KubeconfigOptions{} }
+// New is what a POST decodes and answers; a GET streams the file instead.
+func (r *KubeconfigREST) New() runtime.Object { return &apps.KubeconfigRequest{} }
 
 // Destroy is a no-op.
 func (r *KubeconfigREST) Destroy() {}
@@ -84,11 +96,23 @@ func (r *KubeconfigREST) NewGetOptions() (runtime.Object, bool, string) {
 	return &apps.KubeconfigOptions{}, false, ""
 }
 
-// ProducesMIMETypes tells the OpenAPI what the GET returns.
-func (r *KubeconfigREST) ProducesMIMETypes(string) []string { return []string{"application/yaml"} }
+// ProducesMIMETypes tells the OpenAPI what the GET returns; a POST answers
+// with the usual API media types.
+func (r *KubeconfigREST) ProducesMIMETypes(verb string) []string {
+	if verb == "GET" {
+		return []string{"application/yaml"}
+	}
+	return nil
+}
 
-// ProducesObject tells the OpenAPI the answer is not a Kubernetes object.
-func (r *KubeconfigREST) ProducesObject(string) interface{} { return "" }
+// ProducesObject tells the OpenAPI that the GET's answer is not a Kubernetes
+// object; a POST answers with the KubeconfigRequest (New).
+func (r *KubeconfigREST) ProducesObject(verb string) interface{} {
+	if verb == "GET" {
+		return ""
+	}
+	return nil
+}
 
 // Get signs a certificate for the caller and returns the kubeconfig.
 func (r *KubeconfigREST) Get(ctx context.Context, name string, opts runtime.Object) (runtime.Object, error) {
@@ -96,32 +120,74 @@ func (r *KubeconfigREST) Get(ctx context.Context, name string, opts runtime.Obje
 	if !ok {
 		return nil, fmt.Errorf("unexpected options %T", opts)
 	}
-	user, ok := genericapirequest.UserFrom(ctx)
-	if !ok || user.GetName() == "" {
-		return nil, apierrors.NewUnauthorized("no user in the request")
-	}
-	obj, err := r.clusters.Get(ctx, name, &metav1.GetOptions{})
+	data, _, err := r.issue(ctx, name, clampExpiration(o.ExpirationSeconds))
 	if err != nil {
 		return nil, err
 	}
+	return &kubeconfigStream{data: data}, nil
+}
+
+// Create answers a KubeconfigRequest for cluster name: the same kubeconfig
+// as Get, with its expiry. Nothing is stored.
+func (r *KubeconfigREST) Create(ctx context.Context, name string, obj runtime.Object, createValidation rest.ValidateObjectFunc, _ *metav1.CreateOptions) (runtime.Object, error) {
+	req, ok := obj.(*apps.KubeconfigRequest)
+	if !ok {
+		return nil, apierrors.NewBadRequest(fmt.Sprintf("expected a KubeconfigRequest, got %T", obj))
+	}
+	if errs := validation.ValidateKubeconfigRequest(req); len(errs) > 0 {
+		return nil, apierrors.NewInvalid(apps.Kind("KubeconfigRequest"), name, errs)
+	}
+	if createValidation != nil {
+		if err := createValidation(ctx, req.DeepCopyObject()); err != nil {
+			return nil, err
+		}
+	}
+	lifetime := DefaultKubeconfigExpiration
+	if s := req.Spec.ExpirationSeconds; s != nil {
+		lifetime = time.Duration(*s) * time.Second
+	}
+	data, expires, err := r.issue(ctx, name, lifetime)
+	if err != nil {
+		return nil, err
+	}
+	// A fresh object: nothing of the request's metadata (such as the managed
+	// fields the handler adds) belongs in the answer.
+	out := &apps.KubeconfigRequest{
+		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: genericapirequest.NamespaceValue(ctx), CreationTimestamp: metav1.NewTime(r.now())},
+		Spec:       *req.Spec.DeepCopy(),
+		Status:     apps.KubeconfigRequestStatus{Kubeconfig: data, ExpirationTimestamp: metav1.NewTime(expires)},
+	}
+	return out, nil
+}
+
+// issue signs a certificate of the given lifetime for the caller and returns
+// the kubeconfig of cluster name and when the certificate expires.
+func (r *KubeconfigREST) issue(ctx context.Context, name string, lifetime time.Duration) ([]byte, time.Time, error) {
+	user, ok := genericapirequest.UserFrom(ctx)
+	if !ok || user.GetName() == "" {
+		return nil, time.Time{}, apierrors.NewUnauthorized("no user in the request")
+	}
+	obj, err := r.clusters.Get(ctx, name, &metav1.GetOptions{})
+	if err != nil {
+		return nil, time.Time{}, err
+	}
 	cl := obj.(*apps.Cluster)
 	if cl.Status.Endpoint == "" {
-		return nil, apierrors.NewConflict(apps.Resource("clusters"), name, fmt.Errorf(
+		return nil, time.Time{}, apierrors.NewConflict(apps.Resource("clusters"), name, fmt.Errorf(
 			"the cluster has no endpoint yet; wait for it: kubectl wait --for=condition=Ready cluster/%s -n %s", name, cl.Namespace))
 	}
 	ref := clusterpki.ClusterRef{Namespace: cl.Namespace, Name: cl.Name, UID: string(cl.UID)}
 	sec, err := r.secrets(ctx, clusterpki.SecretName(ref))
 	if err != nil || sec.uid != ref.UID {
 		klog.FromContext(ctx).Error(err, "No PKI for the cluster", "cluster", klog.KObj(cl))
-		return nil, apierrors.NewServiceUnavailable(fmt.Sprintf("the credentials of cluster %s are not ready yet; retry shortly", name))
+		return nil, time.Time{}, apierrors.NewServiceUnavailable(fmt.Sprintf("the credentials of cluster %s are not ready yet; retry shortly", name))
 	}
-	lifetime := clampExpiration(o.ExpirationSeconds)
 	data, expires, err := r.kubeconfig(cl, sec.pki, user.GetName(), user.GetGroups(), lifetime)
 	if err != nil {
-		return nil, apierrors.NewInternalError(err)
+		return nil, time.Time{}, apierrors.NewInternalError(err)
 	}
 	klog.FromContext(ctx).V(2).Info("Signed a tenant kubeconfig", "cluster", klog.KObj(cl), "user", user.GetName(), "group", r.group, "expires", expires)
-	return &kubeconfigStream{data: data}, nil
+	return data, expires, nil
 }
 
 func clampExpiration(seconds int64) time.Duration {
