@@ -18,6 +18,8 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+
+	"github.com/hikube/hikube/pkg/atomicfile"
 )
 
 // DefaultRenewBefore is how long before its expiry a cached certificate is
@@ -101,32 +103,7 @@ func (c *Cache) Put(key string, e Entry) error {
 	if err != nil {
 		return err
 	}
-	return writePrivate(c.path(key), data)
-}
-
-// writePrivate writes data to path atomically with mode 0600: a temporary
-// file in the same directory (created 0600), synced, renamed over path.
-func writePrivate(path string, data []byte) error {
-	dir := filepath.Dir(path)
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return fmt.Errorf("creating %s: %w", dir, err)
-	}
-	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
-	if err != nil {
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	tmp := f.Name()
-	defer os.Remove(tmp) // a no-op after the rename
-	_, werr := f.Write(data)
-	serr := f.Sync()
-	cerr := f.Close()
-	if err := errors.Join(werr, serr, cerr); err != nil {
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	return nil
+	return atomicfile.Write(c.path(key), data, 0o600)
 }
 
 // RemoveCluster drops every entry of cluster namespace/name: a cluster
