@@ -103,6 +103,12 @@ type KubeAPIServer struct {
 	// false routes to an APIService's Service (which may be an ExternalName)
 	// rather than to its Endpoints.
 	EnableAggregatorRouting *bool
+	// AdmissionPlugins are enabled on top of the apiserver's defaults
+	// (--enable-admission-plugins), such as NodeRestriction.
+	AdmissionPlugins []string
+	// EnableBootstrapTokenAuth lets machines join with kubeadm bootstrap
+	// tokens (--enable-bootstrap-token-auth).
+	EnableBootstrapTokenAuth bool
 }
 
 // Serving is where and how the apiserver serves.
@@ -210,6 +216,10 @@ func (c KubeAPIServer) Flags() []string {
 	}
 	if c.EnableAggregatorRouting != nil {
 		add("enable-aggregator-routing", strconv.FormatBool(*c.EnableAggregatorRouting))
+	}
+	add("enable-admission-plugins", strings.Join(c.AdmissionPlugins, ","))
+	if c.EnableBootstrapTokenAuth {
+		add("enable-bootstrap-token-auth", "true")
 	}
 	return args
 }

@@ -56,6 +56,11 @@ func apiserverArgs(f files, ports Ports, i int, frontProxy bool) []string {
 		// or removed: no delay, and no profiling endpoints on loopback.
 		ShutdownDelay: ptr.To(time.Duration(0)),
 		Profiling:     ptr.To(false),
+		// Machines join as kubeadm joins them (bootstrap token, then
+		// their own node credentials), which NodeRestriction confines to
+		// their own Node.
+		EnableBootstrapTokenAuth: true,
+		AdmissionPlugins:         []string{"NodeRestriction"},
 	}
 	if frontProxy {
 		c.FrontProxy = &controlplaneflags.FrontProxy{
@@ -79,6 +84,10 @@ func kcmArgs(f files) []string {
 		ClusterSigningCertFile: f.pki("ca.crt"),
 		ClusterSigningKeyFile:  f.pki("ca.key"),
 		ServiceClusterIPRange:  serviceCIDR,
+		// The default controllers, and the two that kubeadm's bootstrap
+		// tokens need: bootstrapsigner signs cluster-info for each token,
+		// tokencleaner removes expired ones.
+		Controllers: []string{"*", "bootstrapsigner", "tokencleaner"},
 	}.Flags()
 }
 

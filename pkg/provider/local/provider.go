@@ -180,6 +180,29 @@ func adminConfig(f files, port int) (*rest.Config, error) {
 
 func endpoint(port int) string { return "https://127.0.0.1:" + strconv.Itoa(port) }
 
+// JoinEndpoint is where machines that join the cluster reach its API:
+// replica 0 on loopback, served by the cluster CA, and the minor it runs.
+func (p *Provider) JoinEndpoint(ctx context.Context, c provider.ClusterRef) (string, []byte, string, error) {
+	dir, err := p.clusterDir(c)
+	if err != nil {
+		return "", nil, "", err
+	}
+	st, err := loadState(dir)
+	if err != nil {
+		return "", nil, "", fmt.Errorf("join endpoint of %s: %w", c, err)
+	}
+	if len(st.Ports.APIServers) == 0 || st.Minor == "" {
+		return "", nil, "", fmt.Errorf("join endpoint of %s: the control plane was not created yet", c)
+	}
+	ca, err := os.ReadFile(files{dir: dir}.pki("ca.crt"))
+	if err != nil {
+		return "", nil, "", fmt.Errorf("join endpoint of %s: reading the cluster CA: %w", c, err)
+	}
+	return "127.0.0.1:" + strconv.Itoa(st.Ports.APIServers[0]), ca, st.Minor, nil
+}
+
+var _ provider.ControlPlanes = (*Provider)(nil)
+
 // Delete stops every process of the cluster (SIGTERM, then SIGKILL) and
 // removes its directory, etcd data included.
 func (p *Provider) Delete(ctx context.Context, c provider.ClusterRef) (bool, error) {

@@ -206,8 +206,9 @@ func TestAPIServerArgsServeLoopbackOnTheReplicasPortAgainstTheOneEtcd(t *testing
 
 // The spec hash of a tenant apiserver is in the pid file of every running
 // replica; a new controller whose flags hash differently replaces them all.
-// These are the hashes of the flags before they came from
-// controlplaneflags: a change here must be one that is meant.
+// A change here must be one that is meant: the last was bootstrap-token
+// authentication, NodeRestriction and the bootstrapsigner and tokencleaner
+// controllers, for machines that join with kubeadm.
 func TestArgsKeepTheSpecHashOfRunningProcesses(t *testing.T) {
 	f := files{dir: "/s/ns/c"}
 	ports := Ports{EtcdClient: 2379, EtcdPeer: 2380, APIServers: []int{6443, 6444}}
@@ -215,7 +216,7 @@ func TestArgsKeepTheSpecHashOfRunningProcesses(t *testing.T) {
 		replica    int
 		frontProxy bool
 		want       string
-	}{{1, true, "82828a531ad7f48f"}, {0, false, "e94fa30a3877dee9"}} {
+	}{{1, true, "e329f1146cb62ac5"}, {0, false, "2ead80b8576410d8"}} {
 		if got := specHash("/bin/v1.37/kube-apiserver", apiserverArgs(f, ports, tc.replica, tc.frontProxy)); got != tc.want {
 			t.Errorf("replica %d (front proxy %v): spec hash %s, want %s", tc.replica, tc.frontProxy, got, tc.want)
 		}
@@ -227,7 +228,7 @@ func TestArgsKeepTheSpecHashOfRunningProcesses(t *testing.T) {
 		d          desired
 	}{
 		{"etcd", "dee544a73c47c0ce", newDesired(procEtcd, "/bin/etcd", "", "", etcdArgs(f, ports))},
-		{"kcm", "e103a7eb20346c00", newDesired(procKCM, "/bin/v1.37/kube-controller-manager", "", "", kcmArgs(f), "https://127.0.0.1:6443")},
+		{"kcm", "e0ace3d8268f7963", newDesired(procKCM, "/bin/v1.37/kube-controller-manager", "", "", kcmArgs(f), "https://127.0.0.1:6443")},
 		{"scheduler", "e2d897c3c365de0f", newDesired(procScheduler, "/bin/v1.37/kube-scheduler", "", "", schedulerArgs(f), "https://127.0.0.1:6443")},
 	} {
 		if tc.d.spec != tc.want {
