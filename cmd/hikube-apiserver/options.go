@@ -21,6 +21,7 @@ import (
 	netutils "k8s.io/utils/net"
 
 	"github.com/hikube/hikube/apis/apps/v1alpha1"
+	catalogadmission "github.com/hikube/hikube/pkg/admission/catalog"
 	quotaadmission "github.com/hikube/hikube/pkg/admission/quota"
 	"github.com/hikube/hikube/pkg/admission/reserved"
 	"github.com/hikube/hikube/pkg/admission/tenancy"
@@ -55,8 +56,13 @@ func NewOptions(stdout, stderr io.Writer) *Options {
 	}
 	o.Recommended.Etcd.StorageConfig.EncodeVersioner = runtime.NewMultiGroupVersioner(
 		v1alpha1.SchemeGroupVersion, schema.GroupKind{Group: v1alpha1.GroupName})
+	// The catalog checks come first: a cluster that names what the platform
+	// does not offer is refused with its field errors (422) before tenancy or
+	// quota judge it, as when these checks were part of validation.
+	catalogadmission.Register(o.Recommended.Admission.Plugins)
 	tenancy.Register(o.Recommended.Admission.Plugins)
-	o.Recommended.Admission.RecommendedPluginOrder = append(o.Recommended.Admission.RecommendedPluginOrder, tenancy.PluginName)
+	o.Recommended.Admission.RecommendedPluginOrder = append(o.Recommended.Admission.RecommendedPluginOrder,
+		catalogadmission.PluginName, tenancy.PluginName)
 	quotaadmission.Register(o.Recommended.Admission.Plugins)
 	reserved.Register(o.Recommended.Admission.Plugins)
 	o.Recommended.Admission.RecommendedPluginOrder = append(o.Recommended.Admission.RecommendedPluginOrder,
