@@ -28,6 +28,7 @@ import (
 	"github.com/hikube/hikube/pkg/apiserver"
 	"github.com/hikube/hikube/pkg/embeddedetcd"
 	generatedopenapi "github.com/hikube/hikube/pkg/generated/openapi"
+	"github.com/hikube/hikube/pkg/quota"
 )
 
 const etcdPathPrefix = "/registry/apps.hikube.io"
@@ -67,7 +68,7 @@ func NewOptions(stdout, stderr io.Writer) *Options {
 	reserved.Register(o.Recommended.Admission.Plugins)
 	o.Recommended.Admission.RecommendedPluginOrder = append(o.Recommended.Admission.RecommendedPluginOrder,
 		reserved.PluginName, quotaadmission.PluginName)
-	o.GPUCapacitySource = quotaadmission.CapacityFromInventory
+	o.GPUCapacitySource = quota.CapacitySourceInventory
 	return o
 }
 
@@ -111,19 +112,19 @@ func (o *Options) Config() (*apiserver.Config, error) {
 	cfg.OpenAPIV3Config.Info.Version = v1alpha1.SchemeGroupVersion.Version
 	cfg.FeatureGate = utilfeature.DefaultFeatureGate
 	cfg.EffectiveVersion = compatibility.DefaultBuildEffectiveVersion()
-	// The quota service is built with the admission chain (its informers
+	// The quota tracker is built with the admission chain (its informers
 	// start with the server's) and shared with the gpumodels catalog.
-	var quotaSvc *quotaadmission.Service
+	var tracker *quota.Tracker
 	extraInitializers := o.Recommended.ExtraAdmissionInitializers
 	o.Recommended.ExtraAdmissionInitializers = func(c *genericapiserver.RecommendedConfig) ([]admission.PluginInitializer, error) {
 		inits, err := extraInitializers(c)
 		if err != nil {
 			return nil, err
 		}
-		if quotaSvc, err = quotaadmission.NewService(c, o.GPUCapacitySource); err != nil {
+		if tracker, err = quotaadmission.NewTracker(c, o.GPUCapacitySource); err != nil {
 			return nil, err
 		}
-		return append(inits, quotaadmission.Initializer{Service: quotaSvc}), nil
+		return append(inits, quotaadmission.Initializer{Tracker: tracker}), nil
 	}
 	if err := o.Recommended.ApplyTo(cfg); err != nil {
 		return nil, fmt.Errorf("applying options: %w", err)
@@ -132,7 +133,7 @@ func (o *Options) Config() (*apiserver.Config, error) {
 	if err != nil {
 		return nil, fmt.Errorf("client of the host cluster: %w", err)
 	}
-	return &apiserver.Config{GenericConfig: cfg, Host: host, Quota: quotaSvc}, nil
+	return &apiserver.Config{GenericConfig: cfg, Host: host, Quota: tracker}, nil
 }
 
 // Run starts the embedded etcd when no external one is given, then serves
