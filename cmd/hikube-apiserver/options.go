@@ -21,12 +21,14 @@ import (
 	netutils "k8s.io/utils/net"
 
 	"github.com/hikube/hikube/apis/apps/v1alpha1"
+	catalogadmission "github.com/hikube/hikube/pkg/admission/catalog"
 	quotaadmission "github.com/hikube/hikube/pkg/admission/quota"
 	"github.com/hikube/hikube/pkg/admission/reserved"
 	"github.com/hikube/hikube/pkg/admission/tenancy"
 	"github.com/hikube/hikube/pkg/apiserver"
 	"github.com/hikube/hikube/pkg/embeddedetcd"
 	generatedopenapi "github.com/hikube/hikube/pkg/generated/openapi"
+	"github.com/hikube/hikube/pkg/quota"
 )
 
 const etcdPathPrefix = "/registry/apps.hikube.io"
@@ -55,13 +57,18 @@ func NewOptions(stdout, stderr io.Writer) *Options {
 	}
 	o.Recommended.Etcd.StorageConfig.EncodeVersioner = runtime.NewMultiGroupVersioner(
 		v1alpha1.SchemeGroupVersion, schema.GroupKind{Group: v1alpha1.GroupName})
+	// The catalog checks come first: a cluster that names what the platform
+	// does not offer is refused with its field errors (422) before tenancy or
+	// quota judge it, as when these checks were part of validation.
+	catalogadmission.Register(o.Recommended.Admission.Plugins)
 	tenancy.Register(o.Recommended.Admission.Plugins)
-	o.Recommended.Admission.RecommendedPluginOrder = append(o.Recommended.Admission.RecommendedPluginOrder, tenancy.PluginName)
+	o.Recommended.Admission.RecommendedPluginOrder = append(o.Recommended.Admission.RecommendedPluginOrder,
+		catalogadmission.PluginName, tenancy.PluginName)
 	quotaadmission.Register(o.Recommended.Admission.Plugins)
 	reserved.Register(o.Recommended.Admission.Plugins)
 	o.Recommended.Admission.RecommendedPluginOrder = append(o.Recommended.Admission.RecommendedPluginOrder,
 		reserved.PluginName, quotaadmission.PluginName)
-	o.GPUCapacitySource = quotaadmission.CapacityFromInventory
+	o.GPUCapacitySource = quota.CapacitySourceInventory
 	return o
 }
 
@@ -105,19 +112,19 @@ func (o *Options) Config() (*apiserver.Config, error) {
 	cfg.OpenAPIV3Config.Info.Version = v1alpha1.SchemeGroupVersion.Version
 	cfg.FeatureGate = utilfeature.DefaultFeatureGate
 	cfg.EffectiveVersion = compatibility.DefaultBuildEffectiveVersion()
-	// The quota service is built with the admission chain (its informers
+	// The quota tracker is built with the admission chain (its informers
 	// start with the server's) and shared with the gpumodels catalog.
-	var quotaSvc *quotaadmission.Service
+	var tracker *quota.Tracker
 	extraInitializers := o.Recommended.ExtraAdmissionInitializers
 	o.Recommended.ExtraAdmissionInitializers = func(c *genericapiserver.RecommendedConfig) ([]admission.PluginInitializer, error) {
 		inits, err := extraInitializers(c)
 		if err != nil {
 			return nil, err
 		}
-		if quotaSvc, err = quotaadmission.NewService(c, o.GPUCapacitySource); err != nil {
+		if tracker, err = quotaadmission.NewTracker(c, o.GPUCapacitySource); err != nil {
 			return nil, err
 		}
-		return append(inits, quotaadmission.Initializer{Service: quotaSvc}), nil
+		return append(inits, quotaadmission.Initializer{Tracker: tracker}), nil
 	}
 	if err := o.Recommended.ApplyTo(cfg); err != nil {
 		return nil, fmt.Errorf("applying options: %w", err)
@@ -126,7 +133,7 @@ func (o *Options) Config() (*apiserver.Config, error) {
 	if err != nil {
 		return nil, fmt.Errorf("client of the host cluster: %w", err)
 	}
-	return &apiserver.Config{GenericConfig: cfg, Host: host, Quota: quotaSvc}, nil
+	return &apiserver.Config{GenericConfig: cfg, Host: host, Quota: tracker}, nil
 }
 
 // Run starts the embedded etcd when no external one is given, then serves

@@ -15,6 +15,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
+	kubeinformers "k8s.io/client-go/informers"
 	"k8s.io/client-go/kubernetes"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	typedcorev1 "k8s.io/client-go/kubernetes/typed/core/v1"
@@ -26,6 +27,7 @@ import (
 	"k8s.io/klog/v2"
 
 	"github.com/hikube/hikube/pkg/controller/cluster"
+	"github.com/hikube/hikube/pkg/controller/quotastatus"
 	clientset "github.com/hikube/hikube/pkg/generated/clientset/versioned"
 	hikubescheme "github.com/hikube/hikube/pkg/generated/clientset/versioned/scheme"
 	informers "github.com/hikube/hikube/pkg/generated/informers/externalversions"
@@ -148,7 +150,20 @@ func (o *Options) runController(ctx context.Context, kube kubernetes.Interface, 
 		return err
 	}
 	cluster.RegisterPhaseCollector(prometheus.DefaultRegisterer, factory.Apps().V1alpha1().Clusters().Lister())
+	// The quotas' status is a display for kubectl describe quota: one writer,
+	// the leader, is enough (admission counts from the store).
+	kubeFactory := kubeinformers.NewSharedInformerFactory(kube, 10*time.Minute)
+	quotaStatus, err := quotastatus.New(kube, factory.Apps().V1alpha1().Clusters(), kubeFactory.Core().V1().ResourceQuotas())
+	if err != nil {
+		return err
+	}
 	factory.Start(ctx.Done())
+	kubeFactory.Start(ctx.Done())
+	go func() {
+		if err := quotaStatus.Run(ctx, 1); err != nil {
+			klog.FromContext(ctx).Error(err, "Quota status controller stopped")
+		}
+	}()
 	return ctrl.Run(ctx, o.Workers)
 }
 

@@ -18,6 +18,7 @@ import (
 	"github.com/hikube/hikube/apis/apps/install"
 	"github.com/hikube/hikube/apis/apps/v1alpha1"
 	quotaadmission "github.com/hikube/hikube/pkg/admission/quota"
+	"github.com/hikube/hikube/pkg/quota"
 	catalogregistry "github.com/hikube/hikube/pkg/registry/apps/catalog"
 	clusterregistry "github.com/hikube/hikube/pkg/registry/apps/cluster"
 	"github.com/hikube/hikube/pkg/tenantrbac"
@@ -45,15 +46,15 @@ type Config struct {
 	// Host is a client of the host cluster, where the tenant clusters' PKI
 	// Secrets live.
 	Host kubernetes.Interface
-	// Quota gives the gpumodels catalog its capacity figures and keeps
-	// ResourceQuota status current; nil leaves both off.
-	Quota *quotaadmission.Service
+	// Quota is quota admission's Tracker: it gives the gpumodels catalog its
+	// capacity figures; nil leaves them off.
+	Quota *quota.Tracker
 }
 
 type completedConfig struct {
 	GenericConfig genericapiserver.CompletedConfig
 	Host          kubernetes.Interface
-	Quota         *quotaadmission.Service
+	Quota         *quota.Tracker
 }
 
 // CompletedConfig can only be obtained through Complete, so that New never
@@ -99,7 +100,9 @@ func (c completedConfig) New() (*Server, error) {
 		return nil, fmt.Errorf("installing the %s API group: %w", apps.GroupName, err)
 	}
 	if c.Quota != nil {
-		generic.AddPostStartHookOrDie(quotaadmission.StatusHookName, c.Quota.RunStatusSync)
+		generic.AddPostStartHookOrDie(quotaadmission.LedgerHookName, func(hook genericapiserver.PostStartHookContext) error {
+			return c.Quota.StartWatch(hook.Context)
+		})
 	}
 	return &Server{GenericAPIServer: generic}, nil
 }

@@ -62,3 +62,23 @@ func TestVersions(t *testing.T) {
 		}
 	}
 }
+
+// The API's defaults (apis/apps/v1alpha1) must name what the platform offers:
+// a defaulted cluster is otherwise refused by the catalog checks of admission.
+func TestAPIDefaultsAreOffered(t *testing.T) {
+	if _, ok := LookupInstanceType(DefaultInstanceType); !ok {
+		t.Errorf("default instance type %s is not in the catalog", DefaultInstanceType)
+	}
+	if !IsStorageClass(DefaultStorageClass) {
+		t.Errorf("default storage class %s is not offered", DefaultStorageClass)
+	}
+	if !IsControlPlanePreset(DefaultControlPlanePreset) {
+		t.Errorf("default control-plane preset %s is not a preset", DefaultControlPlanePreset)
+	}
+	if DefaultControlPlaneReplicas < 1 || DefaultControlPlaneReplicas > MaxControlPlaneReplicas {
+		t.Errorf("default control-plane replicas %d outside 1..%d", DefaultControlPlaneReplicas, MaxControlPlaneReplicas)
+	}
+	if DefaultMinReplicas > DefaultMaxReplicas || DefaultMaxReplicas > MaxReplicasPerGroup {
+		t.Errorf("default replicas %d..%d outside 0..%d", DefaultMinReplicas, DefaultMaxReplicas, MaxReplicasPerGroup)
+	}
+}

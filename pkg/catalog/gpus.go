@@ -1,6 +1,10 @@
 package catalog
 
-import "sort"
+import (
+	"sort"
+
+	"github.com/hikube/hikube/apis/apps"
+)
 
 // GPUModel is a GPU model the platform passes through to worker VMs.
 type GPUModel struct {
@@ -21,8 +25,8 @@ var gpuModels = []GPUModel{
 	{Name: "h100", Vendor: "NVIDIA", Model: "H100 94GB", ShortName: "nvidia.com/H100", DeviceResource: "nvidia.com/H100_94GB", MemoryGB: 94},
 }
 
-// MaxGPUsPerNode bounds the GPUs passed through to one VM.
-const MaxGPUsPerNode = 8
+// MaxGPUsPerNode bounds the GPUs passed through to one VM (an API limit).
+const MaxGPUsPerNode = apps.MaxGPUsPerNode
 
 // GPUModels returns every GPU model offered.
 func GPUModels() []GPUModel { return append([]GPUModel(nil), gpuModels...) }

@@ -1,9 +1,8 @@
 package catalog
 
 import (
-	"fmt"
-	"strconv"
-	"strings"
+	"github.com/hikube/hikube/apis/apps"
+	"github.com/hikube/hikube/apis/apps/v1alpha1"
 )
 
 // Datacenters are the zones (topology.kubernetes.io/zone) clusters spread over.
@@ -19,20 +18,11 @@ func NewestVersion() string { return SupportedVersions[len(SupportedVersions)-1]
 func IsSupportedVersion(v string) bool { return contains(SupportedVersions, v) }
 
 // ParseMinor returns the minor of a "v1.N" version.
-func ParseMinor(v string) (int, error) {
-	rest, ok := strings.CutPrefix(v, "v1.")
-	if !ok {
-		return 0, fmt.Errorf("version %q is not of the form v1.<minor>", v)
-	}
-	n, err := strconv.Atoi(rest)
-	if err != nil || n < 0 {
-		return 0, fmt.Errorf("version %q is not of the form v1.<minor>", v)
-	}
-	return n, nil
-}
+func ParseMinor(v string) (int, error) { return apps.ParseMinor(v) }
 
-// ControlPlanePresets size a control-plane replica, smallest first.
-var ControlPlanePresets = []string{"nano", "micro", "small", "medium", "large", "xlarge", "2xlarge"}
+// ControlPlanePresets size a control-plane replica, smallest first (an
+// enumeration of the API).
+var ControlPlanePresets = apps.ControlPlanePresets
 
 // StorageClasses are the storage classes offered inside tenant clusters and for root disks.
 var StorageClasses = []string{"local", "replicated", "replicated-async"}
@@ -40,24 +30,25 @@ var StorageClasses = []string{"local", "replicated", "replicated-async"}
 // Addons are the add-on keys of spec.addons.
 var Addons = []string{"certManager", "ingressNginx", "fluxcd", "monitoringAgents", "gpuOperator", "velero", "gatewayAPI"}
 
-// Defaults of a new cluster and node group.
+// Defaults of a new cluster and node group: the API's (v1alpha1 applies them),
+// named here with the offer they must belong to (the package test checks it).
 const (
-	DefaultControlPlaneReplicas = 2
-	DefaultControlPlanePreset   = "small"
-	DefaultStorageClass         = "replicated"
-	DefaultMinReplicas          = 0
-	DefaultMaxReplicas          = 10
-	DefaultInstanceType         = "s1.medium"
-	DefaultEphemeralStorage     = "20Gi"
+	DefaultControlPlaneReplicas = v1alpha1.DefaultControlPlaneReplicas
+	DefaultControlPlanePreset   = v1alpha1.DefaultControlPlanePreset
+	DefaultStorageClass         = v1alpha1.DefaultStorageClass
+	DefaultMinReplicas          = v1alpha1.DefaultMinReplicas
+	DefaultMaxReplicas          = v1alpha1.DefaultMaxReplicas
+	DefaultInstanceType         = v1alpha1.DefaultInstanceType
+	DefaultEphemeralStorage     = v1alpha1.DefaultEphemeralStorage
 )
 
-// Limits of one cluster.
+// Limits of one cluster, which the API sets.
 const (
-	MaxControlPlaneReplicas = 5
-	MaxNodeGroups           = 20
-	MaxReplicasPerGroup     = 100
-	MaxNodesPerCluster      = 300
-	MaxEphemeralStorage     = "2Ti"
+	MaxControlPlaneReplicas = apps.MaxControlPlaneReplicas
+	MaxNodeGroups           = apps.MaxNodeGroups
+	MaxReplicasPerGroup     = apps.MaxReplicasPerGroup
+	MaxNodesPerCluster      = apps.MaxNodesPerCluster
+	MaxEphemeralStorage     = apps.MaxEphemeralStorage
 )
 
 func contains(list []string, s string) bool {

@@ -1,15 +1,20 @@
 // Package naming derives the names of the objects the platform creates for a
-// cluster. Validation bounds cluster and node-group names with the same
-// constants, so that every derived name stays a valid Kubernetes name.
+// cluster. The API bounds cluster and node-group names (apis/apps), and this
+// package's test checks those bounds leave room for every suffix added here,
+// so that every derived name stays a valid Kubernetes name.
 package naming
 
-import "fmt"
+import (
+	"fmt"
+
+	"github.com/hikube/hikube/apis/apps"
+)
 
 const (
 	// MaxClusterNameLength leaves room for the longest suffix the platform adds.
-	MaxClusterNameLength = 36
+	MaxClusterNameLength = apps.MaxClusterNameLength
 	// MaxNodeGroupNameLength leaves room in node names for the cluster name and a random suffix.
-	MaxNodeGroupNameLength = 20
+	MaxNodeGroupNameLength = apps.MaxNodeGroupNameLength
 	// nodeSuffixLength is the random suffix of a node name, with its dash.
 	nodeSuffixLength = 6
 	// longestComponentSuffix is the longest per-cluster suffix ("-kube-controller-manager" is 24).

@@ -1,7 +1,11 @@
 // Package quota computes what a cluster takes from its tenant's quota and from
-// the platform's GPU capacity, and words the refusals. It is pure: the
-// admission plugin (pkg/admission/quota), the gpumodels catalog and the
-// controller feed it objects and read back resource lists and messages.
+// the platform's GPU capacity, and words the refusals. The computation is
+// pure functions (usage.go, check.go, gpus.go); the Tracker (tracker.go)
+// holds what needs state: the live counts of our store, the GPU capacity
+// source, the locks and the ledger of reservations of writes in flight. The
+// admission plugin (pkg/admission/quota) is a thin adapter over the Tracker,
+// the gpumodels catalog reads its GPUStatus, and hikube-controller's quota
+// status controller (pkg/controller/quotastatus) uses the pure functions.
 package quota
 
 import (

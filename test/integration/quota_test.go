@@ -12,11 +12,43 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	kubeinformers "k8s.io/client-go/informers"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/utils/ptr"
 
 	"github.com/hikube/hikube/apis/apps/v1alpha1"
+	"github.com/hikube/hikube/pkg/controller/quotastatus"
+	informers "github.com/hikube/hikube/pkg/generated/informers/externalversions"
 )
+
+// runQuotaStatus runs hikube-controller's quota status controller in the test
+// (these tests leave the controller out) until the test ends.
+func runQuotaStatus(t *testing.T) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	host := hostClient(t)
+	kubeFactory := kubeinformers.NewSharedInformerFactory(host, 0)
+	hikubeFactory := informers.NewSharedInformerFactory(hikubeClient(t, "admin"), 0)
+	c, err := quotastatus.New(host, hikubeFactory.Apps().V1alpha1().Clusters(), kubeFactory.Core().V1().ResourceQuotas())
+	if err != nil {
+		t.Fatal(err)
+	}
+	kubeFactory.Start(ctx.Done())
+	hikubeFactory.Start(ctx.Done())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		if err := c.Run(ctx, 1); err != nil && ctx.Err() == nil {
+			t.Errorf("quota status controller: %v", err)
+		}
+	}()
+	t.Cleanup(func() {
+		cancel()
+		<-done
+		kubeFactory.Shutdown()
+		hikubeFactory.Shutdown()
+	})
+}
 
 // hostClient is a client of the host cluster as the platform admin.
 func hostClient(t *testing.T) kubernetes.Interface {
@@ -210,8 +242,10 @@ func TestQuotaKeysAcceptTheLastFitAndRefuseTheNext(t *testing.T) {
 
 // TestConcurrentCreatesDoNotOvershootTheQuota races 20 creates for a quota of
 // 5 clusters: exactly 5 are stored, the others get 403. The quota's status
-// then shows 5/5 for kubectl describe, and raising it takes effect at once.
+// then shows 5/5 for kubectl describe (written by the quota status controller
+// of hikube-controller), and raising it takes effect at once.
 func TestConcurrentCreatesDoNotOvershootTheQuota(t *testing.T) {
+	runQuotaStatus(t)
 	ns := newTenant(t, "quota-race")
 	setQuota(t, ns, map[string]string{"count/clusters.apps.hikube.io": "5"})
 	cs := hikubeClient(t, "admin").AppsV1alpha1().Clusters(ns)

@@ -148,3 +148,32 @@ func TestVersionUpgradesOneMinorAtATime(t *testing.T) {
 		t.Errorf("one-minor upgrade v1.35 → v1.36 refused: %v", err)
 	}
 }
+
+// TestServerDefaultsAndAdvisesFromItsCatalog: what needs the catalog (the
+// newest minor as the default version, vCPUs per GPU of an instance type) is
+// the server's answer, on dry runs too, next to the advice that needs none.
+func TestServerDefaultsAndAdvisesFromItsCatalog(t *testing.T) {
+	manifest := []byte(`apiVersion: apps.hikube.io/v1alpha1
+kind: Cluster
+metadata: {name: advised}
+spec:
+  nodeGroups:
+    ml: {minReplicas: 1, maxReplicas: 2, instanceType: u1.xlarge, gpus: [{name: nvidia.com/L40S}]}
+`)
+	r := kubectlIn(t, "alice", manifest, "create", "-n", tenantA, "--dry-run=server", "-o", "jsonpath={.spec.version}", "-f", "-")
+	if r.Err != nil {
+		t.Fatalf("dry-run create: %v\n%s", r.Err, r.Stderr)
+	}
+	if r.Stdout != "v1.37" {
+		t.Errorf("dry-run version = %q, want the newest offered minor v1.37", r.Stdout)
+	}
+	for _, want := range []string{
+		"Warning: spec.nodeGroups[ml]: instance type u1.xlarge gives 4 vCPUs for 1 GPU (4 per GPU); the platform sizes 8-16 vCPUs per GPU, so the GPUs may be starved; consider u1.2xlarge",
+		"Warning: spec.addons.gpuOperator: the GPU operator is not enabled, but GPUs are attached to node group ml",
+	} {
+		if !strings.Contains(r.Stderr, want) {
+			t.Errorf("kubectl stderr = %q, want it to contain %q", r.Stderr, want)
+		}
+	}
+	assertNotStored(t, tenantA, "advised")
+}

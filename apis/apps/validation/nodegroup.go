@@ -10,11 +10,10 @@ import (
 	"k8s.io/apimachinery/pkg/util/validation/field"
 
 	"github.com/hikube/hikube/apis/apps"
-	"github.com/hikube/hikube/pkg/catalog"
-	"github.com/hikube/hikube/pkg/naming"
+	"github.com/hikube/hikube/apis/apps/v1alpha1"
 )
 
-var maxEphemeralStorage = resource.MustParse(catalog.MaxEphemeralStorage)
+var maxEphemeralStorage = resource.MustParse(apps.MaxEphemeralStorage)
 
 // sortedKeys gives map keys in a stable order, so that errors come out the
 // same way on every request.
@@ -29,8 +28,8 @@ func sortedKeys[V any](m map[string]V) []string {
 
 func validateNodeGroups(groups map[string]apps.NodeGroup, fldPath *field.Path) field.ErrorList {
 	var allErrs field.ErrorList
-	if len(groups) > catalog.MaxNodeGroups {
-		allErrs = append(allErrs, field.TooMany(fldPath, len(groups), catalog.MaxNodeGroups))
+	if len(groups) > apps.MaxNodeGroups {
+		allErrs = append(allErrs, field.TooMany(fldPath, len(groups), apps.MaxNodeGroups))
 	}
 	var totalMax int64
 	for _, name := range sortedKeys(groups) {
@@ -40,10 +39,10 @@ func validateNodeGroups(groups map[string]apps.NodeGroup, fldPath *field.Path) f
 			totalMax += int64(*g.MaxReplicas)
 		}
 	}
-	if totalMax > catalog.MaxNodesPerCluster {
+	if totalMax > apps.MaxNodesPerCluster {
 		allErrs = append(allErrs, field.Invalid(fldPath, totalMax, fmt.Sprintf(
 			"the node groups' maxReplicas add up to %d, more than the %d nodes a cluster may have; lower some maxReplicas",
-			totalMax, catalog.MaxNodesPerCluster)))
+			totalMax, apps.MaxNodesPerCluster)))
 	}
 	return allErrs
 }
@@ -51,15 +50,21 @@ func validateNodeGroups(groups map[string]apps.NodeGroup, fldPath *field.Path) f
 func validateNodeGroup(name string, g *apps.NodeGroup, fldPath *field.Path) field.ErrorList {
 	allErrs := validateNodeGroupName(name, fldPath)
 	allErrs = append(allErrs, validateReplicas(g.MinReplicas, g.MaxReplicas, fldPath)...)
-	it, itErrs := validateInstanceType(g.InstanceType, fldPath.Child("instanceType"))
-	allErrs = append(allErrs, itErrs...)
+	if g.InstanceType == "" {
+		allErrs = append(allErrs, field.Required(fldPath.Child("instanceType"),
+			"an instance type from `kubectl get instancetypes`, such as "+v1alpha1.DefaultInstanceType))
+	}
 	if g.Resources != nil {
 		allErrs = append(allErrs, validateResources(g.Resources, fldPath.Child("resources"))...)
 	}
 	allErrs = append(allErrs, validateEphemeralStorage(g.EphemeralStorage, fldPath.Child("ephemeralStorage"))...)
 	allErrs = append(allErrs, validateRoles(g.Roles, fldPath.Child("roles"))...)
-	allErrs = append(allErrs, validateStorageClass(g.StorageClass, fldPath.Child("storageClass"))...)
-	return append(allErrs, validateGPUs(g.GPUs, it, fldPath.Child("gpus"))...)
+	// What the instance type, storage class and GPU models name is checked
+	// against the catalog by admission; only the GPU count is the API's.
+	if len(g.GPUs) > apps.MaxGPUsPerNode {
+		allErrs = append(allErrs, field.TooMany(fldPath.Child("gpus"), len(g.GPUs), apps.MaxGPUsPerNode))
+	}
+	return allErrs
 }
 
 func validateNodeGroupName(name string, fldPath *field.Path) field.ErrorList {
@@ -67,10 +72,10 @@ func validateNodeGroupName(name string, fldPath *field.Path) field.ErrorList {
 	for _, msg := range utilvalidation.IsDNS1123Label(name) {
 		allErrs = append(allErrs, field.Invalid(fldPath, name, msg))
 	}
-	if len(name) > naming.MaxNodeGroupNameLength {
+	if len(name) > apps.MaxNodeGroupNameLength {
 		allErrs = append(allErrs, field.Invalid(fldPath, name, fmt.Sprintf(
 			"node group name must be no more than %d characters, so that node names (<cluster>-<group>-<suffix>) stay within 63 characters",
-			naming.MaxNodeGroupNameLength)))
+			apps.MaxNodeGroupNameLength)))
 	}
 	return allErrs
 }
@@ -85,37 +90,14 @@ func validateReplicas(minR, maxR *int32, fldPath *field.Path) field.ErrorList {
 		allErrs = append(allErrs, field.Invalid(minPath, *minR, "must be greater than or equal to 0"))
 	}
 	if maxR == nil {
-		allErrs = append(allErrs, field.Required(maxPath, fmt.Sprintf("the upper bound of the autoscaler, at most %d", catalog.MaxReplicasPerGroup)))
-	} else if *maxR < 0 || *maxR > catalog.MaxReplicasPerGroup {
-		allErrs = append(allErrs, field.Invalid(maxPath, *maxR, fmt.Sprintf("must be between 0 and %d", catalog.MaxReplicasPerGroup)))
+		allErrs = append(allErrs, field.Required(maxPath, fmt.Sprintf("the upper bound of the autoscaler, at most %d", apps.MaxReplicasPerGroup)))
+	} else if *maxR < 0 || *maxR > apps.MaxReplicasPerGroup {
+		allErrs = append(allErrs, field.Invalid(maxPath, *maxR, fmt.Sprintf("must be between 0 and %d", apps.MaxReplicasPerGroup)))
 	}
 	if minR != nil && maxR != nil && *minR > *maxR {
 		allErrs = append(allErrs, field.Invalid(minPath, *minR, fmt.Sprintf("must be less than or equal to maxReplicas (%d)", *maxR)))
 	}
 	return allErrs
-}
-
-// validateInstanceType returns the catalog entry, when found, for the checks
-// that depend on it (GPUs).
-func validateInstanceType(name string, fldPath *field.Path) (*catalog.InstanceType, field.ErrorList) {
-	if name == "" {
-		return nil, field.ErrorList{field.Required(fldPath, "an instance type from `kubectl get instancetypes`, such as "+catalog.DefaultInstanceType)}
-	}
-	it, ok := catalog.LookupInstanceType(name)
-	if !ok {
-		return nil, field.ErrorList{field.NotSupported(fldPath, name, instanceTypeNames())}
-	}
-	return &it, nil
-}
-
-// instanceTypeNames lists the catalog in its own order (family by family,
-// smallest first), which reads better in a message than alphabetical order.
-func instanceTypeNames() []string {
-	var names []string
-	for _, it := range catalog.InstanceTypes() {
-		names = append(names, it.Name)
-	}
-	return names
 }
 
 // validateResources requires cpu and memory together (a zero quantity means
@@ -144,11 +126,11 @@ func validateResources(r *apps.NodeResources, fldPath *field.Path) field.ErrorLi
 func validateEphemeralStorage(q *resource.Quantity, fldPath *field.Path) field.ErrorList {
 	switch {
 	case q == nil:
-		return field.ErrorList{field.Required(fldPath, "the size of each node's root disk, such as "+catalog.DefaultEphemeralStorage)}
+		return field.ErrorList{field.Required(fldPath, "the size of each node's root disk, such as "+v1alpha1.DefaultEphemeralStorage)}
 	case q.Sign() <= 0:
 		return field.ErrorList{field.Invalid(fldPath, q.String(), "must be greater than 0")}
 	case q.Cmp(maxEphemeralStorage) > 0:
-		return field.ErrorList{field.Invalid(fldPath, q.String(), "must be less than or equal to "+catalog.MaxEphemeralStorage)}
+		return field.ErrorList{field.Invalid(fldPath, q.String(), "must be less than or equal to "+apps.MaxEphemeralStorage)}
 	}
 	return nil
 }

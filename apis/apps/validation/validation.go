@@ -1,8 +1,13 @@
 // Package validation holds the static checks of the apps.hikube.io API: what a
 // Cluster must satisfy on its own, and which transitions an update may make.
 // It works on the internal types after defaulting and returns field errors
-// (HTTP 422) whose paths and messages say what is allowed. Checks that need
-// other objects (GPU capacity, quotas) belong in admission plugins, not here.
+// (HTTP 422) whose paths and messages say what is allowed. It knows the API
+// and its limits only, never what the platform offers: checks against the
+// catalog (versions, instance types, GPU models, storage classes) run in the
+// HikubeCatalog admission plugin (pkg/admission/catalog) against the catalog
+// the server serves, so that a client built with this package never refuses
+// what a newer server offers. Checks that need other objects (GPU capacity,
+// quotas) belong in admission plugins too.
 package validation
 
 import (
@@ -12,8 +17,6 @@ import (
 	"k8s.io/apimachinery/pkg/util/validation/field"
 
 	"github.com/hikube/hikube/apis/apps"
-	"github.com/hikube/hikube/pkg/catalog"
-	"github.com/hikube/hikube/pkg/naming"
 )
 
 // generatedSuffixLength is what the apiserver appends to metadata.generateName.
@@ -24,7 +27,7 @@ const generatedSuffixLength = 5
 // valid name. It is usable as an apimachinery ValidateNameFunc.
 func ValidateClusterName(name string, prefix bool) []string {
 	msgs := apivalidation.NameIsDNS1035Label(name, prefix)
-	limit := naming.MaxClusterNameLength
+	limit := apps.MaxClusterNameLength
 	if prefix {
 		limit -= generatedSuffixLength
 	}
@@ -43,7 +46,7 @@ func ValidateClusterName(name string, prefix bool) []string {
 // ValidateCluster checks a new cluster: its metadata and its spec.
 func ValidateCluster(c *apps.Cluster) field.ErrorList {
 	allErrs := apivalidation.ValidateObjectMeta(&c.ObjectMeta, true, ValidateClusterName, field.NewPath("metadata"))
-	return append(allErrs, validateClusterSpec(&c.Spec, nil, field.NewPath("spec"))...)
+	return append(allErrs, validateClusterSpec(&c.Spec, field.NewPath("spec"))...)
 }
 
 // ValidateClusterUpdate checks an update of a cluster's spec and metadata: the
@@ -51,49 +54,29 @@ func ValidateCluster(c *apps.Cluster) field.ErrorList {
 func ValidateClusterUpdate(newC, oldC *apps.Cluster) field.ErrorList {
 	allErrs := apivalidation.ValidateObjectMetaUpdate(&newC.ObjectMeta, &oldC.ObjectMeta, field.NewPath("metadata"))
 	specPath := field.NewPath("spec")
-	allErrs = append(allErrs, validateClusterSpec(&newC.Spec, &oldC.Spec, specPath)...)
+	allErrs = append(allErrs, validateClusterSpec(&newC.Spec, specPath)...)
 	allErrs = append(allErrs, validateVersionUpdate(newC.Spec.Version, oldC.Spec.Version, specPath.Child("version"))...)
 	return append(allErrs, validateNodeGroupsUpdate(newC.Spec.NodeGroups, oldC.Spec.NodeGroups, specPath.Child("nodeGroups"))...)
 }
 
-// validateClusterSpec checks a spec on its own. oldSpec is nil on create; on
-// update it lets a version the catalog has since dropped stay in place.
-func validateClusterSpec(s, oldSpec *apps.ClusterSpec, fldPath *field.Path) field.ErrorList {
-	oldVersion := ""
-	if oldSpec != nil {
-		oldVersion = oldSpec.Version
-	}
-	allErrs := validateVersion(s.Version, oldVersion, fldPath.Child("version"))
-	allErrs = append(allErrs, validateControlPlane(&s.ControlPlane, fldPath.Child("controlPlane"))...)
-	allErrs = append(allErrs, validateStorageClass(s.StorageClass, fldPath.Child("storageClass"))...)
+// validateClusterSpec checks a spec on its own. Whether its version and
+// storage classes are offered is for the catalog admission to say.
+func validateClusterSpec(s *apps.ClusterSpec, fldPath *field.Path) field.ErrorList {
+	allErrs := validateControlPlane(&s.ControlPlane, fldPath.Child("controlPlane"))
 	allErrs = append(allErrs, validateNodeGroups(s.NodeGroups, fldPath.Child("nodeGroups"))...)
 	return append(allErrs, validateAddons(&s.Addons, fldPath.Child("addons"))...)
 }
 
-// validateVersion requires a supported minor. A cluster already running a
-// minor the catalog no longer lists may keep it, so that it can still be
-// edited (and upgraded) rather than being stuck.
-func validateVersion(version, oldVersion string, fldPath *field.Path) field.ErrorList {
-	switch {
-	case version == "":
-		return field.ErrorList{field.Required(fldPath, fmt.Sprintf("a Kubernetes minor such as %q is required", catalog.NewestVersion()))}
-	case catalog.IsSupportedVersion(version), version == oldVersion:
-		return nil
-	default:
-		return field.ErrorList{field.NotSupported(fldPath, version, catalog.SupportedVersions)}
-	}
-}
-
-// validateVersionUpdate allows staying, or going up exactly one minor.
+// validateVersionUpdate allows staying, or going up exactly one minor. The
+// rule needs only the numbers: whether the new minor is offered is checked by
+// the catalog admission. A version that is not of the form v1.<minor> is
+// left to that check too (it is not offered).
 func validateVersionUpdate(newV, oldV string, fldPath *field.Path) field.ErrorList {
-	if newV != oldV && !catalog.IsSupportedVersion(newV) {
-		return nil // already reported by validateVersion
-	}
-	newMinor, err := catalog.ParseMinor(newV)
+	newMinor, err := apps.ParseMinor(newV)
 	if err != nil {
 		return nil
 	}
-	oldMinor, err := catalog.ParseMinor(oldV)
+	oldMinor, err := apps.ParseMinor(oldV)
 	if err != nil {
 		return nil // nothing sensible to compare against
 	}
@@ -113,29 +96,19 @@ func validateControlPlane(cp *apps.ControlPlaneSpec, fldPath *field.Path) field.
 	replicasPath := fldPath.Child("replicas")
 	switch {
 	case cp.Replicas == nil:
-		allErrs = append(allErrs, field.Required(replicasPath, fmt.Sprintf("must be between 1 and %d", catalog.MaxControlPlaneReplicas)))
-	case *cp.Replicas < 1 || *cp.Replicas > catalog.MaxControlPlaneReplicas:
+		allErrs = append(allErrs, field.Required(replicasPath, fmt.Sprintf("must be between 1 and %d", apps.MaxControlPlaneReplicas)))
+	case *cp.Replicas < 1 || *cp.Replicas > apps.MaxControlPlaneReplicas:
 		allErrs = append(allErrs, field.Invalid(replicasPath, *cp.Replicas,
-			fmt.Sprintf("must be between 1 and %d", catalog.MaxControlPlaneReplicas)))
+			fmt.Sprintf("must be between 1 and %d", apps.MaxControlPlaneReplicas)))
 	}
 	presetPath := fldPath.Child("resourcesPreset")
 	switch {
 	case cp.ResourcesPreset == "":
-		allErrs = append(allErrs, field.Required(presetPath, "must be one of "+quoted(catalog.ControlPlanePresets)))
-	case !catalog.IsControlPlanePreset(cp.ResourcesPreset):
-		allErrs = append(allErrs, field.NotSupported(presetPath, cp.ResourcesPreset, catalog.ControlPlanePresets))
+		allErrs = append(allErrs, field.Required(presetPath, "must be one of "+quoted(apps.ControlPlanePresets)))
+	case !contains(apps.ControlPlanePresets, cp.ResourcesPreset):
+		allErrs = append(allErrs, field.NotSupported(presetPath, cp.ResourcesPreset, apps.ControlPlanePresets))
 	}
 	return allErrs
-}
-
-func validateStorageClass(sc string, fldPath *field.Path) field.ErrorList {
-	switch {
-	case sc == "":
-		return field.ErrorList{field.Required(fldPath, "must be one of "+quoted(catalog.StorageClasses))}
-	case !catalog.IsStorageClass(sc):
-		return field.ErrorList{field.NotSupported(fldPath, sc, catalog.StorageClasses)}
-	}
-	return nil
 }
 
 // quoted renders allowed values the way field.NotSupported does.

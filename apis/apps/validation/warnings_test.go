@@ -4,7 +4,6 @@ import (
 	"strings"
 	"testing"
 
-	"k8s.io/apimachinery/pkg/api/resource"
 	"k8s.io/utils/ptr"
 
 	"github.com/hikube/hikube/apis/apps/v1alpha1"
@@ -16,25 +15,16 @@ func TestClusterWarnings(t *testing.T) {
 		tenant func(*v1alpha1.Cluster)
 		want   []string // substrings, one per expected warning, in order
 	}{
-		{name: "seed prod warns about GPU sizing and missing GPU operator", want: []string{
-			"spec.nodeGroups[ml]: instance type u1.xlarge gives 4 vCPUs for 1 GPU (4 per GPU); the platform sizes 8-16 vCPUs per GPU",
+		{name: "seed prod warns about the missing GPU operator", want: []string{
 			"spec.addons.gpuOperator: the GPU operator is not enabled, but GPUs are attached to node group ml",
 		}},
-		{name: "sizing warning suggests a larger type of the family", tenant: func(c *v1alpha1.Cluster) {
+		{name: "GPU groups with the operator are quiet here (sizing is the catalog admission's)", tenant: func(c *v1alpha1.Cluster) {
 			c.Spec.NodeGroups["ml"] = mlWith("l40s", "l40s")
-		}, want: []string{"4 vCPUs for 2 GPUs (2 per GPU)", "GPU operator"}},
-		{name: "well-sized GPU group with the operator is quiet", tenant: func(c *v1alpha1.Cluster) {
-			g := seedML()
-			g.InstanceType = "u1.2xlarge"
-			c.Spec.NodeGroups["ml"] = g
 			c.Spec.Addons.GPUOperator = &v1alpha1.Addon{Enabled: true}
 		}},
-		{name: "resources override counts for sizing", tenant: func(c *v1alpha1.Cluster) {
-			g := seedML()
-			g.Resources = &v1alpha1.NodeResources{CPU: resource.MustParse("2"), Memory: resource.MustParse("8Gi")}
-			c.Spec.NodeGroups["ml"] = g
-			c.Spec.Addons.GPUOperator = &v1alpha1.Addon{Enabled: true}
-		}, want: []string{"resources.cpu 2 gives 2 vCPUs for 1 GPU"}},
+		{name: "every GPU group is named", tenant: func(c *v1alpha1.Cluster) {
+			c.Spec.NodeGroups["ai"] = mlWith("h100")
+		}, want: []string{"GPUs are attached to node groups ai, ml;"}},
 		{name: "disabled GPU operator warns", tenant: func(c *v1alpha1.Cluster) {
 			c.Spec.NodeGroups["ml"] = v1alpha1.NodeGroup{InstanceType: "u1.4xlarge", GPUs: []v1alpha1.GPU{{Name: "l40s"}}}
 			c.Spec.Addons.GPUOperator = &v1alpha1.Addon{Enabled: false}
@@ -64,14 +54,5 @@ func TestClusterWarnings(t *testing.T) {
 				}
 			}
 		})
-	}
-}
-
-func TestSizingWarningSuggestsInstanceType(t *testing.T) {
-	v := seedProd()
-	v.Spec.NodeGroups["ml"] = mlWith("l40s", "l40s")
-	got := ClusterWarnings(internal(t, v))
-	if len(got) == 0 || !strings.HasSuffix(got[0], "consider u1.4xlarge") {
-		t.Errorf("want the first warning to suggest u1.4xlarge (16 vCPUs for 2 GPUs), got %q", got)
 	}
 }

@@ -60,6 +60,8 @@ func (clusterStrategy) PrepareForUpdate(_ context.Context, obj, old runtime.Obje
 	}
 }
 
+// Validate runs the static checks. What a cluster names from the catalog is
+// checked after it by the HikubeCatalog admission plugin (pkg/admission/catalog).
 func (clusterStrategy) Validate(_ context.Context, obj runtime.Object) field.ErrorList {
 	return validation.ValidateCluster(obj.(*apps.Cluster))
 }

@@ -6,43 +6,14 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
-
-	usage "github.com/hikube/hikube/pkg/quota"
 )
-
-func TestStatusWritesOnlyHikubeKeys(t *testing.T) {
-	q := &corev1.ResourceQuota{
-		Spec: corev1.ResourceQuotaSpec{Hard: corev1.ResourceList{
-			usage.ResourceNodes: resource.MustParse("10"),
-			corev1.ResourcePods: resource.MustParse("5"),
-		}},
-		Status: corev1.ResourceQuotaStatus{Used: corev1.ResourceList{
-			corev1.ResourcePods: resource.MustParse("3"), // the host's, kept
-			usage.ResourceCPU:   resource.MustParse("8"), // no longer limited, dropped
-		}},
-	}
-	out, changed := withStatus(q, corev1.ResourceList{usage.ResourceNodes: resource.MustParse("4")})
-	if !changed {
-		t.Fatal("status unchanged")
-	}
-	nodes, pods := out.Status.Used[usage.ResourceNodes], out.Status.Used[corev1.ResourcePods]
-	if nodes.Value() != 4 || pods.Value() != 3 || len(out.Status.Used) != 2 {
-		t.Errorf("used = %v, want nodes 4 and the host's pods 3", out.Status.Used)
-	}
-	if _, ok := out.Status.Hard[corev1.ResourcePods]; ok {
-		t.Error("wrote status.hard of a key the host owns")
-	}
-	if _, changed := withStatus(out, corev1.ResourceList{usage.ResourceNodes: resource.MustParse("4")}); changed {
-		t.Error("an up-to-date status reports a change")
-	}
-}
 
 func TestLedgerKeepsReservationsUntilTheStoreShowsTheWrite(t *testing.T) {
 	now := time.Now()
 	later := now.Add(time.Minute)
-	l := ledger{entries: map[int64]reservation{}}
+	l := newLedger()
 	nodes := func(n string) corev1.ResourceList {
-		return corev1.ResourceList{usage.ResourceNodes: resource.MustParse(n)}
+		return corev1.ResourceList{ResourceNodes: resource.MustParse(n)}
 	}
 	l.add(reservation{namespace: "a", name: "c", usage: nodes("2"), expires: later})
 	l.add(reservation{namespace: "a", name: "c", usage: nodes("5"), expires: later})
@@ -51,7 +22,7 @@ func TestLedgerKeepsReservationsUntilTheStoreShowsTheWrite(t *testing.T) {
 	l.add(reservation{namespace: "a", name: "failed", usage: nodes("9"), expires: now.Add(-time.Second)})
 
 	got := l.snapshot("a", now)
-	if q := got["a/c"][usage.ResourceNodes]; q.Value() != 5 {
+	if q := got["a/c"][ResourceNodes]; q.Value() != 5 {
 		t.Errorf("a/c reserves %s, want the larger 5", q.String())
 	}
 	if _, ok := got["a/failed"]; ok {
