@@ -148,13 +148,12 @@ func TestGPUDetach(t *testing.T) {
 		t.Errorf("detaching from a group without GPUs: exit %d, %s", code, r.Stderr)
 	}
 
-	// A model the catalog does not hold is the catalog's to refuse, with the
-	// field at fault: the server's (422, exit 7) once the catalog checks are
-	// admission's alone; exit 2 while the API's validation, which the plugin
-	// also runs before sending, still holds them. The plugin never refuses a
-	// model on its own compiled catalog, which may be older than the server's.
+	// A model the catalog does not hold is the server's catalog admission
+	// to refuse (422, exit 7), with the field at fault. The plugin never
+	// refuses a model on its own compiled catalog, which may be older than
+	// the server's.
 	r = hikube(t, "alice", "gpu", "attach", verbsCluster, "--node-group", "gpu", "--model", "nvidia.com/T4")
-	if code := exitCode(t, r); (code != 7 && code != 2) || !strings.Contains(r.Stderr, `spec.nodeGroups[gpu].gpus[0].name: Unsupported value: "nvidia.com/T4"`) {
+	if code := exitCode(t, r); code != 7 || !strings.Contains(r.Stderr, `spec.nodeGroups[gpu].gpus[0].name: Unsupported value: "nvidia.com/T4"`) {
 		t.Errorf("gpu attach of an unknown model: exit %d, stderr %q; want the catalog's field error", code, r.Stderr)
 	}
 	assertSameSpec(t, "after the refused attach", spec(t, tenantA, verbsCluster), want)
