@@ -31,6 +31,7 @@ import (
 	clientset "github.com/hikube/hikube/pkg/generated/clientset/versioned"
 	hikubescheme "github.com/hikube/hikube/pkg/generated/clientset/versioned/scheme"
 	informers "github.com/hikube/hikube/pkg/generated/informers/externalversions"
+	"github.com/hikube/hikube/pkg/platform"
 	"github.com/hikube/hikube/pkg/provider"
 	"github.com/hikube/hikube/pkg/provider/local"
 )
@@ -56,7 +57,7 @@ func NewOptions() *Options {
 		BinDir:             "/usr/local/lib/hikube/bin",
 		Workers:            4,
 		LeaderElect:        true,
-		LeaderElectNS:      "hikube-system",
+		LeaderElectNS:      platform.Namespace,
 		MetricsBindAddress: "127.0.0.1:9810",
 		Controller:         cluster.DefaultOptions(),
 	}
@@ -142,7 +143,7 @@ func (o *Options) runController(ctx context.Context, kube kubernetes.Interface, 
 	}))
 	broadcaster.StartRecordingToSink(&typedcorev1.EventSinkImpl{Interface: kube.CoreV1().Events("")})
 	defer broadcaster.Shutdown()
-	recorder := broadcaster.NewRecorder(scheme, corev1.EventSource{Component: "hikube-controller"})
+	recorder := broadcaster.NewRecorder(scheme, corev1.EventSource{Component: platform.ControllerName})
 
 	factory := informers.NewSharedInformerFactory(hikube, 10*time.Minute)
 	ctrl, err := cluster.New(hikube, kube, factory.Apps().V1alpha1().Clusters(), p, recorder, o.Controller)
@@ -173,7 +174,7 @@ func (o *Options) leaderElect(ctx context.Context, cfg *rest.Config, kube kubern
 		return err
 	}
 	id = fmt.Sprintf("%s_%d", id, os.Getpid())
-	lock, err := resourcelock.New(resourcelock.LeasesResourceLock, o.LeaderElectNS, "hikube-controller",
+	lock, err := resourcelock.New(resourcelock.LeasesResourceLock, o.LeaderElectNS, platform.ControllerName,
 		kube.CoreV1(), kube.CoordinationV1(), resourcelock.ResourceLockConfig{Identity: id})
 	if err != nil {
 		return fmt.Errorf("leader-election lock: %w", err)

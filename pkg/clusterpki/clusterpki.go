@@ -14,6 +14,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/hikube/hikube/pkg/pki"
+	"github.com/hikube/hikube/pkg/platform"
 )
 
 // ClusterRef names a tenant cluster: its host namespace and name, and the
@@ -37,7 +38,7 @@ type PKI struct {
 }
 
 // Namespace holds the tenant clusters' PKI Secrets.
-const Namespace = "hikube-system"
+const Namespace = platform.Namespace
 
 // Labels on the Secret name the cluster it belongs to.
 const (

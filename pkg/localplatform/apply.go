@@ -27,13 +27,14 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/hikube/hikube/artifacts"
+	"github.com/hikube/hikube/pkg/platform"
 )
 
 // fieldManager owns every field the local platform applies.
 const fieldManager = "hikube-local"
 
 // tenantLabel marks a namespace as a tenant.
-const tenantLabel = "hikube.io/tenant"
+const tenantLabel = platform.TenantLabel
 
 // localManifests are the files of artifacts/deploy the local platform
 // applies. productionManifests run hikube-apiserver as a Deployment behind a

@@ -7,12 +7,13 @@ import (
 
 	"github.com/hikube/hikube/pkg/controlplaneflags"
 	"github.com/hikube/hikube/pkg/pki"
+	"github.com/hikube/hikube/pkg/platform"
 )
 
 // Names of the hikube-apiserver Service; its serving certificate must be valid
 // for the name the aggregator verifies: <service>.<namespace>.svc.
 const (
-	hikubeNamespace   = "hikube-system"
+	hikubeNamespace   = platform.Namespace
 	hikubeServiceName = "hikube-apiserver"
 	hikubeSAName      = "hikube-apiserver"
 	apiServiceName    = "v1alpha1.apps.hikube.io"

@@ -11,12 +11,13 @@ import (
 
 	"github.com/hikube/hikube/apis/apps"
 	"github.com/hikube/hikube/pkg/catalog"
+	"github.com/hikube/hikube/pkg/platform"
 )
 
 // The GPU inventory of the local platform: a ConfigMap with one key per model
 // (the catalog's object name, l40s) and a value "geneva=8,lucerne=8,gland=8".
 const (
-	InventoryNamespace = "hikube-system"
+	InventoryNamespace = platform.Namespace
 	InventoryName      = "gpu-inventory"
 	// ZoneLabel places a host node in a datacenter.
 	ZoneLabel = corev1.LabelTopologyZone

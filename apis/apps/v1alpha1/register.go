@@ -58,3 +58,7 @@ func addFieldLabelConversions(scheme *runtime.Scheme) error {
 			return "", "", fmt.Errorf("field label not supported for Cluster: %s (supported: %v)", label, ClusterFieldSelectors)
 		})
 }
+
+// LabelTenant marks a namespace as a tenant of the platform: clusters exist
+// only in namespaces that carry it.
+const LabelTenant = "hikube.io/tenant"

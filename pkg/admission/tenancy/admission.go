@@ -14,13 +14,14 @@ import (
 	corelisters "k8s.io/client-go/listers/core/v1"
 
 	"github.com/hikube/hikube/apis/apps"
+	"github.com/hikube/hikube/apis/apps/v1alpha1"
 )
 
 // PluginName is the name of the plugin in --enable-admission-plugins.
 const PluginName = "HikubeTenancy"
 
 // TenantLabel marks a namespace as a tenant of the platform.
-const TenantLabel = "hikube.io/tenant"
+const TenantLabel = v1alpha1.LabelTenant
 
 // Register adds the plugin to the registry of admission plugins.
 func Register(plugins *admission.Plugins) {

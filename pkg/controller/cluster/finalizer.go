@@ -11,9 +11,10 @@ import (
 
 	"github.com/hikube/hikube/apis/apps/v1alpha1"
 	typedv1alpha1 "github.com/hikube/hikube/pkg/generated/clientset/versioned/typed/apps/v1alpha1"
+	"github.com/hikube/hikube/pkg/platform"
 )
 
-const fieldManager = "hikube-controller"
+const fieldManager = platform.ControllerName
 
 var metaUpdateOptions = metav1.UpdateOptions{FieldManager: fieldManager}
 
