@@ -15,6 +15,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
+	"k8s.io/client-go/dynamic"
 	kubeinformers "k8s.io/client-go/informers"
 	"k8s.io/client-go/kubernetes"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
@@ -33,6 +34,7 @@ import (
 	informers "github.com/hikube/hikube/pkg/generated/informers/externalversions"
 	"github.com/hikube/hikube/pkg/platform"
 	"github.com/hikube/hikube/pkg/provider"
+	"github.com/hikube/hikube/pkg/provider/kubevirt"
 	"github.com/hikube/hikube/pkg/provider/local"
 )
 
@@ -40,6 +42,8 @@ import (
 type Options struct {
 	Kubeconfig         string
 	Provider           string
+	NodeProvider       string
+	KubeVirtNodes      kubevirt.NodesOptions
 	StateDir           string
 	BinDir             string
 	Workers            int
@@ -52,7 +56,14 @@ type Options struct {
 // NewOptions returns the defaults.
 func NewOptions() *Options {
 	return &Options{
-		Provider:           "local",
+		Provider:     "local",
+		NodeProvider: "local",
+		KubeVirtNodes: kubevirt.NodesOptions{
+			FieldManager: platform.ControllerName,
+			Image:        "registry.hikube.io/node:%s",
+			TokenTTL:     time.Hour,
+			DrainTimeout: 5 * time.Minute,
+		},
 		StateDir:           "/var/lib/hikube/clusters",
 		BinDir:             "/usr/local/lib/hikube/bin",
 		Workers:            4,
@@ -73,7 +84,12 @@ func NewCommand(ctx context.Context, o *Options) *cobra.Command {
 	cmd.SetContext(ctx)
 	fs := cmd.Flags()
 	fs.StringVar(&o.Kubeconfig, "kubeconfig", o.Kubeconfig, "Kubeconfig of the host cluster; in-cluster configuration when empty.")
-	fs.StringVar(&o.Provider, "provider", o.Provider, "Provider that carries out the clusters: local.")
+	fs.StringVar(&o.Provider, "provider", o.Provider, "Provider of the control planes: local.")
+	fs.StringVar(&o.NodeProvider, "node-provider", o.NodeProvider, "Provider of the worker nodes: local (the control-plane provider's own) or kubevirt (KubeVirt VirtualMachines in the host cluster).")
+	fs.StringVar(&o.KubeVirtNodes.Image, "kubevirt-node-image", o.KubeVirtNodes.Image, "Node OS image of the KubeVirt workers; %s is the Kubernetes minor (v1.37).")
+	fs.StringToStringVar(&o.KubeVirtNodes.StorageClasses, "kubevirt-storage-classes", o.KubeVirtNodes.StorageClasses, "Host storage class of each tenant-facing class for KubeVirt root disks (local=…,replicated=…); unlisted classes keep their name.")
+	fs.DurationVar(&o.KubeVirtNodes.TokenTTL, "kubevirt-bootstrap-token-ttl", o.KubeVirtNodes.TokenTTL, "How long a new KubeVirt worker may take to join with its bootstrap token.")
+	fs.DurationVar(&o.KubeVirtNodes.DrainTimeout, "kubevirt-drain-timeout", o.KubeVirtNodes.DrainTimeout, "How long a removed KubeVirt worker is drained before its VM is deleted anyway.")
 	fs.StringVar(&o.StateDir, "state-dir", o.StateDir, "Directory of the local provider's per-cluster state.")
 	fs.StringVar(&o.BinDir, "bin-dir", o.BinDir, "Directory of the upstream binaries the local provider runs (per-minor subdirectories v1.NN).")
 	fs.IntVar(&o.Workers, "workers", o.Workers, "Clusters reconciled in parallel.")
@@ -100,7 +116,7 @@ func (o *Options) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	p, err := o.newProvider()
+	p, err := o.newProvider(cfg, kube)
 	if err != nil {
 		return err
 	}
@@ -120,12 +136,27 @@ func (o *Options) Run(ctx context.Context) error {
 	return o.leaderElect(ctx, cfg, kube, run)
 }
 
-func (o *Options) newProvider() (provider.Provider, error) {
-	switch o.Provider {
-	case "local":
-		return local.New(local.Options{StateDir: o.StateDir, BinDir: o.BinDir})
+// newProvider builds the control-plane provider and, unless it also runs
+// the workers, composes it with the worker half --node-provider names.
+func (o *Options) newProvider(cfg *rest.Config, kube kubernetes.Interface) (provider.Provider, error) {
+	if o.Provider != "local" {
+		return nil, fmt.Errorf("--provider=%q: this build has the local control-plane provider only", o.Provider)
+	}
+	cp, err := local.New(local.Options{StateDir: o.StateDir, BinDir: o.BinDir})
+	if err != nil {
+		return nil, err
+	}
+	switch o.NodeProvider {
+	case "local", "":
+		return cp, nil
+	case "kubevirt":
+		dyn, err := dynamic.NewForConfig(cfg)
+		if err != nil {
+			return nil, err
+		}
+		return provider.Compose(cp, kubevirt.NewNodes(kube, dyn, kubevirt.TenantOf(cp), o.KubeVirtNodes)), nil
 	default:
-		return nil, fmt.Errorf("--provider=%q: this build has the local provider only", o.Provider)
+		return nil, fmt.Errorf("--node-provider=%q: want local or kubevirt", o.NodeProvider)
 	}
 }
 

@@ -38,7 +38,15 @@ func run(stdout, stderr io.Writer) error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 
-	p, err := localplatform.Start(ctx, localplatform.Options{Home: home, BinDir: binDir, Log: stderr})
+	// HIKUBE_PROVIDER=kubevirt gives the clusters KubeVirt workers, on the
+	// simulated KubeVirt of the local platform; the default is local.
+	nodes := os.Getenv("HIKUBE_PROVIDER")
+	switch nodes {
+	case "", "local", localplatform.NodeProviderKubeVirt:
+	default:
+		return fmt.Errorf("HIKUBE_PROVIDER=%q: want local or kubevirt", nodes)
+	}
+	p, err := localplatform.Start(ctx, localplatform.Options{Home: home, BinDir: binDir, Log: stderr, NodeProvider: nodes})
 	if err != nil {
 		return err
 	}

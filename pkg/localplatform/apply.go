@@ -49,6 +49,7 @@ var (
 		"deploy/rbac-catalog.yaml",
 		"deploy/rbac-apiserver-pki.yaml",
 		"deploy/rbac-controller.yaml",
+		"deploy/rbac-controller-kubevirt.yaml",
 	}
 	productionManifests = []string{
 		"deploy/apiserver.yaml",

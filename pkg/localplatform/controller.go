@@ -33,6 +33,9 @@ func (p *Platform) startController(ctx context.Context) error {
 		"--bin-dir=" + p.bin,
 		"--metrics-bind-address=127.0.0.1:0",
 	}
+	if p.opts.NodeProvider == NodeProviderKubeVirt {
+		args = append(args, "--node-provider=kubevirt", "--kubevirt-node-image="+kubevirtNodeImage)
+	}
 	if p.opts.ScaleDownGrace > 0 {
 		args = append(args, "--scale-down-grace="+p.opts.ScaleDownGrace.String())
 	}

@@ -68,6 +68,10 @@ type Options struct {
 	// ScaleDownGrace, when set, is the controller's --scale-down-grace (how
 	// long a node stays empty before the autoscaler removes it).
 	ScaleDownGrace time.Duration
+	// NodeProvider is the controller's worker half: "local" (kwok nodes
+	// written into the tenant, the default) or "kubevirt" (KubeVirt VMs in
+	// the host, with the simulated KubeVirt of kubevirt.go).
+	NodeProvider string
 }
 
 // Tenant is a tenant namespace of the local platform and its admin user.
@@ -149,6 +153,11 @@ func (p *Platform) start(ctx context.Context) error {
 	}
 	if err := p.waitRolesAggregated(ctx, kcm); err != nil {
 		return err
+	}
+	if p.opts.NodeProvider == NodeProviderKubeVirt {
+		if err := p.startKubeVirtHost(ctx); err != nil {
+			return err
+		}
 	}
 	if !p.opts.SkipHikubeAPIServer {
 		if err := p.writeHikubeKubeconfig(ctx); err != nil {
@@ -260,8 +269,13 @@ func (p *Platform) Stop() error {
 
 // launch starts a process and records it for Stop.
 func (p *Platform) launch(name string, args []string) (*process.Process, error) {
+	return p.launchBinary(name, name, args)
+}
+
+// launchBinary is launch for a process named apart from its binary.
+func (p *Platform) launchBinary(name, binary string, args []string) (*process.Process, error) {
 	proc, err := process.Start(process.Options{
-		Name: name, Binary: filepath.Join(p.bin, name), Args: args, LogPath: p.LogPath(name),
+		Name: name, Binary: filepath.Join(p.bin, binary), Args: args, LogPath: p.LogPath(name),
 	})
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, fmt.Errorf("%w (build it with hack/build-tools.sh or make)", err)

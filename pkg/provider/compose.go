@@ -23,6 +23,7 @@ type ControlPlanes interface {
 type Workers interface {
 	Name() string
 	EnsureNodes(ctx context.Context, c ClusterRef, nodes []NodeSpec) ([]NodeStatus, error)
+	ListNodes(ctx context.Context, c ClusterRef) ([]NodeStatus, error)
 	// DeleteNodes removes every node of the cluster and what they use.
 	DeleteNodes(ctx context.Context, c ClusterRef) (done bool, err error)
 }
@@ -41,6 +42,10 @@ func (p composed) Name() string { return p.ControlPlanes.Name() + "+" + p.w.Name
 
 func (p composed) EnsureNodes(ctx context.Context, c ClusterRef, nodes []NodeSpec) ([]NodeStatus, error) {
 	return p.w.EnsureNodes(ctx, c, nodes)
+}
+
+func (p composed) ListNodes(ctx context.Context, c ClusterRef) ([]NodeStatus, error) {
+	return p.w.ListNodes(ctx, c)
 }
 
 func (p composed) Delete(ctx context.Context, c ClusterRef) (bool, error) {

@@ -29,6 +29,7 @@ func (r recorder) EnsureNodes(context.Context, ClusterRef, []NodeSpec) ([]NodeSt
 	*r.calls = append(*r.calls, "nodes.ensure")
 	return nil, nil
 }
+func (r recorder) ListNodes(context.Context, ClusterRef) ([]NodeStatus, error) { return nil, nil }
 func (r recorder) DeleteNodes(context.Context, ClusterRef) (bool, error) {
 	*r.calls = append(*r.calls, "nodes.delete")
 	return r.nodesDone, nil

@@ -96,6 +96,12 @@ type Provider interface {
 	// It reports every node it manages.
 	EnsureNodes(ctx context.Context, c ClusterRef, nodes []NodeSpec) ([]NodeStatus, error)
 
+	// ListNodes reports every worker the provider manages for the cluster,
+	// including machines that exist but have not joined the cluster yet:
+	// the core counts them, so a node that is still booting is not asked
+	// for a second time.
+	ListNodes(ctx context.Context, c ClusterRef) ([]NodeStatus, error)
+
 	// Delete removes everything the provider created for the cluster:
 	// processes or workloads, nodes or VMs, disks, state. It returns done=false
 	// while removal is still in progress.

@@ -21,6 +21,7 @@ import (
 	"k8s.io/client-go/tools/clientcmd"
 	certutil "k8s.io/client-go/util/cert"
 	"k8s.io/client-go/util/certificate/csr"
+	"k8s.io/client-go/util/retry"
 	bootstrapapi "k8s.io/cluster-bootstrap/token/api"
 	"k8s.io/cluster-bootstrap/token/jws"
 
@@ -161,14 +162,18 @@ func register(ctx context.Context, cs kubernetes.Interface, j kubevirt.Join, hw 
 		Spec:   corev1.NodeSpec{ProviderID: kubevirt.ProviderID(j.NodeName), Taints: j.Taints},
 		Status: corev1.NodeStatus{Capacity: hw.capacity, Allocatable: hw.capacity},
 	}
-	created, err := cs.CoreV1().Nodes().Create(ctx, n, metav1.CreateOptions{})
-	if apierrors.IsAlreadyExists(err) {
-		return nil // a restarted simulator finds its node registered
-	}
-	if err != nil {
+	_, err := cs.CoreV1().Nodes().Create(ctx, n, metav1.CreateOptions{})
+	if err != nil && !apierrors.IsAlreadyExists(err) { // a restarted simulator finds its node registered
 		return err
 	}
-	created.Status = n.Status
-	_, err = cs.CoreV1().Nodes().UpdateStatus(ctx, created, metav1.UpdateOptions{})
-	return err
+	// The capacity, as a kubelet posts it; kwok updates the same status.
+	return retry.RetryOnConflict(retry.DefaultRetry, func() error {
+		cur, err := cs.CoreV1().Nodes().Get(ctx, j.NodeName, metav1.GetOptions{})
+		if err != nil {
+			return err
+		}
+		cur.Status.Capacity, cur.Status.Allocatable = hw.capacity, hw.capacity
+		_, err = cs.CoreV1().Nodes().UpdateStatus(ctx, cur, metav1.UpdateOptions{})
+		return err
+	})
 }

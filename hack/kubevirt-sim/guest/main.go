@@ -26,6 +26,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/dynamic/dynamicinformer"
 	"k8s.io/client-go/kubernetes"
@@ -169,7 +170,10 @@ func (g *guests) sync(ctx context.Context, key string) error {
 	return nil
 }
 
-// powerOff is the VM stopping: its Node leaves the tenant cluster.
+// powerOff is the VM stopping: its kubelet stops, so the Node's heartbeat
+// stops (the tenant's kwok is told to let go of it) and the tenant's node
+// lifecycle controller marks it NotReady. Deleting the Node is the
+// platform's part, as the cloud provider's is in production.
 func (g *guests) powerOff(ctx context.Context, key string) {
 	g.mu.Lock()
 	j, ok := g.joined[key]
@@ -178,8 +182,12 @@ func (g *guests) powerOff(ctx context.Context, key string) {
 	if !ok {
 		return
 	}
-	err := j.node.CoreV1().Nodes().Delete(ctx, j.name, metav1.DeleteOptions{})
-	klog.InfoS("VM stopped; node left", "vmi", key, "node", j.name, "err", err)
+	patch := []byte(`{"metadata":{"annotations":{"kwok.x-k8s.io/node":null}}}`)
+	_, err := j.node.CoreV1().Nodes().Patch(ctx, j.name, types.MergePatchType, patch, metav1.PatchOptions{})
+	if apierrors.IsNotFound(err) {
+		err = nil // the platform removed it first
+	}
+	klog.InfoS("VM stopped; its kubelet no longer reports", "vmi", key, "node", j.name, "err", err)
 }
 
 func (g *guests) userData(ctx context.Context, vmi *kubevirtv1.VirtualMachineInstance) ([]byte, error) {

@@ -73,7 +73,14 @@ func (r *nodeGroupsReconciler) reconcile(ctx context.Context, s *state) (reconci
 	if err != nil {
 		return reconcileStop, err
 	}
-	groups := r.empty.autoscalerGroups(s, nodes.Items, busy, gpuZones, now)
+	// Machines that exist but have not joined yet (a VM still booting) count
+	// too: asking for them again would make a second machine.
+	machines, err := r.provider.ListNodes(ctx, s.ref)
+	if err != nil {
+		setCondition(s, v1alpha1.ConditionNodeGroupsReady, metav1.ConditionFalse, v1alpha1.ReasonProviderError, err.Error())
+		return reconcileStop, fmt.Errorf("nodes of %s: %w", s.ref, err)
+	}
+	groups := r.empty.autoscalerGroups(s, nodes.Items, machines, busy, gpuZones, now)
 	decisions := autoscaler.Decide(autoscaler.Input{Now: now, Groups: groups, PendingPods: pending, ScaleDownGrace: r.scaleDownGrace})
 
 	specs := desiredNodes(s, groups, decisions)
@@ -142,7 +149,7 @@ func isDaemonOrMirror(p *corev1.Pod) bool {
 
 // autoscalerGroups describes every node group of the spec with its template
 // and current nodes, and tracks how long each node has been empty.
-func (e *emptyNodes) autoscalerGroups(s *state, nodes []corev1.Node, busy map[string]bool, gpuZones map[string][]string, now time.Time) []autoscaler.Group {
+func (e *emptyNodes) autoscalerGroups(s *state, nodes []corev1.Node, machines []provider.NodeStatus, busy map[string]bool, gpuZones map[string][]string, now time.Time) []autoscaler.Group {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	var groups []autoscaler.Group
@@ -164,6 +171,12 @@ func (e *emptyNodes) autoscalerGroups(s *state, nodes []corev1.Node, busy map[st
 				e.since[key] = now
 			}
 			ag.Nodes = append(ag.Nodes, autoscaler.Node{Name: n.Name, Zone: n.Labels[LabelZone], Ready: provider.NodeReady(&n), EmptySince: since})
+		}
+		// A machine without its Node yet is starting, not empty.
+		for _, m := range machines {
+			if m.Group == name && !slices.ContainsFunc(nodes, func(n corev1.Node) bool { return n.Name == m.Name }) {
+				ag.Nodes = append(ag.Nodes, autoscaler.Node{Name: m.Name, Zone: m.Zone})
+			}
 		}
 		groups = append(groups, ag)
 	}

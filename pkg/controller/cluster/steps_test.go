@@ -447,3 +447,40 @@ func TestAddonsStep(t *testing.T) {
 		})
 	}
 }
+
+// A machine the provider made but whose Node has not joined yet (a VM still
+// booting) is counted: the next reconcile asks for the same nodes, never for
+// new ones in their place.
+func TestNodeGroupsStepCountsMachinesThatHaveNotJoined(t *testing.T) {
+	p := &providertest.Provider{NodeReady: func(provider.NodeSpec) bool { return false }}
+	s := newState(newCluster("u1"))
+	s.tenant = &tenantClient{ref: s.ref, kube: kubefake.NewClientset()} // no Node joins
+	r := &nodeGroupsReconciler{provider: p, configMaps: kubefake.NewClientset().CoreV1(), recorder: record.NewFakeRecorder(10),
+		now: time.Now, scaleDownGrace: time.Minute, resyncProgressing: time.Second, empty: newEmptyNodes()}
+	for range 3 {
+		if _, err := r.reconcile(context.Background(), s); err != nil {
+			t.Fatal(err)
+		}
+	}
+	calls := p.Calls()
+	if len(calls) != 3 {
+		t.Fatalf("%d EnsureNodes calls, want 3", len(calls))
+	}
+	names := func(c providertest.Call) []string {
+		var out []string
+		for _, n := range c.Nodes {
+			out = append(out, n.Name)
+		}
+		slices.Sort(out)
+		return out
+	}
+	first := names(calls[0])
+	if len(first) != 2 {
+		t.Fatalf("first call asked for %v, want the group's minimum of 2", first)
+	}
+	for i, c := range calls[1:] {
+		if got := names(c); !slices.Equal(got, first) {
+			t.Errorf("reconcile %d asked for %v, want the same machines %v", i+2, got, first)
+		}
+	}
+}

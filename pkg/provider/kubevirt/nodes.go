@@ -151,6 +151,36 @@ func (n *Nodes) DeleteNodes(ctx context.Context, c provider.ClusterRef) (bool, e
 	return n.Delete(ctx, c)
 }
 
+// ListNodes reports every VM of the cluster, Ready when its Node has joined
+// and is Ready.
+func (n *Nodes) ListNodes(ctx context.Context, c provider.ClusterRef) ([]provider.NodeStatus, error) {
+	vms, err := n.machines(ctx, c)
+	if err != nil {
+		return nil, err
+	}
+	if len(vms) == 0 {
+		return nil, nil
+	}
+	tenant, err := n.tenant.Client(ctx, c)
+	if err != nil {
+		return nil, fmt.Errorf("tenant client: %w", err)
+	}
+	nodes, err := tenant.CoreV1().Nodes().List(ctx, metav1.ListOptions{})
+	if err != nil {
+		return nil, fmt.Errorf("listing tenant nodes: %w", err)
+	}
+	ready := map[string]bool{}
+	for i := range nodes.Items {
+		ready[nodes.Items[i].Name] = provider.NodeReady(&nodes.Items[i])
+	}
+	out := make([]provider.NodeStatus, 0, len(vms))
+	for _, name := range slices.Sorted(maps.Keys(vms)) {
+		l := vms[name].GetLabels()
+		out = append(out, provider.NodeStatus{Name: name, Group: l[provider.LabelNodeGroup], Zone: l[labelZone], Ready: ready[name]})
+	}
+	return out, nil
+}
+
 var _ provider.Workers = (*Nodes)(nil)
 
 // EnsureNamespace creates the cluster's host namespace.
@@ -176,6 +206,7 @@ func (n *Nodes) MachineFor(c provider.ClusterRef, spec provider.NodeSpec, minor 
 	}
 	m.Labels[provider.LabelNodeGroup] = spec.Group
 	m.Labels[labelMachine] = spec.Name
+	m.Labels[labelZone] = spec.Zone
 	if disk, ok := spec.Capacity[corev1.ResourceEphemeralStorage]; ok {
 		m.RootDisk = disk
 	} else {

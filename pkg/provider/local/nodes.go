@@ -25,6 +25,29 @@ const (
 	labelHostname       = "kubernetes.io/hostname"
 )
 
+// ListNodes reports the simulated nodes of the cluster: they exist only as
+// Node objects, so a listed node has always joined.
+func (p *Provider) ListNodes(ctx context.Context, c provider.ClusterRef) ([]provider.NodeStatus, error) {
+	cfg, err := p.AdminConfig(ctx, c)
+	if err != nil {
+		return nil, fmt.Errorf("nodes of %s: %w", c, err)
+	}
+	cs, err := kubernetes.NewForConfig(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("nodes of %s: %w", c, err)
+	}
+	list, err := cs.CoreV1().Nodes().List(ctx, metav1.ListOptions{LabelSelector: provider.LabelNodeGroup})
+	if err != nil {
+		return nil, fmt.Errorf("listing the nodes of %s: %w", c, err)
+	}
+	out := make([]provider.NodeStatus, 0, len(list.Items))
+	for i := range list.Items {
+		n := &list.Items[i]
+		out = append(out, provider.NodeStatus{Name: n.Name, Group: n.Labels[provider.LabelNodeGroup], Zone: n.Labels[labelZone], Ready: provider.NodeReady(n)})
+	}
+	return out, nil
+}
+
 // EnsureNodes makes the managed nodes of the tenant cluster exactly nodes.
 // Nodes are kwok-simulated: a Node object with the kwok annotation, whose
 // capacity and allocatable the provider sets and kwok keeps.

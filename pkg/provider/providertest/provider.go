@@ -116,6 +116,18 @@ func (p *Provider) EnsureNodes(_ context.Context, c provider.ClusterRef, nodes [
 	return out, nil
 }
 
+// ListNodes reports the nodes EnsureNodes was last asked for. It is not
+// recorded as a call: it only reads.
+func (p *Provider) ListNodes(_ context.Context, c provider.ClusterRef) ([]provider.NodeStatus, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	out := make([]provider.NodeStatus, 0, len(p.nodes[c.UID]))
+	for _, n := range p.nodes[c.UID] {
+		out = append(out, provider.NodeStatus{Name: n.Name, Group: n.Group, Zone: n.Zone, Ready: p.NodeReady == nil || p.NodeReady(n)})
+	}
+	return out, nil
+}
+
 // Delete records the call and says whether the deletion is done.
 func (p *Provider) Delete(_ context.Context, c provider.ClusterRef) (bool, error) {
 	if err := p.record(Call{Method: Delete, Cluster: c}); err != nil {
