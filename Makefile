@@ -6,7 +6,7 @@ TOOLS    := etcd kube-apiserver kube-controller-manager kube-scheduler kubectl v
 # Our binaries.
 CMDS     := hikube-apiserver
 
-.PHONY: all build tools run test test-unit test-integration test-e2e test-plugin verify verify-gofmt vet verify-codegen verify-codegen-fresh verify-kubevirt-crds codegen bench clean
+.PHONY: all build tools run test test-unit test-integration test-e2e test-plugin test-kubevirt verify verify-gofmt vet verify-codegen verify-codegen-fresh verify-kubevirt-crds codegen bench clean
 
 all: build
 
@@ -29,7 +29,7 @@ run: tools build
 	$(BIN)/hikube-local
 
 ## test: static checks, unit tests, generated-code check and integration tests on real binaries.
-test: verify test-unit test-integration test-e2e test-plugin
+test: verify test-unit test-integration test-e2e test-plugin test-kubevirt
 
 ## verify: gofmt, go vet and the generated-code check, the latter from an empty module cache so that
 ## a script relying on what an earlier run left on this machine fails here first.
@@ -79,3 +79,7 @@ clean:
 ## test-e2e: the controller provisioning real tenant control planes (local provider).
 test-e2e: tools build
 	$(GO) test -count=1 -timeout 40m ./test/e2e/...
+
+## test-kubevirt: KubeVirt workers end to end on the host's real KubeVirt CRDs and the simulated KubeVirt.
+test-kubevirt: tools build
+	$(GO) test -count=1 -timeout 30m ./test/kubevirt/...

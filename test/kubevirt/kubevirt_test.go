@@ -1,0 +1,305 @@
+// Package kubevirt tests hikube with KubeVirt workers, end to end: the real
+// host kube-apiserver with KubeVirt's and CDI's CRDs, real tenant control
+// planes, and the simulated KubeVirt of the local platform (host kwok stages
+// for VMs, DataVolumes and VMIs; the guest simulator joining each VM's node
+// with its cloud-init, as kubeadm would). One platform serves the package,
+// as `HIKUBE_PROVIDER=kubevirt make run` starts it.
+package kubevirt
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/tools/clientcmd"
+
+	"github.com/hikube/hikube/pkg/localplatform"
+	"github.com/hikube/hikube/pkg/provider"
+	kv "github.com/hikube/hikube/pkg/provider/kubevirt"
+	"github.com/hikube/hikube/test/harness"
+)
+
+var env harness.Env
+
+func TestMain(m *testing.M) {
+	os.Exit(harness.Main(m, &env, localplatform.Options{NodeProvider: localplatform.NodeProviderKubeVirt, ScaleDownGrace: 5 * time.Second}))
+}
+
+const tenantA = "tenant-a"
+
+type clients struct {
+	host kubernetes.Interface
+	dyn  dynamic.Interface
+}
+
+func hostClients(t *testing.T) clients {
+	t.Helper()
+	cfg := env.RESTConfig(t, "admin")
+	return clients{host: kubernetes.NewForConfigOrDie(cfg), dyn: dynamic.NewForConfigOrDie(cfg)}
+}
+
+// tenant is alice's client of one of her clusters, through the kubeconfig
+// subresource.
+func tenant(t *testing.T, name string) kubernetes.Interface {
+	t.Helper()
+	raw := env.MustKubectl(t, "alice", "get", "--raw", "/apis/apps.hikube.io/v1alpha1/namespaces/"+tenantA+"/clusters/"+name+"/kubeconfig")
+	cfg, err := clientcmd.RESTConfigFromKubeConfig([]byte(raw))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return kubernetes.NewForConfigOrDie(cfg)
+}
+
+func hostNamespace(name string) string { return "hikube-" + tenantA + "-" + name }
+
+func list(t *testing.T, c clients, gvr schema.GroupVersionResource, ns string) []unstructured.Unstructured {
+	t.Helper()
+	l, err := c.dyn.Resource(gvr).Namespace(ns).List(context.Background(), metav1.ListOptions{})
+	if err != nil {
+		t.Fatalf("listing %s in %s: %v", gvr.Resource, ns, err)
+	}
+	return l.Items
+}
+
+func names(items []unstructured.Unstructured) []string {
+	var out []string
+	for _, i := range items {
+		out = append(out, i.GetName())
+	}
+	slices.Sort(out)
+	return out
+}
+
+func waitReady(t *testing.T, name string) {
+	t.Helper()
+	r := env.Kubectl(t, "alice", "wait", "--for=condition=Ready", "cluster/"+name, "-n", tenantA, "--timeout=4m")
+	if r.Err != nil {
+		st := env.Kubectl(t, "admin", "get", "cluster", name, "-n", tenantA, "-o", "jsonpath={.status}")
+		t.Fatalf("cluster %s not Ready: %v %s\nstatus: %s", name, r.Err, r.Stderr, st.Stdout)
+	}
+}
+
+// TestSeedClustersOnKubeVirt: the seed's three clusters become Ready with
+// every worker a VM whose node joined by bootstrap token.
+func TestSeedClustersOnKubeVirt(t *testing.T) {
+	c := hostClients(t)
+	for _, f := range []string{"web", "ml", "production"} {
+		env.MustKubectl(t, "alice", "apply", "-n", tenantA, "-f", "artifacts/examples/"+f+".yaml")
+		t.Cleanup(func() { env.Kubectl(t, "admin", "delete", "cluster", f, "-n", tenantA, "--wait=true", "--timeout=3m") })
+	}
+	for _, name := range []string{"web", "ml", "production"} {
+		waitReady(t, name)
+	}
+
+	for _, name := range []string{"web", "ml", "production"} {
+		t.Run(name+": every node is a VM that joined", func(t *testing.T) {
+			nodes, err := tenant(t, name).CoreV1().Nodes().List(context.Background(), metav1.ListOptions{LabelSelector: provider.LabelNodeGroup})
+			if err != nil {
+				t.Fatal(err)
+			}
+			vms := names(list(t, c, kv.GVRVirtualMachine, hostNamespace(name)))
+			var nodeNames []string
+			for _, n := range nodes.Items {
+				nodeNames = append(nodeNames, n.Name)
+				if n.Spec.ProviderID != kv.ProviderID(n.Name) {
+					t.Errorf("node %s has providerID %q, want %q", n.Name, n.Spec.ProviderID, kv.ProviderID(n.Name))
+				}
+			}
+			slices.Sort(nodeNames)
+			if len(vms) == 0 || !slices.Equal(vms, nodeNames) {
+				t.Errorf("VMs %v and tenant nodes %v differ", vms, nodeNames)
+			}
+		})
+	}
+
+	t.Run("ml's VM carries the L40S and its node advertises it", func(t *testing.T) {
+		vms := list(t, c, kv.GVRVirtualMachine, hostNamespace("ml"))
+		if len(vms) != 1 {
+			t.Fatalf("ml has %d VMs, want minReplicas 1", len(vms))
+		}
+		gpus, _, _ := unstructured.NestedSlice(vms[0].Object, "spec", "template", "spec", "domain", "devices", "gpus")
+		if len(gpus) != 1 || gpus[0].(map[string]any)["deviceName"] != "nvidia.com/AD102GL_L40S" {
+			t.Errorf("ml VM GPUs = %v", gpus)
+		}
+		n, err := tenant(t, "ml").CoreV1().Nodes().Get(context.Background(), vms[0].GetName(), metav1.GetOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if q := n.Status.Allocatable["nvidia.com/L40S"]; q.Value() != 1 {
+			t.Errorf("node allocatable = %v, want one nvidia.com/L40S", n.Status.Allocatable)
+		}
+		if q := n.Status.Capacity[corev1.ResourceCPU]; q.Value() != 4 {
+			t.Errorf("node CPU = %v, want the u1.xlarge's 4", q.String())
+		}
+	})
+
+	t.Run("production's nodes spread over the three datacenters", func(t *testing.T) {
+		zones := map[string]int{}
+		for _, vm := range list(t, c, kv.GVRVirtualMachineInstance, hostNamespace("production")) {
+			node, _, _ := unstructured.NestedString(vm.Object, "status", "nodeName")
+			zones[node]++
+		}
+		if len(zones) != 3 {
+			t.Errorf("production's VMIs run on host nodes %v, want one in each datacenter", zones)
+		}
+	})
+
+	t.Run("the tenant API rejects a node registered with a wrong token", func(t *testing.T) {
+		rogueVM(t, c, "production")
+	})
+
+	t.Run("scale down and up create and remove VMs", func(t *testing.T) {
+		env.MustKubectl(t, "alice", "patch", "cluster", "production", "-n", tenantA, "--type=merge",
+			"-p", `{"spec":{"nodeGroups":{"workers":{"minReplicas":1,"maxReplicas":1}}}}`)
+		harness.Eventually(t, 2*time.Minute, "production down to one VM", func() bool {
+			return len(list(t, c, kv.GVRVirtualMachine, hostNamespace("production"))) == 1
+		})
+		tc := tenant(t, "production")
+		harness.Eventually(t, time.Minute, "the removed nodes' bootstrap tokens gone", func() bool {
+			s, err := tc.CoreV1().Secrets("kube-system").List(context.Background(), metav1.ListOptions{LabelSelector: kv.LabelBootstrapNode})
+			return err == nil && len(s.Items) <= 1
+		})
+		env.MustKubectl(t, "alice", "patch", "cluster", "production", "-n", tenantA, "--type=merge",
+			"-p", `{"spec":{"nodeGroups":{"workers":{"minReplicas":2,"maxReplicas":4}}}}`)
+		waitReady(t, "production")
+		harness.Eventually(t, 2*time.Minute, "production back at two joined VMs", func() bool {
+			nodes, err := tc.CoreV1().Nodes().List(context.Background(), metav1.ListOptions{LabelSelector: provider.LabelNodeGroup})
+			return err == nil && len(nodes.Items) == 2 && len(list(t, c, kv.GVRVirtualMachine, hostNamespace("production"))) == 2
+		})
+	})
+
+	t.Run("kill -9 of hikube-controller during a scale-up makes no duplicate VM", func(t *testing.T) {
+		env.MustKubectl(t, "alice", "patch", "cluster", "production", "-n", tenantA, "--type=merge",
+			"-p", `{"spec":{"nodeGroups":{"workers":{"minReplicas":3}}}}`)
+		// Kill it once the scale-up has begun: the first new VM exists, the
+		// rest of the step (user data owners, status) may not.
+		harness.Eventually(t, time.Minute, "the scale-up to begin", func() bool {
+			return len(list(t, c, kv.GVRVirtualMachine, hostNamespace("production"))) > 2
+		})
+		if err := env.Platform.KillController(); err != nil {
+			t.Fatal(err)
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		if err := env.Platform.StartController(ctx); err != nil {
+			t.Fatal(err)
+		}
+		waitReady(t, "production")
+		harness.Consistently(t, 5*time.Second, "production at exactly three VMs", func() bool {
+			return len(list(t, c, kv.GVRVirtualMachine, hostNamespace("production"))) == 3
+		})
+	})
+
+	t.Run("delete leaves no VM, VMI, DataVolume, Secret or namespace", func(t *testing.T) {
+		env.MustKubectl(t, "alice", "delete", "cluster", "web", "-n", tenantA, "--wait=true", "--timeout=3m")
+		ns := hostNamespace("web")
+		harness.Eventually(t, 2*time.Minute, "host namespace "+ns+" gone", func() bool {
+			_, err := c.host.CoreV1().Namespaces().Get(context.Background(), ns, metav1.GetOptions{})
+			return apierrors.IsNotFound(err)
+		})
+		for _, gvr := range []schema.GroupVersionResource{kv.GVRVirtualMachine, kv.GVRVirtualMachineInstance, kv.GVRDataVolume} {
+			if left := list(t, c, gvr, ns); len(left) > 0 {
+				t.Errorf("%s left behind: %v", gvr.Resource, names(left))
+			}
+		}
+		if s, err := c.host.CoreV1().Secrets(ns).List(context.Background(), metav1.ListOptions{}); err != nil || len(s.Items) > 0 {
+			t.Errorf("secrets left behind in %s: %v %v", ns, err, s)
+		}
+	})
+}
+
+// rogueVM runs a VM in the cluster's host namespace whose user data carries
+// a token the tenant never issued: its guest must not become a node.
+func rogueVM(t *testing.T, c clients, cluster string) {
+	t.Helper()
+	ctx := context.Background()
+	ns := hostNamespace(cluster)
+	vms := list(t, c, kv.GVRVirtualMachine, ns)
+	if len(vms) == 0 {
+		t.Fatal("no VM to copy")
+	}
+	// The user data of a real node, with the token's secret replaced.
+	s, err := c.host.CoreV1().Secrets(ns).Get(ctx, vms[0].GetName()+"-userdata", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	join, err := kv.ParseUserData(s.Data[kv.UserDataKey])
+	if err != nil {
+		t.Fatal(err)
+	}
+	const rogue = "rogue-node"
+	join.NodeName = rogue
+	join.Token.Secret = "0123456789abcdef"
+	ud, err := kv.UserData(join)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// No cluster labels: the provider neither counts nor removes it.
+	if _, err := c.host.CoreV1().Secrets(ns).Create(ctx, kv.UserDataSecret(ns, rogue+"-userdata", nil, ud), metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	vm, err := kv.VirtualMachine(kv.Machine{
+		Name: rogue, Namespace: ns, Zone: "gland", InstanceType: "u1.large", RootDisk: *resourceOf("10Gi"),
+		StorageClass: "replicated", Image: "registry.hikube.local/node:v1.37", UserDataSecret: rogue + "-userdata",
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	u, err := toUnstructured(vm)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.dyn.Resource(kv.GVRVirtualMachine).Namespace(ns).Create(ctx, u, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		c.dyn.Resource(kv.GVRVirtualMachine).Namespace(ns).Delete(context.Background(), rogue, metav1.DeleteOptions{})
+		c.host.CoreV1().Secrets(ns).Delete(context.Background(), rogue+"-userdata", metav1.DeleteOptions{})
+	})
+	harness.Eventually(t, time.Minute, "the rogue VM running", func() bool {
+		vmi, err := c.dyn.Resource(kv.GVRVirtualMachineInstance).Namespace(ns).Get(ctx, rogue, metav1.GetOptions{})
+		if err != nil {
+			return false
+		}
+		phase, _, _ := unstructured.NestedString(vmi.Object, "status", "phase")
+		return phase == "Running"
+	})
+	tc := tenant(t, cluster)
+	harness.Consistently(t, 5*time.Second, "no node registered with the wrong token", func() bool {
+		_, err := tc.CoreV1().Nodes().Get(ctx, rogue, metav1.GetOptions{})
+		return apierrors.IsNotFound(err)
+	})
+	log, err := os.ReadFile(env.Platform.LogPath("hikube-guest-sim"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(log), fmt.Sprintf("vmi=%q", ns+"/"+rogue)) || !strings.Contains(string(log), "signature does not match the token") {
+		t.Errorf("the guest's log does not say why %s did not join", rogue)
+	}
+}
+
+func resourceOf(s string) *resource.Quantity {
+	q := resource.MustParse(s)
+	return &q
+}
+
+func toUnstructured(obj any) (*unstructured.Unstructured, error) {
+	m, err := runtime.DefaultUnstructuredConverter.ToUnstructured(obj)
+	if err != nil {
+		return nil, err
+	}
+	return &unstructured.Unstructured{Object: m}, nil
+}
