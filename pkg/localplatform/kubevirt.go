@@ -16,10 +16,12 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/util/wait"
+	"k8s.io/client-go/discovery"
 	"k8s.io/client-go/dynamic"
 
 	"github.com/hikube/hikube/artifacts"
 	"github.com/hikube/hikube/pkg/catalog"
+	"github.com/hikube/hikube/pkg/provider"
 )
 
 // The local "kubevirt mode" (Options.NodeProvider = "kubevirt"): the host
@@ -78,6 +80,11 @@ func (p *Platform) startKubeVirtHost(ctx context.Context) error {
 			return fmt.Errorf("installing the cluster instancetypes: %w", err)
 		}
 	}
+	// kwok reads the schemas of the kinds its stages name from OpenAPI v3
+	// and exits when a group is missing there, which trails Established.
+	if err := p.waitOpenAPIV3(ctx, "apis/kubevirt.io/v1", "apis/cdi.kubevirt.io/v1beta1"); err != nil {
+		return err
+	}
 	if err := p.createHostNodes(ctx); err != nil {
 		return err
 	}
@@ -94,6 +101,24 @@ func (p *Platform) startKubeVirtHost(ctx context.Context) error {
 		"--node-ip=127.0.0.1",
 	}); err != nil {
 		return err
+	}
+	// The host nodes turn Ready once kwok runs: proof that it took its
+	// stages, rather than a process that exits a moment later.
+	cs, err := p.clientset(p.admin)
+	if err != nil {
+		return err
+	}
+	err = wait.PollUntilContextTimeout(ctx, 100*time.Millisecond, time.Minute, true, func(ctx context.Context) (bool, error) {
+		for _, dc := range catalog.Datacenters {
+			n, err := cs.CoreV1().Nodes().Get(ctx, hostNodePrefix+dc, metav1.GetOptions{})
+			if err != nil || !provider.NodeReady(n) {
+				return false, nil
+			}
+		}
+		return true, nil
+	})
+	if err != nil {
+		return fmt.Errorf("host nodes not Ready: is %s running? (log: %s): %w", procHostKwok, p.LogPath(procHostKwok), err)
 	}
 	if _, err := p.launch(procGuestSim, []string{"--kubeconfig=" + p.KubeconfigPath("admin")}); err != nil {
 		return err
@@ -131,6 +156,31 @@ func (p *Platform) waitCRDsEstablished(ctx context.Context, crds []*unstructured
 	return nil
 }
 
+// waitOpenAPIV3 waits until kube-apiserver serves the OpenAPI v3 documents of
+// the group versions named by paths ("apis/kubevirt.io/v1").
+func (p *Platform) waitOpenAPIV3(ctx context.Context, paths ...string) error {
+	dc, err := discovery.NewDiscoveryClientForConfig(p.admin)
+	if err != nil {
+		return err
+	}
+	err = wait.PollUntilContextTimeout(ctx, 100*time.Millisecond, time.Minute, true, func(ctx context.Context) (bool, error) {
+		served, err := dc.OpenAPIV3().Paths()
+		if err != nil {
+			return false, nil
+		}
+		for _, path := range paths {
+			if _, ok := served[path]; !ok {
+				return false, nil
+			}
+		}
+		return true, nil
+	})
+	if err != nil {
+		return fmt.Errorf("waiting for the OpenAPI v3 of %v: %w", paths, err)
+	}
+	return nil
+}
+
 // createHostNodes registers one simulated host node per datacenter, with the
 // GPUs of the inventory as KubeVirt's device plugins would advertise them.
 func (p *Platform) createHostNodes(ctx context.Context) error {
@@ -163,3 +213,4 @@ func (p *Platform) createHostNodes(ctx context.Context) error {
 	}
 	return nil
 }
+

@@ -162,11 +162,15 @@ func register(ctx context.Context, cs kubernetes.Interface, j kubevirt.Join, hw 
 		Spec:   corev1.NodeSpec{ProviderID: kubevirt.ProviderID(j.NodeName), Taints: j.Taints},
 		Status: corev1.NodeStatus{Capacity: hw.capacity, Allocatable: hw.capacity},
 	}
-	_, err := cs.CoreV1().Nodes().Create(ctx, n, metav1.CreateOptions{})
+	// Registered with its capacity in one write, as a kubelet does: a Node
+	// without capacity would look full to the scheduler and the autoscaler.
+	created, err := cs.CoreV1().Nodes().Create(ctx, n, metav1.CreateOptions{})
 	if err != nil && !apierrors.IsAlreadyExists(err) { // a restarted simulator finds its node registered
 		return err
 	}
-	// The capacity, as a kubelet posts it; kwok updates the same status.
+	if err == nil && len(created.Status.Capacity) > 0 {
+		return nil
+	}
 	return retry.RetryOnConflict(retry.DefaultRetry, func() error {
 		cur, err := cs.CoreV1().Nodes().Get(ctx, j.NodeName, metav1.GetOptions{})
 		if err != nil {

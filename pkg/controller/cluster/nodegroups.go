@@ -170,7 +170,11 @@ func (e *emptyNodes) autoscalerGroups(s *state, nodes []corev1.Node, machines []
 				since = now
 				e.since[key] = now
 			}
-			ag.Nodes = append(ag.Nodes, autoscaler.Node{Name: n.Name, Zone: n.Labels[LabelZone], Ready: provider.NodeReady(&n), EmptySince: since})
+			// A node that has joined but does not carry its group's labels
+			// yet (a provider sets the ones a kubelet may not) takes no pod
+			// that selects them: it is still booting, not a full node.
+			ready := provider.NodeReady(&n) && hasLabels(n.Labels, ag.Template.Labels)
+			ag.Nodes = append(ag.Nodes, autoscaler.Node{Name: n.Name, Zone: n.Labels[LabelZone], Ready: ready, EmptySince: since})
 		}
 		// A machine without its Node yet is starting, not empty.
 		for _, m := range machines {
@@ -181,6 +185,15 @@ func (e *emptyNodes) autoscalerGroups(s *state, nodes []corev1.Node, machines []
 		groups = append(groups, ag)
 	}
 	return groups
+}
+
+func hasLabels(have, want map[string]string) bool {
+	for k, v := range want {
+		if got, ok := have[k]; !ok || got != v {
+			return false
+		}
+	}
+	return true
 }
 
 // nodeTemplate is the shape of every node of a group: the instance type's
