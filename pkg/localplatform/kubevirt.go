@@ -213,4 +213,3 @@ func (p *Platform) createHostNodes(ctx context.Context) error {
 	}
 	return nil
 }
-
