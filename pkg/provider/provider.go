@@ -72,6 +72,10 @@ type NodeSpec struct {
 type NodeStatus struct {
 	Name, Group, Zone string
 	Ready             bool
+	// Progress says, in a few words, where a node that is not Ready stands
+	// ("waiting for its disk", "booting"); the core counts them in the
+	// node group's condition. Empty when the provider cannot tell.
+	Progress string
 }
 
 // Provider carries out the core's decisions. Every method is idempotent:

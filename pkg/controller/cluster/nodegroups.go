@@ -343,6 +343,7 @@ func leastUsedZone(perZone map[string]int, zones []string) string {
 // and says whether every group is ready.
 func reportNodeGroups(s *state, specs []provider.NodeSpec, observed []provider.NodeStatus) bool {
 	st := map[string]v1alpha1.NodeGroupStatus{}
+	progress := map[string]map[string]int{} // group -> progress -> nodes
 	for name := range s.cluster.Spec.NodeGroups {
 		st[name] = v1alpha1.NodeGroupStatus{}
 	}
@@ -357,6 +358,12 @@ func reportNodeGroups(s *state, specs []provider.NodeSpec, observed []provider.N
 			continue // a removed group's node on its way out
 		}
 		g.Replicas++
+		if !n.Ready && n.Progress != "" {
+			if progress[n.Group] == nil {
+				progress[n.Group] = map[string]int{}
+			}
+			progress[n.Group][n.Progress]++
+		}
 		if n.Ready {
 			g.ReadyReplicas++
 			if g.Zones == nil {
@@ -371,7 +378,15 @@ func reportNodeGroups(s *state, specs []provider.NodeSpec, observed []provider.N
 	for _, name := range slices.Sorted(maps.Keys(st)) {
 		g := st[name]
 		if g.ReadyReplicas != g.DesiredReplicas || g.Replicas != g.DesiredReplicas {
-			notReady = append(notReady, fmt.Sprintf("%s %d/%d ready", name, g.ReadyReplicas, g.DesiredReplicas))
+			msg := fmt.Sprintf("%s %d/%d ready", name, g.ReadyReplicas, g.DesiredReplicas)
+			if p := progress[name]; len(p) > 0 {
+				var parts []string
+				for _, what := range slices.Sorted(maps.Keys(p)) {
+					parts = append(parts, fmt.Sprintf("%d %s", p[what], what))
+				}
+				msg += " (" + strings.Join(parts, ", ") + ")"
+			}
+			notReady = append(notReady, msg)
 		}
 	}
 	if len(notReady) > 0 {

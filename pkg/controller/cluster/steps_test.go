@@ -484,3 +484,22 @@ func TestNodeGroupsStepCountsMachinesThatHaveNotJoined(t *testing.T) {
 		}
 	}
 }
+
+// Where each node that is not Ready stands goes into the condition, counted.
+func TestNodeGroupsConditionSaysWhereNodesStand(t *testing.T) {
+	s := newState(newCluster("u1"))
+	specs := []provider.NodeSpec{{Name: "a", Group: "workers"}, {Name: "b", Group: "workers"}, {Name: "c", Group: "workers"}}
+	observed := []provider.NodeStatus{
+		{Name: "a", Group: "workers", Zone: "geneva", Ready: true},
+		{Name: "b", Group: "workers", Zone: "lucerne", Progress: "booting"},
+		{Name: "c", Group: "workers", Zone: "gland", Progress: "waiting for its disk"},
+	}
+	if reportNodeGroups(s, specs, observed) {
+		t.Fatal("reported ready with two nodes not Ready")
+	}
+	c := condition(&v1alpha1.Cluster{Status: s.status}, v1alpha1.ConditionNodeGroupsReady)
+	want := "waiting for nodes: workers 1/3 ready (1 booting, 1 waiting for its disk)"
+	if c == nil || c.Message != want {
+		t.Errorf("NodeGroupsReady = %+v, want message %q", c, want)
+	}
+}

@@ -510,7 +510,11 @@ func (n *Nodes) observe(ctx context.Context, c provider.ClusterRef, tenant kuber
 				return nil, err
 			}
 		}
-		out = append(out, provider.NodeStatus{Name: spec.Name, Group: spec.Group, Zone: spec.Zone, Ready: stage == StageReady})
+		st := provider.NodeStatus{Name: spec.Name, Group: spec.Group, Zone: spec.Zone, Ready: stage == StageReady}
+		if !st.Ready {
+			st.Progress = stageText[stage]
+		}
+		out = append(out, st)
 	}
 	return out, nil
 }
