@@ -89,10 +89,15 @@ func TestKubeVirtCRDsInTheHost(t *testing.T) {
 	})
 
 	t.Run("the provider's rendered VMs are valid", func(t *testing.T) {
-		mustKubectl(t, "admin", "create", "namespace", "hikube-tenant-a-ml")
-		t.Cleanup(func() { kubectlAs(t, "admin", "delete", "namespace", "hikube-tenant-a-ml", "--wait=false") })
-		for _, f := range []string{"vm-gpu.yaml", "vm-resources.yaml"} {
-			mustKubectl(t, "admin", "create", "--dry-run=server", "-f", "pkg/provider/kubevirt/testdata/"+f)
+		for _, c := range []string{"ml", "web", "production"} {
+			mustKubectl(t, "admin", "create", "namespace", "hikube-tenant-a-"+c)
+			t.Cleanup(func() { kubectlAs(t, "admin", "delete", "namespace", "hikube-tenant-a-"+c, "--wait=false") })
+		}
+		for _, f := range []string{"pkg/provider/kubevirt/testdata/vm-gpu.yaml", "pkg/provider/kubevirt/testdata/vm-resources.yaml",
+			// the seed clusters' VMs, as the core and the provider render them
+			"pkg/controller/cluster/testdata/kubevirt/ml-ml-vm.yaml", "pkg/controller/cluster/testdata/kubevirt/web-web-vm.yaml",
+			"pkg/controller/cluster/testdata/kubevirt/production-workers-vm.yaml"} {
+			mustKubectl(t, "admin", "create", "--dry-run=server", "-f", f)
 		}
 	})
 
