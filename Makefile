@@ -72,6 +72,7 @@ test-plugin: tools build
 bench: tools build
 	$(GO) test -count=1 -run '^$$' -bench . -benchtime 200x -timeout 60m ./test/bench/
 	$(GO) test -count=1 -run '^$$' -bench . -benchtime 5x -timeout 30m ./test/bench/provisioning/
+	HIKUBE_NODE_PROVIDER=kubevirt $(GO) test -count=1 -run '^$$' -bench CreateToReady -benchtime 5x -timeout 30m ./test/bench/provisioning/
 
 clean:
 	rm -rf _output

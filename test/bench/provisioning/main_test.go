@@ -31,8 +31,11 @@ var env harness.Env
 // seconds rather than the default ten minutes. It is not timed.
 const scaleDownGrace = 2 * time.Second
 
+// TestMain starts the platform with the local provider's workers, or with
+// KubeVirt workers on the simulated KubeVirt when HIKUBE_NODE_PROVIDER is
+// kubevirt (`make bench` runs both).
 func TestMain(m *testing.M) {
-	os.Exit(harness.Main(m, &env, localplatform.Options{ScaleDownGrace: scaleDownGrace}))
+	os.Exit(harness.Main(m, &env, localplatform.Options{ScaleDownGrace: scaleDownGrace, NodeProvider: os.Getenv("HIKUBE_NODE_PROVIDER")}))
 }
 
 // hostClients are the admin's clients of the host cluster, without
