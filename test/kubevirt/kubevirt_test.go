@@ -157,9 +157,20 @@ func TestSeedClustersOnKubeVirt(t *testing.T) {
 		}
 	})
 
-	t.Run("the tenant API rejects a node registered with a wrong token", func(t *testing.T) {
-		rogueVM(t, c, "production")
-	})
+	// A VM whose cloud-init is wrong in any of the ways that matter never
+	// becomes a node, and its guest says why.
+	for _, tc := range []struct {
+		name, why string
+		spoil     func(*kv.Join)
+	}{
+		{"rogue-token", "signature does not match the token", func(j *kv.Join) { j.Token.Secret = "0123456789abcdef" }},
+		{"rogue-ca", "does not match the pinned", func(j *kv.Join) { j.CACertHash = "sha256:" + strings.Repeat("0", 64) }},
+		{"rogue-endpoint", "connection refused", func(j *kv.Join) { j.APIServerEndpoint = "127.0.0.1:1" }},
+	} {
+		t.Run("no node joins with a wrong "+strings.TrimPrefix(tc.name, "rogue-"), func(t *testing.T) {
+			rogueVM(t, c, "production", tc.name, tc.spoil, tc.why)
+		})
+	}
 
 	t.Run("scale down and up create and remove VMs", func(t *testing.T) {
 		env.MustKubectl(t, "alice", "patch", "cluster", "production", "-n", tenantA, "--type=merge",
@@ -221,9 +232,10 @@ func TestSeedClustersOnKubeVirt(t *testing.T) {
 	})
 }
 
-// rogueVM runs a VM in the cluster's host namespace whose user data carries
-// a token the tenant never issued: its guest must not become a node.
-func rogueVM(t *testing.T, c clients, cluster string) {
+// rogueVM runs a VM named rogue in the cluster's host namespace with the
+// user data of a real node spoiled: its guest must not become a node, and
+// must log why.
+func rogueVM(t *testing.T, c clients, cluster, rogue string, spoil func(*kv.Join), why string) {
 	t.Helper()
 	ctx := context.Background()
 	ns := hostNamespace(cluster)
@@ -240,9 +252,8 @@ func rogueVM(t *testing.T, c clients, cluster string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	const rogue = "rogue-node"
 	join.NodeName = rogue
-	join.Token.Secret = "0123456789abcdef"
+	spoil(&join)
 	ud, err := kv.UserData(join)
 	if err != nil {
 		t.Fatal(err)
@@ -278,7 +289,7 @@ func rogueVM(t *testing.T, c clients, cluster string) {
 		return phase == "Running"
 	})
 	tc := tenant(t, cluster)
-	harness.Consistently(t, 5*time.Second, "no node registered with the wrong token", func() bool {
+	harness.Consistently(t, 5*time.Second, "no node "+rogue, func() bool {
 		_, err := tc.CoreV1().Nodes().Get(ctx, rogue, metav1.GetOptions{})
 		return apierrors.IsNotFound(err)
 	})
@@ -286,8 +297,12 @@ func rogueVM(t *testing.T, c clients, cluster string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(string(log), fmt.Sprintf("vmi=%q", ns+"/"+rogue)) || !strings.Contains(string(log), "signature does not match the token") {
-		t.Errorf("the guest's log does not say why %s did not join", rogue)
+	var said bool
+	for _, line := range strings.Split(string(log), "\n") {
+		said = said || strings.Contains(line, fmt.Sprintf("vmi=%q", ns+"/"+rogue)) && strings.Contains(line, why)
+	}
+	if !said {
+		t.Errorf("the guest's log does not say why %s did not join (%q)", rogue, why)
 	}
 }
 
