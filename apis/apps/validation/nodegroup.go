@@ -2,7 +2,8 @@ package validation
 
 import (
 	"fmt"
-	"sort"
+	"maps"
+	"slices"
 
 	"k8s.io/apimachinery/pkg/api/resource"
 	"k8s.io/apimachinery/pkg/util/sets"
@@ -15,24 +16,13 @@ import (
 
 var maxEphemeralStorage = resource.MustParse(apps.MaxEphemeralStorage)
 
-// sortedKeys gives map keys in a stable order, so that errors come out the
-// same way on every request.
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
-}
-
 func validateNodeGroups(groups map[string]apps.NodeGroup, fldPath *field.Path) field.ErrorList {
 	var allErrs field.ErrorList
 	if len(groups) > apps.MaxNodeGroups {
 		allErrs = append(allErrs, field.TooMany(fldPath, len(groups), apps.MaxNodeGroups))
 	}
 	var totalMax int64
-	for _, name := range sortedKeys(groups) {
+	for _, name := range slices.Sorted(maps.Keys(groups)) {
 		g := groups[name]
 		allErrs = append(allErrs, validateNodeGroup(name, &g, fldPath.Key(name))...)
 		if g.MaxReplicas != nil && *g.MaxReplicas > 0 {

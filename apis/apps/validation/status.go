@@ -4,6 +4,8 @@ import (
 	apivalidation "k8s.io/apimachinery/pkg/api/validation"
 	metav1validation "k8s.io/apimachinery/pkg/apis/meta/v1/validation"
 	"k8s.io/apimachinery/pkg/util/validation/field"
+	"maps"
+	"slices"
 
 	"github.com/hikube/hikube/apis/apps"
 )
@@ -32,10 +34,10 @@ func validateClusterStatus(s *apps.ClusterStatus, fldPath *field.Path) field.Err
 	cpPath := fldPath.Child("controlPlane")
 	allErrs = append(allErrs, nonNegative(s.ControlPlane.Replicas, cpPath.Child("replicas"))...)
 	allErrs = append(allErrs, nonNegative(s.ControlPlane.ReadyReplicas, cpPath.Child("readyReplicas"))...)
-	for _, name := range sortedKeys(s.NodeGroups) {
+	for _, name := range slices.Sorted(maps.Keys(s.NodeGroups)) {
 		allErrs = append(allErrs, validateNodeGroupStatus(s.NodeGroups[name], fldPath.Child("nodeGroups").Key(name))...)
 	}
-	for _, name := range sortedKeys(s.Addons) {
+	for _, name := range slices.Sorted(maps.Keys(s.Addons)) {
 		st := s.Addons[name].State
 		if st != "" && !contains(addonStates, st) {
 			allErrs = append(allErrs, field.NotSupported(fldPath.Child("addons").Key(name).Child("state"), st, addonStates))
@@ -48,7 +50,7 @@ func validateNodeGroupStatus(g apps.NodeGroupStatus, fldPath *field.Path) field.
 	allErrs := nonNegative(g.DesiredReplicas, fldPath.Child("desiredReplicas"))
 	allErrs = append(allErrs, nonNegative(g.Replicas, fldPath.Child("replicas"))...)
 	allErrs = append(allErrs, nonNegative(g.ReadyReplicas, fldPath.Child("readyReplicas"))...)
-	for _, zone := range sortedKeys(g.Zones) {
+	for _, zone := range slices.Sorted(maps.Keys(g.Zones)) {
 		allErrs = append(allErrs, nonNegative(g.Zones[zone], fldPath.Child("zones").Key(zone))...)
 	}
 	return allErrs

@@ -2,6 +2,8 @@ package validation
 
 import (
 	"fmt"
+	"maps"
+	"slices"
 
 	"k8s.io/apimachinery/pkg/util/validation/field"
 
@@ -13,7 +15,7 @@ import (
 // removed groups are free.
 func validateNodeGroupsUpdate(newGroups, oldGroups map[string]apps.NodeGroup, fldPath *field.Path) field.ErrorList {
 	var allErrs field.ErrorList
-	for _, name := range sortedKeys(newGroups) {
+	for _, name := range slices.Sorted(maps.Keys(newGroups)) {
 		oldG, ok := oldGroups[name]
 		if !ok {
 			continue

@@ -2,6 +2,8 @@ package validation
 
 import (
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 
 	"github.com/hikube/hikube/apis/apps"
@@ -15,7 +17,7 @@ func ClusterWarnings(c *apps.Cluster) []string {
 	var warnings []string
 	s := &c.Spec
 	var gpuGroups []string
-	for _, name := range sortedKeys(s.NodeGroups) {
+	for _, name := range slices.Sorted(maps.Keys(s.NodeGroups)) {
 		if len(s.NodeGroups[name].GPUs) > 0 {
 			gpuGroups = append(gpuGroups, name)
 		}

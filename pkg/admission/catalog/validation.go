@@ -2,7 +2,8 @@ package catalog
 
 import (
 	"fmt"
-	"sort"
+	"maps"
+	"slices"
 	"strings"
 
 	"k8s.io/apimachinery/pkg/util/validation/field"
@@ -30,7 +31,7 @@ func validateClusterSpec(s *apps.ClusterSpec, oldVersion string, fldPath *field.
 	allErrs := validateVersion(s.Version, oldVersion, fldPath.Child("version"))
 	allErrs = append(allErrs, validateStorageClass(s.StorageClass, fldPath.Child("storageClass"))...)
 	groupsPath := fldPath.Child("nodeGroups")
-	for _, name := range sortedKeys(s.NodeGroups) {
+	for _, name := range slices.Sorted(maps.Keys(s.NodeGroups)) {
 		g := s.NodeGroups[name]
 		allErrs = append(allErrs, validateNodeGroup(&g, groupsPath.Key(name))...)
 	}
@@ -152,15 +153,4 @@ func quoted(values []string) string {
 		q[i] = fmt.Sprintf("%q", v)
 	}
 	return strings.Join(q, ", ")
-}
-
-// sortedKeys gives map keys in a stable order, so that errors and warnings
-// come out the same way on every request.
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }

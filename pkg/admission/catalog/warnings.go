@@ -2,6 +2,8 @@ package catalog
 
 import (
 	"fmt"
+	"maps"
+	"slices"
 
 	"github.com/hikube/hikube/apis/apps"
 	"github.com/hikube/hikube/pkg/catalog"
@@ -15,7 +17,7 @@ const minCPUPerGPU = 8
 // The advice that needs no catalog is validation.ClusterWarnings.
 func ClusterWarnings(c *apps.Cluster) []string {
 	var warnings []string
-	for _, name := range sortedKeys(c.Spec.NodeGroups) {
+	for _, name := range slices.Sorted(maps.Keys(c.Spec.NodeGroups)) {
 		g := c.Spec.NodeGroups[name]
 		if len(g.GPUs) == 0 {
 			continue

@@ -25,20 +25,30 @@ const (
 	labelHostname       = "kubernetes.io/hostname"
 )
 
-// ListNodes reports the simulated nodes of the cluster: they exist only as
-// Node objects, so a listed node has always joined.
-func (p *Provider) ListNodes(ctx context.Context, c provider.ClusterRef) ([]provider.NodeStatus, error) {
+// managedNodes is a client of the tenant cluster and the nodes the provider
+// manages in it.
+func (p *Provider) managedNodes(ctx context.Context, c provider.ClusterRef) (kubernetes.Interface, *corev1.NodeList, error) {
 	cfg, err := p.AdminConfig(ctx, c)
 	if err != nil {
-		return nil, fmt.Errorf("nodes of %s: %w", c, err)
+		return nil, nil, fmt.Errorf("nodes of %s: %w", c, err)
 	}
 	cs, err := kubernetes.NewForConfig(cfg)
 	if err != nil {
-		return nil, fmt.Errorf("nodes of %s: %w", c, err)
+		return nil, nil, fmt.Errorf("nodes of %s: %w", c, err)
 	}
 	list, err := cs.CoreV1().Nodes().List(ctx, metav1.ListOptions{LabelSelector: provider.LabelNodeGroup})
 	if err != nil {
-		return nil, fmt.Errorf("listing the nodes of %s: %w", c, err)
+		return nil, nil, fmt.Errorf("listing the nodes of %s: %w", c, err)
+	}
+	return cs, list, nil
+}
+
+// ListNodes reports the simulated nodes of the cluster: they exist only as
+// Node objects, so a listed node has always joined.
+func (p *Provider) ListNodes(ctx context.Context, c provider.ClusterRef) ([]provider.NodeStatus, error) {
+	_, list, err := p.managedNodes(ctx, c)
+	if err != nil {
+		return nil, err
 	}
 	out := make([]provider.NodeStatus, 0, len(list.Items))
 	for i := range list.Items {
@@ -52,17 +62,9 @@ func (p *Provider) ListNodes(ctx context.Context, c provider.ClusterRef) ([]prov
 // Nodes are kwok-simulated: a Node object with the kwok annotation, whose
 // capacity and allocatable the provider sets and kwok keeps.
 func (p *Provider) EnsureNodes(ctx context.Context, c provider.ClusterRef, nodes []provider.NodeSpec) ([]provider.NodeStatus, error) {
-	cfg, err := p.AdminConfig(ctx, c)
+	cs, list, err := p.managedNodes(ctx, c)
 	if err != nil {
-		return nil, fmt.Errorf("nodes of %s: %w", c, err)
-	}
-	cs, err := kubernetes.NewForConfig(cfg)
-	if err != nil {
-		return nil, fmt.Errorf("nodes of %s: %w", c, err)
-	}
-	list, err := cs.CoreV1().Nodes().List(ctx, metav1.ListOptions{LabelSelector: provider.LabelNodeGroup})
-	if err != nil {
-		return nil, fmt.Errorf("listing the nodes of %s: %w", c, err)
+		return nil, err
 	}
 	existing := map[string]*corev1.Node{}
 	for i := range list.Items {
