@@ -173,7 +173,12 @@ func (e *emptyNodes) autoscalerGroups(s *state, nodes []corev1.Node, machines []
 			// A node that has joined but does not carry its group's labels
 			// yet (a provider sets the ones a kubelet may not) takes no pod
 			// that selects them: it is still booting, not a full node.
-			ready := provider.NodeReady(&n) && hasLabels(n.Labels, ag.Template.Labels)
+			//
+			// A node Ready for less than nodeSettle counts as booting too:
+			// pods the scheduler marked Unschedulable before it was Ready
+			// keep that condition until the scheduler places them, and
+			// would otherwise ask for a second node.
+			ready := provider.NodeReady(&n) && hasLabels(n.Labels, ag.Template.Labels) && readyFor(&n, now) >= nodeSettle
 			ag.Nodes = append(ag.Nodes, autoscaler.Node{Name: n.Name, Zone: n.Labels[LabelZone], Ready: ready, EmptySince: since})
 		}
 		// A machine without its Node yet is starting, not empty.
@@ -185,6 +190,22 @@ func (e *emptyNodes) autoscalerGroups(s *state, nodes []corev1.Node, machines []
 		groups = append(groups, ag)
 	}
 	return groups
+}
+
+// nodeSettle is how long a node must have been Ready before the autoscaler
+// takes the pods still marked Unschedulable as not fitting on it: the
+// scheduler retries them on the node's events within about a second.
+const nodeSettle = 5 * time.Second
+
+// readyFor is how long the node has been Ready (its Ready condition's last
+// transition); a condition without a time counts as long ago.
+func readyFor(n *corev1.Node, now time.Time) time.Duration {
+	for _, c := range n.Status.Conditions {
+		if c.Type == corev1.NodeReady && !c.LastTransitionTime.IsZero() {
+			return now.Sub(c.LastTransitionTime.Time)
+		}
+	}
+	return nodeSettle
 }
 
 func hasLabels(have, want map[string]string) bool {

@@ -12,6 +12,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
@@ -501,5 +502,40 @@ func TestNodeGroupsConditionSaysWhereNodesStand(t *testing.T) {
 	want := "waiting for nodes: workers 1/3 ready (1 booting, 1 waiting for its disk)"
 	if c == nil || c.Message != want {
 		t.Errorf("NodeGroupsReady = %+v, want message %q", c, want)
+	}
+}
+
+// A pod still marked Unschedulable from before a node turned Ready asks for
+// no new node while that node settles; once it has been Ready a while, the
+// same pod is taken at its word and the group grows.
+func TestNodeGroupsStepLetsANewNodeSettle(t *testing.T) {
+	pending := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "p", Namespace: "x"},
+		Spec:   corev1.PodSpec{Containers: []corev1.Container{{Name: "c", Resources: corev1.ResourceRequirements{Requests: corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("50m")}}}}},
+		Status: corev1.PodStatus{Phase: corev1.PodPending, Conditions: []corev1.PodCondition{{Type: corev1.PodScheduled, Status: corev1.ConditionFalse, Reason: corev1.PodReasonUnschedulable}}}}
+	now := time.Date(2026, 12, 1, 8, 0, 0, 0, time.UTC)
+	for _, tc := range []struct {
+		readyFor  time.Duration
+		wantNodes int
+	}{{time.Second, 2}, {time.Minute, 3}} {
+		node := func(name string) *corev1.Node {
+			n := &corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: name, Labels: map[string]string{}}}
+			for k, v := range nodeTemplate(newCluster("u1"), "workers", newCluster("u1").Spec.NodeGroups["workers"], nil).Labels {
+				n.Labels[k] = v
+			}
+			n.Labels[LabelZone] = "geneva"
+			n.Status.Conditions = []corev1.NodeCondition{{Type: corev1.NodeReady, Status: corev1.ConditionTrue, LastTransitionTime: metav1.NewTime(now.Add(-tc.readyFor))}}
+			return n
+		}
+		p := &providertest.Provider{}
+		s := newState(newCluster("u1"))
+		s.tenant = &tenantClient{ref: s.ref, kube: kubefake.NewClientset(pending, node("web-workers-aaaaa"), node("web-workers-bbbbb"))}
+		r := &nodeGroupsReconciler{provider: p, configMaps: kubefake.NewClientset().CoreV1(), recorder: record.NewFakeRecorder(10),
+			now: func() time.Time { return now }, scaleDownGrace: time.Hour, resyncProgressing: time.Second, empty: newEmptyNodes()}
+		if _, err := r.reconcile(context.Background(), s); err != nil {
+			t.Fatal(err)
+		}
+		if calls := p.Calls(); len(calls) != 1 || len(calls[0].Nodes) != tc.wantNodes {
+			t.Errorf("nodes Ready for %s: asked for %d nodes, want %d", tc.readyFor, len(calls[0].Nodes), tc.wantNodes)
+		}
 	}
 }
