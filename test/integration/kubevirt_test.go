@@ -4,21 +4,35 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 )
 
-var kubevirtAPIs sync.Once
+var (
+	kubevirtAPIsMu        sync.Mutex
+	kubevirtAPIsInstalled bool
+)
 
 // installKubeVirtAPIs installs, once per test binary, the generated KubeVirt
-// and CDI CRDs and the catalog's cluster instancetypes into the host.
+// and CDI CRDs and the catalog's cluster instancetypes into the host. A
+// failed attempt is tried again by the next test rather than remembered.
 func installKubeVirtAPIs(t *testing.T) {
 	t.Helper()
-	kubevirtAPIs.Do(func() {
-		mustKubectl(t, "admin", "apply", "--server-side", "--field-manager=hikube-test", "-f", "artifacts/kubevirt/crds/")
-		mustKubectl(t, "admin", "wait", "--for=condition=Established", "--timeout=60s",
+	kubevirtAPIsMu.Lock()
+	defer kubevirtAPIsMu.Unlock()
+	if kubevirtAPIsInstalled {
+		return
+	}
+	mustKubectl(t, "admin", "apply", "--server-side", "--field-manager=hikube-test", "-f", "artifacts/kubevirt/crds/")
+	// kubectl wait fails outright on an object whose status has no
+	// conditions yet, as a CRD just created may: ask again until it answers.
+	eventually(t, time.Minute, "the KubeVirt CRDs to be Established", func() bool {
+		r := kubectlAs(t, "admin", "wait", "--for=condition=Established", "--timeout=10s",
 			"crd/virtualmachines.kubevirt.io", "crd/virtualmachineinstances.kubevirt.io", "crd/datavolumes.cdi.kubevirt.io",
 			"crd/virtualmachineclusterinstancetypes.instancetype.kubevirt.io", "crd/virtualmachineclusterpreferences.instancetype.kubevirt.io")
-		mustKubectl(t, "admin", "apply", "--server-side", "--field-manager=hikube-test", "-f", "artifacts/kubevirt/instancetypes.yaml")
+		return r.Err == nil
 	})
+	mustKubectl(t, "admin", "apply", "--server-side", "--field-manager=hikube-test", "-f", "artifacts/kubevirt/instancetypes.yaml")
+	kubevirtAPIsInstalled = true
 }
 
 // vmWithGPU is a worker VM as the kubevirt provider writes it, reduced to
