@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	certificatesv1 "k8s.io/api/certificates/v1"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/resource"
@@ -188,6 +189,13 @@ func TestSeedClustersOnKubeVirt(t *testing.T) {
 		for _, r := range csrs.Items {
 			if strings.HasPrefix(r.Spec.Username, "system:bootstrap:") && len(r.Status.Conditions) == 0 && len(r.Status.Certificate) == 0 {
 				pending++
+				// Deny it, so that the binding the provider writes again
+				// later does not let this stopped VM's request through.
+				r.Status.Conditions = append(r.Status.Conditions, certificatesv1.CertificateSigningRequestCondition{
+					Type: certificatesv1.CertificateDenied, Status: corev1.ConditionTrue, Reason: "RogueVM", Message: "denied by the test"})
+				if _, err := tc.CertificatesV1().CertificateSigningRequests().UpdateApproval(context.Background(), r.Name, &r, metav1.UpdateOptions{}); err != nil {
+					t.Errorf("denying CSR %s: %v", r.Name, err)
+				}
 			}
 		}
 		if pending == 0 {

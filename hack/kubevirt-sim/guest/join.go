@@ -36,7 +36,7 @@ type machine struct {
 // join does what `kubeadm join` and the kubelet's TLS bootstrap do with the
 // user data, and nothing more: a wrong token, CA pin, endpoint or missing
 // RBAC in the tenant fails here as it would on a real node.
-func join(ctx context.Context, j kubevirt.Join, hw machine) (kubernetes.Interface, error) {
+func join(ctx context.Context, j kubevirt.Join, hw machine, running func() bool) (kubernetes.Interface, error) {
 	server := "https://" + j.APIServerEndpoint
 
 	// 1. Discovery: cluster-info, read anonymously without trusting the
@@ -78,7 +78,11 @@ func join(ctx context.Context, j kubevirt.Join, hw machine) (kubernetes.Interfac
 	}
 	keyPEM := pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: der})
 
-	// 3. Register as the node, with its own credentials.
+	// 3. Register as the node, with its own credentials, unless the VM
+	//    stopped while it waited: a stopped machine registers nothing.
+	if !running() {
+		return nil, fmt.Errorf("the VM stopped before its node could register")
+	}
 	node, err := kubernetes.NewForConfig(&rest.Config{Host: server, TLSClientConfig: rest.TLSClientConfig{CAData: ca, CertData: certPEM, KeyData: keyPEM}, Timeout: 30 * time.Second})
 	if err != nil {
 		return nil, err

@@ -159,7 +159,10 @@ func (g *guests) sync(ctx context.Context, key string) error {
 	if err != nil {
 		return err
 	}
-	node, err := join(ctx, cfg, hw)
+	node, err := join(ctx, cfg, hw, func() bool {
+		cur, err := g.vmis.ByNamespace(ns).Get(name)
+		return err == nil && cur.(*unstructured.Unstructured).GetUID() == vmi.UID && cur.(*unstructured.Unstructured).GetDeletionTimestamp() == nil
+	})
 	if err != nil {
 		return err
 	}
