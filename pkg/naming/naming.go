@@ -29,6 +29,18 @@ func NodeName(cluster, group, suffix string) string {
 	return fmt.Sprintf("%s-%s-%s", cluster, group, suffix)
 }
 
+// HostNamespace names the host namespace that holds a tenant cluster's
+// machines: hikube-<tenant namespace>-<cluster>, or, when that passes a
+// DNS label's 63 characters, its first 54 and 8 characters of the cluster's
+// UID, so that two long names cut alike still differ.
+func HostNamespace(tenant, cluster, uid string) string {
+	name := "hikube-" + tenant + "-" + cluster
+	if len(name) <= 63 {
+		return name
+	}
+	return name[:63-9] + "-" + uid[:min(8, len(uid))]
+}
+
 // Longest derived names, checked by the package test against the 63-character DNS label limit.
 func longestNodeName() int {
 	return MaxClusterNameLength + 1 + MaxNodeGroupNameLength + nodeSuffixLength

@@ -30,6 +30,7 @@ import (
 
 	"github.com/hikube/hikube/pkg/catalog"
 	"github.com/hikube/hikube/pkg/clusterpki"
+	"github.com/hikube/hikube/pkg/naming"
 	"github.com/hikube/hikube/pkg/provider"
 )
 
@@ -115,15 +116,9 @@ func NewNodes(host kubernetes.Interface, dyn dynamic.Interface, tenant Tenant, o
 }
 
 // HostNamespace is the host namespace of a tenant cluster's machines and
-// control plane: tenants have no RBAC there. The cluster name is at most 36
-// characters and a tenant namespace 63, so the name is bounded by a hash
-// when the two do not fit.
+// control plane (tenants have no RBAC there), named by pkg/naming.
 func HostNamespace(c provider.ClusterRef) string {
-	name := "hikube-" + c.Namespace + "-" + c.Name
-	if len(name) <= 63 {
-		return name
-	}
-	return name[:63-9] + "-" + c.UID[:min(8, len(c.UID))]
+	return naming.HostNamespace(c.Namespace, c.Name, c.UID)
 }
 
 func clusterLabels(c provider.ClusterRef) map[string]string {
@@ -263,17 +258,17 @@ func (n *Nodes) Ensure(ctx context.Context, c provider.ClusterRef, nodes []provi
 		}
 	}
 	var errs []error
+	var target joinTarget
 	if len(missing) > 0 {
-		endpoint, caPEM, _, err := n.tenant.Join(ctx, c)
-		if err != nil {
-			return nil, fmt.Errorf("tenant endpoint: %w", err)
+		if target, err = n.joinTarget(ctx, c); err != nil {
+			return nil, err
 		}
-		if err := EnsureTenantBootstrap(ctx, tenant, "https://"+endpoint, caPEM, n.opts.FieldManager); err != nil {
+		if err := EnsureTenantBootstrap(ctx, tenant, "https://"+target.endpoint, target.caPEM, n.opts.FieldManager); err != nil {
 			return nil, fmt.Errorf("preparing the tenant for joining nodes: %w", err)
 		}
 	}
 	for _, spec := range missing {
-		if err := n.create(ctx, c, tenant, spec); err != nil {
+		if err := n.create(ctx, c, tenant, target, spec); err != nil {
 			errs = append(errs, fmt.Errorf("node %s: %w", spec.Name, err))
 		}
 	}
@@ -293,30 +288,34 @@ func (n *Nodes) Ensure(ctx context.Context, c provider.ClusterRef, nodes []provi
 
 // machines lists the cluster's VMs by name.
 func (n *Nodes) machines(ctx context.Context, c provider.ClusterRef) (map[string]*unstructured.Unstructured, error) {
-	list, err := n.dyn.Resource(GVRVirtualMachine).Namespace(HostNamespace(c)).List(ctx, metav1.ListOptions{LabelSelector: clusterSelector(c)})
+	return n.byName(ctx, GVRVirtualMachine, c, clusterSelector(c))
+}
+
+// joinTarget is what new machines of a cluster join: read once per Ensure
+// for all of them.
+type joinTarget struct {
+	endpoint, minor string
+	caPEM           []byte
+	caHash          string
+}
+
+func (n *Nodes) joinTarget(ctx context.Context, c provider.ClusterRef) (joinTarget, error) {
+	endpoint, caPEM, minor, err := n.tenant.Join(ctx, c)
 	if err != nil {
-		return nil, fmt.Errorf("listing the VMs of %s: %w", c, err)
+		return joinTarget{}, fmt.Errorf("tenant endpoint: %w", err)
 	}
-	out := map[string]*unstructured.Unstructured{}
-	for i := range list.Items {
-		out[list.Items[i].GetName()] = &list.Items[i]
+	hash, err := CACertHash(caPEM)
+	if err != nil {
+		return joinTarget{}, err
 	}
-	return out, nil
+	return joinTarget{endpoint: endpoint, minor: minor, caPEM: caPEM, caHash: hash}, nil
 }
 
 // create makes one node: a bootstrap token in the tenant, the user data
 // that uses it, then the VM, which owns the user data. Each write is
 // idempotent, so a crash in between is repaired by the next call.
-func (n *Nodes) create(ctx context.Context, c provider.ClusterRef, tenant kubernetes.Interface, spec provider.NodeSpec) error {
-	endpoint, caPEM, minor, err := n.tenant.Join(ctx, c)
-	if err != nil {
-		return fmt.Errorf("tenant endpoint: %w", err)
-	}
-	m, err := n.MachineFor(c, spec, minor)
-	if err != nil {
-		return err
-	}
-	hash, err := CACertHash(caPEM)
+func (n *Nodes) create(ctx context.Context, c provider.ClusterRef, tenant kubernetes.Interface, target joinTarget, spec provider.NodeSpec) error {
+	m, err := n.MachineFor(c, spec, target.minor)
 	if err != nil {
 		return err
 	}
@@ -331,7 +330,7 @@ func (n *Nodes) create(ctx context.Context, c provider.ClusterRef, tenant kubern
 	if _, err := tenant.CoreV1().Secrets(metav1.NamespaceSystem).Create(ctx, BootstrapTokenSecret(tok, spec.Name), metav1.CreateOptions{FieldManager: n.opts.FieldManager}); err != nil {
 		return fmt.Errorf("creating its bootstrap token: %w", err)
 	}
-	userData, err := UserData(Join{NodeName: spec.Name, APIServerEndpoint: endpoint, Token: tok, CACertHash: hash, Labels: spec.Labels, Taints: spec.Taints})
+	userData, err := UserData(Join{NodeName: spec.Name, APIServerEndpoint: target.endpoint, Token: tok, CACertHash: target.caHash, Labels: spec.Labels, Taints: spec.Taints})
 	if err != nil {
 		return err
 	}
@@ -485,12 +484,11 @@ var stageText = map[Stage]string{
 
 // observe reads the VM, VMI, DataVolume and Node of each wanted node.
 func (n *Nodes) observe(ctx context.Context, c provider.ClusterRef, tenant kubernetes.Interface, nodes []provider.NodeSpec) ([]provider.NodeStatus, error) {
-	ns := HostNamespace(c)
-	vmis, err := n.byName(ctx, GVRVirtualMachineInstance, ns, c)
+	vmis, err := n.byName(ctx, GVRVirtualMachineInstance, c, "")
 	if err != nil {
 		return nil, err
 	}
-	dvs, err := n.byName(ctx, GVRDataVolume, ns, c)
+	dvs, err := n.byName(ctx, GVRDataVolume, c, "")
 	if err != nil {
 		return nil, err
 	}
@@ -519,8 +517,9 @@ func (n *Nodes) observe(ctx context.Context, c provider.ClusterRef, tenant kuber
 	return out, nil
 }
 
-func (n *Nodes) byName(ctx context.Context, gvr schema.GroupVersionResource, ns string, c provider.ClusterRef) (map[string]*unstructured.Unstructured, error) {
-	list, err := n.dyn.Resource(gvr).Namespace(ns).List(ctx, metav1.ListOptions{})
+// byName lists objects of gvr in the cluster's host namespace, by name.
+func (n *Nodes) byName(ctx context.Context, gvr schema.GroupVersionResource, c provider.ClusterRef, selector string) (map[string]*unstructured.Unstructured, error) {
+	list, err := n.dyn.Resource(gvr).Namespace(HostNamespace(c)).List(ctx, metav1.ListOptions{LabelSelector: selector})
 	if err != nil {
 		return nil, fmt.Errorf("listing %s of %s: %w", gvr.Resource, c, err)
 	}
@@ -607,7 +606,7 @@ func (n *Nodes) Delete(ctx context.Context, c provider.ClusterRef) (bool, error)
 		return false, fmt.Errorf("deleting the VMs of %s: %w", c, err)
 	}
 	left, err := n.machines(ctx, c)
-	if err != nil && !apierrors.IsNotFound(errors.Unwrap(err)) {
+	if err != nil {
 		return false, err
 	}
 	if len(left) > 0 {
