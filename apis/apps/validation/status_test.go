@@ -7,6 +7,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/validation/field"
 
 	"github.com/hikube/hikube/apis/apps"
+	"github.com/hikube/hikube/apis/apps/v1alpha1/fixtures"
 )
 
 func readyStatus() apps.ClusterStatus {
@@ -57,7 +58,7 @@ func TestValidateClusterStatusUpdate(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			oldC := internal(t, seedProd())
+			oldC := internal(t, fixtures.SeedProd())
 			newC := oldC.DeepCopy()
 			newC.Status = readyStatus()
 			if tc.mutate != nil {
@@ -69,7 +70,7 @@ func TestValidateClusterStatusUpdate(t *testing.T) {
 }
 
 func TestValidateClusterStatusUpdateIgnoresSpec(t *testing.T) {
-	oldC := internal(t, seedProd())
+	oldC := internal(t, fixtures.SeedProd())
 	newC := oldC.DeepCopy()
 	newC.Spec.Version = "v1.20" // the status strategy resets the spec; status validation must not judge it
 	assertErrors(t, ValidateClusterStatusUpdate(newC, oldC), nil)

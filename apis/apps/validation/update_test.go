@@ -8,6 +8,7 @@ import (
 
 	"github.com/hikube/hikube/apis/apps"
 	"github.com/hikube/hikube/apis/apps/v1alpha1"
+	"github.com/hikube/hikube/apis/apps/v1alpha1/fixtures"
 )
 
 func TestValidateClusterUpdate(t *testing.T) {
@@ -72,7 +73,7 @@ func TestValidateClusterUpdate(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			oldV, newV := seedProd(), seedProd()
+			oldV, newV := fixtures.SeedProd(), fixtures.SeedProd()
 			if tc.old != nil {
 				tc.old(oldV)
 				tc.old(newV) // the new object starts from the old one

@@ -14,6 +14,7 @@ import (
 
 	"github.com/hikube/hikube/apis/apps"
 	"github.com/hikube/hikube/apis/apps/v1alpha1"
+	"github.com/hikube/hikube/apis/apps/v1alpha1/fixtures"
 )
 
 // wantErr is one expected error: its type and field path.
@@ -27,41 +28,6 @@ func (w wantErr) String() string { return fmt.Sprintf("%s %s", w.path, w.typ) }
 func q(s string) *resource.Quantity {
 	v := resource.MustParse(s)
 	return &v
-}
-
-// seedWeb is the seed's first example: a node group web for ingress.
-func seedWeb() v1alpha1.NodeGroup {
-	return v1alpha1.NodeGroup{
-		MinReplicas: ptr.To[int32](2), MaxReplicas: ptr.To[int32](10), InstanceType: "s1.large",
-		EphemeralStorage: q("20Gi"), Roles: []string{"ingress-nginx"}, StorageClass: "replicated",
-	}
-}
-
-// seedML is the seed's second example: a GPU node group ml.
-func seedML() v1alpha1.NodeGroup {
-	return v1alpha1.NodeGroup{
-		MinReplicas: ptr.To[int32](1), MaxReplicas: ptr.To[int32](5), InstanceType: "u1.xlarge",
-		GPUs: []v1alpha1.GPU{{Name: "nvidia.com/L40S"}},
-	}
-}
-
-// seedProd is the design's production cluster, as the tenant writes it.
-func seedProd() *v1alpha1.Cluster {
-	return &v1alpha1.Cluster{
-		ObjectMeta: metav1.ObjectMeta{Name: "prod", Namespace: "tenant-acme", ResourceVersion: "1"},
-		Spec: v1alpha1.ClusterSpec{
-			Version:      "v1.33",
-			ControlPlane: v1alpha1.ControlPlaneSpec{Replicas: ptr.To[int32](3), ResourcesPreset: "small"},
-			StorageClass: "replicated",
-			NodeGroups:   map[string]v1alpha1.NodeGroup{"web": seedWeb(), "ml": seedML()},
-			Addons: v1alpha1.Addons{
-				CertManager:      &v1alpha1.Addon{Enabled: true},
-				IngressNginx:     &v1alpha1.IngressNginxAddon{Addon: v1alpha1.Addon{Enabled: true}, Hosts: []string{"app.example.ch"}},
-				Fluxcd:           &v1alpha1.Addon{Enabled: false},
-				MonitoringAgents: &v1alpha1.Addon{Enabled: true},
-			},
-		},
-	}
 }
 
 // minimal is a cluster with only a name and one node group, the rest left to defaults.
@@ -115,9 +81,9 @@ func assertDetail(t *testing.T, errs field.ErrorList, path, detail string) {
 
 func TestSeedExamplesAreValid(t *testing.T) {
 	cases := map[string]*v1alpha1.Cluster{
-		"web node group for ingress":           minimal(map[string]v1alpha1.NodeGroup{"web": seedWeb()}),
-		"ml node group with one L40S on u1":    minimal(map[string]v1alpha1.NodeGroup{"ml": seedML()}),
-		"production cluster with 3 replicas":   seedProd(),
+		"web node group for ingress":           minimal(map[string]v1alpha1.NodeGroup{"web": fixtures.SeedWeb()}),
+		"ml node group with one L40S on u1":    minimal(map[string]v1alpha1.NodeGroup{"ml": fixtures.SeedML()}),
+		"production cluster with 3 replicas":   fixtures.SeedProd(),
 		"cluster without node groups":          minimal(nil),
 		"node group left entirely to defaults": minimal(map[string]v1alpha1.NodeGroup{"default": {}}),
 	}
@@ -236,7 +202,7 @@ func TestValidateClusterRejects(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			v := seedProd()
+			v := fixtures.SeedProd()
 			if tc.tenant != nil {
 				tc.tenant(v)
 			}
@@ -254,7 +220,7 @@ func TestValidateClusterRejects(t *testing.T) {
 }
 
 func mlWith(gpus ...string) v1alpha1.NodeGroup {
-	g := seedML()
+	g := fixtures.SeedML()
 	g.GPUs = nil
 	for _, n := range gpus {
 		g.GPUs = append(g.GPUs, v1alpha1.GPU{Name: n})
@@ -322,7 +288,7 @@ func TestValidateClusterAccepts(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			v := seedProd()
+			v := fixtures.SeedProd()
 			tc.tenant(v)
 			assertErrors(t, ValidateCluster(internal(t, v)), nil)
 		})

@@ -7,6 +7,7 @@ import (
 	"k8s.io/utils/ptr"
 
 	"github.com/hikube/hikube/apis/apps/v1alpha1"
+	"github.com/hikube/hikube/apis/apps/v1alpha1/fixtures"
 )
 
 func TestClusterWarnings(t *testing.T) {
@@ -40,7 +41,7 @@ func TestClusterWarnings(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			v := seedProd()
+			v := fixtures.SeedProd()
 			if tc.tenant != nil {
 				tc.tenant(v)
 			}

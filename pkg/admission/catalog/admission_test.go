@@ -12,6 +12,7 @@ import (
 	"k8s.io/apiserver/pkg/warning"
 
 	"github.com/hikube/hikube/apis/apps"
+	"github.com/hikube/hikube/apis/apps/v1alpha1/fixtures"
 	"github.com/hikube/hikube/pkg/catalog"
 )
 
@@ -38,7 +39,7 @@ func admit(ctx context.Context, a admission.Attributes) error {
 }
 
 func TestAdmitDefaultsTheNewestVersion(t *testing.T) {
-	v := seedProd()
+	v := fixtures.SeedProd()
 	v.Spec.Version = ""
 	c := internal(t, v)
 	if err := admit(context.Background(), attributes(c, nil, "")); err != nil {
@@ -47,14 +48,14 @@ func TestAdmitDefaultsTheNewestVersion(t *testing.T) {
 	if c.Spec.Version != catalog.NewestVersion() {
 		t.Errorf("version = %q, want the newest offered, %s", c.Spec.Version, catalog.NewestVersion())
 	}
-	set := internal(t, seedProd())
+	set := internal(t, fixtures.SeedProd())
 	if err := admit(context.Background(), attributes(set, nil, "")); err != nil || set.Spec.Version != "v1.33" {
 		t.Errorf("a version the tenant chose became %q (%v)", set.Spec.Version, err)
 	}
 }
 
 func TestValidateRefusesWithFieldErrors(t *testing.T) {
-	v := seedProd()
+	v := fixtures.SeedProd()
 	v.Spec.NodeGroups["ml"] = mlWith("nvidia.com/T4")
 	err := admit(context.Background(), attributes(internal(t, v), nil, ""))
 	var status apierrors.APIStatus
@@ -68,7 +69,7 @@ func TestValidateRefusesWithFieldErrors(t *testing.T) {
 }
 
 func TestValidateUpdateKeepsADroppedVersion(t *testing.T) {
-	old := internal(t, seedProd())
+	old := internal(t, fixtures.SeedProd())
 	old.Spec.Version = "v1.32"
 	upd := old.DeepCopy()
 	if err := admit(context.Background(), attributes(upd, old, "")); err != nil {
@@ -82,16 +83,16 @@ func TestValidateUpdateKeepsADroppedVersion(t *testing.T) {
 func TestValidateWarnsAboutSizing(t *testing.T) {
 	var got recorder
 	ctx := warning.WithWarningRecorder(context.Background(), &got)
-	if err := admit(ctx, attributes(internal(t, seedProd()), nil, "")); err != nil {
+	if err := admit(ctx, attributes(internal(t, fixtures.SeedProd()), nil, "")); err != nil {
 		t.Fatal(err)
 	}
-	if len(got) != 1 || got[0] != ClusterWarnings(internal(t, seedProd()))[0] {
+	if len(got) != 1 || got[0] != ClusterWarnings(internal(t, fixtures.SeedProd()))[0] {
 		t.Errorf("warnings = %q, want the GPU sizing advice", got)
 	}
 }
 
 func TestStatusWritesAreLeftAlone(t *testing.T) {
-	v := seedProd()
+	v := fixtures.SeedProd()
 	v.Spec.Version = ""
 	v.Spec.StorageClass = "ceph"
 	c := internal(t, v)

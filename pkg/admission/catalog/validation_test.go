@@ -7,12 +7,11 @@ import (
 	"testing"
 
 	"k8s.io/apimachinery/pkg/api/resource"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/validation/field"
-	"k8s.io/utils/ptr"
 
 	"github.com/hikube/hikube/apis/apps"
 	"github.com/hikube/hikube/apis/apps/v1alpha1"
+	"github.com/hikube/hikube/apis/apps/v1alpha1/fixtures"
 	"github.com/hikube/hikube/pkg/catalog"
 )
 
@@ -29,41 +28,8 @@ func q(s string) *resource.Quantity {
 	return &v
 }
 
-// seedWeb is the seed's first example: a node group web for ingress.
-func seedWeb() v1alpha1.NodeGroup {
-	return v1alpha1.NodeGroup{
-		MinReplicas: ptr.To[int32](2), MaxReplicas: ptr.To[int32](10), InstanceType: "s1.large",
-		EphemeralStorage: q("20Gi"), Roles: []string{"ingress-nginx"}, StorageClass: "replicated",
-	}
-}
-
-// seedML is the seed's second example: a GPU node group ml.
-func seedML() v1alpha1.NodeGroup {
-	return v1alpha1.NodeGroup{
-		MinReplicas: ptr.To[int32](1), MaxReplicas: ptr.To[int32](5), InstanceType: "u1.xlarge",
-		GPUs: []v1alpha1.GPU{{Name: "nvidia.com/L40S"}},
-	}
-}
-
-// seedProd is the design's production cluster, as the tenant writes it.
-func seedProd() *v1alpha1.Cluster {
-	return &v1alpha1.Cluster{
-		ObjectMeta: metav1.ObjectMeta{Name: "prod", Namespace: "tenant-acme", ResourceVersion: "1"},
-		Spec: v1alpha1.ClusterSpec{
-			Version:      "v1.33",
-			ControlPlane: v1alpha1.ControlPlaneSpec{Replicas: ptr.To[int32](3), ResourcesPreset: "small"},
-			StorageClass: "replicated",
-			NodeGroups:   map[string]v1alpha1.NodeGroup{"web": seedWeb(), "ml": seedML()},
-			Addons: v1alpha1.Addons{
-				CertManager:  &v1alpha1.Addon{Enabled: true},
-				IngressNginx: &v1alpha1.IngressNginxAddon{Addon: v1alpha1.Addon{Enabled: true}, Hosts: []string{"app.example.ch"}},
-			},
-		},
-	}
-}
-
 func mlWith(gpus ...string) v1alpha1.NodeGroup {
-	g := seedML()
+	g := fixtures.SeedML()
 	g.GPUs = nil
 	for _, n := range gpus {
 		g.GPUs = append(g.GPUs, v1alpha1.GPU{Name: n})
@@ -171,7 +137,7 @@ func TestValidateClusterAgainstTheCatalog(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			v := seedProd()
+			v := fixtures.SeedProd()
 			if tc.tenant != nil {
 				tc.tenant(v)
 			}
@@ -203,7 +169,7 @@ func TestValidateClusterUpdateAgainstTheCatalog(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			oldV, newV := seedProd(), seedProd()
+			oldV, newV := fixtures.SeedProd(), fixtures.SeedProd()
 			oldV.Spec.Version, newV.Spec.Version = tc.old, tc.new
 			assertErrors(t, ValidateClusterUpdate(internal(t, newV), internal(t, oldV)), tc.want)
 		})
@@ -225,12 +191,12 @@ func TestClusterWarnings(t *testing.T) {
 		}, want: []string{"spec.nodeGroups[ml]: instance type u1.xlarge gives 4 vCPUs for 2 GPUs (2 per GPU); the platform sizes 8-16 vCPUs per GPU, " +
 			"so the GPUs may be starved; consider u1.4xlarge"}},
 		{name: "well-sized GPU group is quiet", tenant: func(c *v1alpha1.Cluster) {
-			g := seedML()
+			g := fixtures.SeedML()
 			g.InstanceType = "u1.2xlarge"
 			c.Spec.NodeGroups["ml"] = g
 		}},
 		{name: "resources override counts for sizing, with no type to suggest", tenant: func(c *v1alpha1.Cluster) {
-			g := seedML()
+			g := fixtures.SeedML()
 			g.Resources = &v1alpha1.NodeResources{CPU: resource.MustParse("2"), Memory: resource.MustParse("8Gi")}
 			c.Spec.NodeGroups["ml"] = g
 		}, want: []string{"spec.nodeGroups[ml]: resources.cpu 2 gives 2 vCPUs for 1 GPU (2 per GPU); the platform sizes 8-16 vCPUs per GPU, " +
@@ -242,14 +208,14 @@ func TestClusterWarnings(t *testing.T) {
 		}, want: []string{"spec.nodeGroups[ml]: instance type m1.8xlarge gives 32 vCPUs for 5 GPUs (6.4 per GPU); the platform sizes 8-16 vCPUs per GPU, " +
 			"so the GPUs may be starved"}},
 		{name: "unknown instance type is an error, not a warning", tenant: func(c *v1alpha1.Cluster) {
-			g := seedML()
+			g := fixtures.SeedML()
 			g.InstanceType = "x1.large"
 			c.Spec.NodeGroups["ml"] = g
 		}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			v := seedProd()
+			v := fixtures.SeedProd()
 			if tc.tenant != nil {
 				tc.tenant(v)
 			}
