@@ -30,7 +30,9 @@ func TestMalformedRequestsGetAClientError(t *testing.T) {
 	nested := func(depth int) string {
 		return strings.Repeat(`{"a":`, depth) + "1" + strings.Repeat("}", depth)
 	}
-	big := func(n int) string { return `,"addons":{"certManager":{"enabled":true,"valuesOverride":{"blob":"` + strings.Repeat("x", n) + `"}}}` }
+	big := func(n int) string {
+		return `,"addons":{"certManager":{"enabled":true,"valuesOverride":{"blob":"` + strings.Repeat("x", n) + `"}}}`
+	}
 
 	for _, tc := range []struct {
 		name, method, url, contentType, body string
