@@ -106,7 +106,7 @@ type Platform struct {
 	specs map[string]launchSpec // how each process was started, to restart it
 
 	supervisor supervisor
-	order []string // start order; Stop goes backwards
+	order      []string // start order; Stop goes backwards
 }
 
 // Start brings the platform up and returns once everything is ready: etcd and

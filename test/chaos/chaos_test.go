@@ -74,7 +74,9 @@ func run(t *testing.T, name string, f fault, delay time.Duration) {
 		witness = tenantKubeconfig(t, name)
 		env.MustKubectl(t, witness, "create", "configmap", "chaos-witness", "-n", "default", "--from-literal=written=before-the-fault")
 	}
-	t.Cleanup(func() { env.Kubectl(t, "admin", "delete", "cluster", name, "-n", tenant, "--wait=true", "--timeout=3m") })
+	t.Cleanup(func() {
+		env.Kubectl(t, "admin", "delete", "cluster", name, "-n", tenant, "--wait=true", "--timeout=3m")
+	})
 
 	pids := map[string]int{}
 	switch f.phase {
