@@ -41,6 +41,7 @@ func Decide(in Input) []Decision {
 	for i := range in.PendingPods {
 		pods = append(pods, newPendingPod(&in.PendingPods[i]))
 	}
+	pods = fitExisting(pods, groups)
 	pack(pods, groups)
 
 	var out []Decision

@@ -311,3 +311,49 @@ func TestRemovingNodesAreNeitherCountedNorRemovedAgain(t *testing.T) {
 		t.Errorf("Decide() = %s, want nothing: one staying node is within max 1", dump(got))
 	}
 }
+
+// Pending pods that fit the room left on a Ready node are the scheduler's
+// to place (it has not looked again yet); only the rest ask for nodes.
+func TestPendingPodsThatFitAnExistingNodeAreNotDemand(t *testing.T) {
+	small := template("s1.large", "4", "8Gi")
+	cpuPod := rl("cpu", "1", "memory", "1Gi")
+	withFree := func(name string, free corev1.ResourceList) Node {
+		return Node{Name: name, Zone: "geneva", Ready: true, Free: free}
+	}
+	for _, tc := range []struct {
+		name  string
+		nodes []Node
+		pods  []corev1.Pod
+		want  []Decision
+	}{
+		{name: "room for all: nothing", nodes: []Node{withFree("w-a", rl("cpu", "3", "memory", "6Gi", "pods", "10"))},
+			pods: pods("web", 3, cpuPod)},
+		{name: "room for one of three: one node for the other two",
+			nodes: []Node{withFree("w-a", rl("cpu", "1500m", "memory", "6Gi", "pods", "10"))},
+			pods:  pods("web", 3, cpuPod),
+			want: []Decision{{Group: "w", From: 1, To: 2, EventReason: ReasonScaledUp,
+				Reason: "ScaledUp w from 1 to 2: 2 pending pods need cpu"}}},
+		{name: "no pod slot left", nodes: []Node{withFree("w-a", rl("cpu", "3", "memory", "6Gi", "pods", "0"))},
+			pods: pods("web", 1, cpuPod),
+			want: []Decision{{Group: "w", From: 1, To: 2, EventReason: ReasonScaledUp,
+				Reason: "ScaledUp w from 1 to 2: 1 pending pod needs cpu"}}},
+		{name: "room on a node that is not Ready does not count",
+			nodes: []Node{{Name: "w-a", Zone: "geneva", Free: rl("cpu", "3", "memory", "6Gi")}},
+			pods:  pods("web", 1, cpuPod)},
+		{name: "room on a node in another zone than the pod wants",
+			nodes: []Node{withFree("w-a", rl("cpu", "3", "memory", "6Gi"))},
+			pods:  pods("web", 1, cpuPod, nodeSelector("topology.kubernetes.io/zone", "gland")),
+			want: []Decision{{Group: "w", From: 1, To: 2, EventReason: ReasonScaledUp, Zones: map[string]int32{"gland": 1},
+				Reason: "ScaledUp w from 1 to 2: 1 pending pod needs cpu"}}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			tmpl := small
+			tmpl.Zones = []string{"geneva", "lucerne", "gland"}
+			got := Decide(Input{Now: now, ScaleDownGrace: grace, PendingPods: tc.pods,
+				Groups: []Group{{Name: "w", Min: 1, Max: 5, Template: tmpl, Nodes: tc.nodes}}})
+			if !reflect.DeepEqual(got, tc.want) {
+				t.Errorf("Decide() =\n%s\nwant\n%s", dump(got), dump(tc.want))
+			}
+		})
+	}
+}

@@ -27,8 +27,12 @@
 //     an earlier scale-down) are dropped before anything else: they are not
 //     capacity (cordoned), not part of the count, and never named again, so a
 //     pod pending during a scale-down gets exactly one new node.
-//   - Scale up: the scheduler has already said the pending pods fit no
-//     existing Ready node, so every pending pod needs new capacity. Each pod is
+//   - Room on the way: a pending pod that fits the free capacity of an
+//     existing Ready node (Node.Free) is the scheduler's to place, not demand:
+//     it retries on node events, and a node that just became Ready or pods
+//     that just ended leave room it has not looked at yet.
+//   - Scale up: the scheduler has said the other pending pods fit no
+//     existing Ready node, so each needs new capacity. Each pod is
 //     matched against every group's NodeTemplate with TemplateFits (requests
 //     incl. init containers and overhead, cpu, memory, pods, ephemeral storage
 //     and every extended resource such as nvidia.com/<device>; NoSchedule and

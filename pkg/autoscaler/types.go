@@ -38,6 +38,11 @@ type Node struct {
 	// EmptySince is when the node last became free of pods other than
 	// DaemonSet and mirror pods; zero while it runs such pods.
 	EmptySince time.Time
+	// Free is what the node can still take: its allocatable minus the
+	// requests of the pods bound to it (and "pods" minus their number). A
+	// pending pod that fits a Ready node's Free is left to the scheduler.
+	// Nil when unknown, or for a node that takes no new pods (cordoned).
+	Free corev1.ResourceList
 	// Removing says the provider is draining the node to delete it (an
 	// earlier scale-down): it is neither capacity nor part of the group's
 	// count, and no decision names it again.

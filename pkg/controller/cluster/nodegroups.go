@@ -69,6 +69,7 @@ func (r *nodeGroupsReconciler) reconcile(ctx context.Context, s *state) (reconci
 	}
 	now := r.now()
 	busy, pending := classifyPods(pods.Items)
+	used := requestedPerNode(pods.Items)
 	gpuZones, err := r.gpuZones(ctx, s)
 	if err != nil {
 		return reconcileStop, err
@@ -81,6 +82,7 @@ func (r *nodeGroupsReconciler) reconcile(ctx context.Context, s *state) (reconci
 		return reconcileStop, fmt.Errorf("nodes of %s: %w", s.ref, err)
 	}
 	groups := r.empty.autoscalerGroups(s, nodes.Items, machines, busy, gpuZones, now)
+	addFreeRoom(groups, nodes.Items, used)
 	decisions := autoscaler.Decide(autoscaler.Input{Now: now, Groups: groups, PendingPods: pending, ScaleDownGrace: r.scaleDownGrace})
 
 	specs := desiredNodes(s, groups, decisions)
@@ -133,6 +135,60 @@ func classifyPods(pods []corev1.Pod) (busy map[string]bool, pending []corev1.Pod
 		}
 	}
 	return busy, pending
+}
+
+// requestedPerNode sums, per node, the requests of the pods bound to it that
+// still hold their room, and counts them under "pods".
+func requestedPerNode(pods []corev1.Pod) map[string]corev1.ResourceList {
+	out := map[string]corev1.ResourceList{}
+	for i := range pods {
+		p := &pods[i]
+		if p.Spec.NodeName == "" || p.Status.Phase == corev1.PodSucceeded || p.Status.Phase == corev1.PodFailed {
+			continue
+		}
+		sum := out[p.Spec.NodeName]
+		if sum == nil {
+			sum = corev1.ResourceList{}
+			out[p.Spec.NodeName] = sum
+		}
+		for name, q := range autoscaler.PodRequests(p) {
+			total := sum[name]
+			total.Add(q)
+			sum[name] = total
+		}
+		n := sum[corev1.ResourcePods]
+		n.Add(*resource.NewQuantity(1, resource.DecimalSI))
+		sum[corev1.ResourcePods] = n
+	}
+	return out
+}
+
+// addFreeRoom tells the autoscaler what each Ready, schedulable node can
+// still take, so that pods the scheduler has not placed yet on room that
+// exists are not taken for demand.
+func addFreeRoom(groups []autoscaler.Group, nodes []corev1.Node, used map[string]corev1.ResourceList) {
+	byName := map[string]*corev1.Node{}
+	for i := range nodes {
+		byName[nodes[i].Name] = &nodes[i]
+	}
+	for gi := range groups {
+		for ni := range groups[gi].Nodes {
+			an := &groups[gi].Nodes[ni]
+			n := byName[an.Name]
+			if n == nil || !an.Ready || n.Spec.Unschedulable {
+				continue
+			}
+			free := corev1.ResourceList{}
+			for name, q := range n.Status.Allocatable {
+				left := q.DeepCopy()
+				if u, ok := used[n.Name][name]; ok {
+					left.Sub(u)
+				}
+				free[name] = left
+			}
+			an.Free = free
+		}
+	}
 }
 
 func isDaemonOrMirror(p *corev1.Pod) bool {

@@ -3,6 +3,8 @@ package cluster
 import (
 	"testing"
 
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
 	"k8s.io/utils/ptr"
 
 	"github.com/hikube/hikube/apis/apps/v1alpha1"
@@ -74,5 +76,35 @@ func TestDrainingNodesAreNotAskedForAgain(t *testing.T) {
 	}
 	if specs[0].Name != "c-w-a" {
 		t.Errorf("first desired node = %s, want the staying c-w-a", specs[0].Name)
+	}
+}
+
+// A Ready node's free room is its allocatable minus what the pods bound to
+// it request; a cordoned node offers none.
+func TestFreeRoomOfReadyNodes(t *testing.T) {
+	node := func(name string, cordoned bool) corev1.Node {
+		n := corev1.Node{Status: corev1.NodeStatus{Allocatable: corev1.ResourceList{
+			corev1.ResourceCPU: resource.MustParse("4"), corev1.ResourceMemory: resource.MustParse("8Gi"), corev1.ResourcePods: resource.MustParse("110")}}}
+		n.Name = name
+		n.Spec.Unschedulable = cordoned
+		return n
+	}
+	pod := func(nodeName, cpu string, phase corev1.PodPhase) corev1.Pod {
+		return corev1.Pod{Spec: corev1.PodSpec{NodeName: nodeName, Containers: []corev1.Container{{Resources: corev1.ResourceRequirements{
+			Requests: corev1.ResourceList{corev1.ResourceCPU: resource.MustParse(cpu)}}}}}, Status: corev1.PodStatus{Phase: phase}}
+	}
+	nodes := []corev1.Node{node("a", false), node("b", true)}
+	used := requestedPerNode([]corev1.Pod{pod("a", "1500m", corev1.PodRunning), pod("a", "500m", corev1.PodPending), pod("a", "3", corev1.PodSucceeded), pod("", "1", corev1.PodPending)})
+	groups := []autoscaler.Group{{Name: "w", Nodes: []autoscaler.Node{{Name: "a", Ready: true}, {Name: "b", Ready: true}}}}
+	addFreeRoom(groups, nodes, used)
+	free := groups[0].Nodes[0].Free
+	if cpu := free[corev1.ResourceCPU]; cpu.Cmp(resource.MustParse("2")) != 0 {
+		t.Errorf("free cpu of a = %s, want 2 (4 minus 1.5 and 0.5; the finished pod frees its room)", cpu.String())
+	}
+	if pods := free[corev1.ResourcePods]; pods.Value() != 108 {
+		t.Errorf("free pod slots of a = %d, want 108", pods.Value())
+	}
+	if groups[0].Nodes[1].Free != nil {
+		t.Errorf("the cordoned node b offers room %v", groups[0].Nodes[1].Free)
 	}
 }
