@@ -6,7 +6,7 @@ TOOLS    := etcd kube-apiserver kube-controller-manager kube-scheduler kubectl v
 # Our binaries.
 CMDS     := hikube-apiserver
 
-.PHONY: fuzz chaos test-chaos all build tools run test test-unit test-integration test-e2e test-plugin test-kubevirt verify verify-gofmt vet verify-codegen verify-codegen-fresh verify-kubevirt-crds codegen bench clean
+.PHONY: soak fuzz chaos test-chaos all build tools run test test-unit test-integration test-e2e test-plugin test-kubevirt verify verify-gofmt vet verify-codegen verify-codegen-fresh verify-kubevirt-crds codegen bench clean
 
 all: build
 
@@ -91,6 +91,13 @@ test-chaos: tools build
 
 chaos: tools build
 	HIKUBE_CHAOS=full $(GO) test -count=1 -v -timeout 120m ./test/chaos/...
+
+## soak: SOAK_TENANTS tenants create, scale, upgrade and delete clusters for SOAK_DURATION on a fresh local
+## platform; errors, conflicts, memory and leftovers are printed (docs/reliability.md).
+SOAK_DURATION ?= 10m
+SOAK_TENANTS  ?= 20
+soak: tools build
+	$(GO) run ./hack/soak -duration $(SOAK_DURATION) -tenants $(SOAK_TENANTS)
 
 ## fuzz: every fuzz target for $(FUZZTIME) each (the seed corpora also run in `make test`, as unit tests).
 FUZZTIME ?= 3m

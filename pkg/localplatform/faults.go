@@ -64,3 +64,14 @@ func (p *Platform) RestartHost(ctx context.Context) error {
 	p.logf("host etcd and kube-apiserver ready again in %s", time.Since(began).Round(10*time.Millisecond))
 	return nil
 }
+
+// PID is the process id of one of the platform's processes
+// ("hikube-apiserver", "hikube-controller", "etcd", "kube-apiserver"), 0 when
+// it does not run: for measurements such as the soak's memory figures.
+func (p *Platform) PID(name string) int {
+	proc := p.proc(name)
+	if proc == nil || proc.Exited() {
+		return 0
+	}
+	return proc.PID()
+}
