@@ -41,6 +41,9 @@ type ControlPlaneOptions struct {
 	// Versions maps a Kubernetes minor to the full version of its images;
 	// entries override DefaultVersions.
 	Versions map[string]string
+	// EtcdImages maps a Kubernetes minor to its etcd image where it is not
+	// EtcdImage.
+	EtcdImages map[string]string
 	// Probe, when set, replaces the /readyz and /version probe through the
 	// endpoint (unit tests).
 	Probe func(ctx context.Context, cfg *rest.Config) (gitVersion string, err error)

@@ -68,7 +68,7 @@ func (cp *ControlPlane) desired(c provider.ClusterRef, spec provider.ControlPlan
 	if obs.etcd != nil {
 		runningEtcd = containerImage(obs.etcd.Spec.Template.Spec.Containers, containerEtcd)
 	}
-	st := plan(running, runningEtcd, statefulSetRolledOut(obs.etcd), target)
+	st := plan(running, runningEtcd, statefulSetRolledOut(obs.etcd), target, cp.etcdImageFor(spec.Minor))
 	d := desired{step: st, members: etcdMembers(spec.Replicas, obs.etcd)}
 	switch {
 	case st.upgrading && st.reason == ReasonUpgrading:

@@ -13,12 +13,18 @@ var DefaultVersions = map[string]string{
 	"v1.37": "v1.37.2",
 }
 
-// EtcdImage is the etcd of every minor hikube runs; when a minor needs
-// another, the StatefulSet rolls first (see plan).
+// EtcdImage is the etcd of every minor hikube runs unless
+// ControlPlaneOptions.EtcdImages names another; when a minor's differs from
+// the running one, the StatefulSet rolls first (see plan).
 const EtcdImage = "registry.k8s.io/etcd:3.7.0-0"
 
 // etcdImageFor is the etcd image for a Kubernetes minor.
-func etcdImageFor(string) string { return EtcdImage }
+func (cp *ControlPlane) etcdImageFor(minor string) string {
+	if img, ok := cp.opts.EtcdImages[minor]; ok {
+		return img
+	}
+	return EtcdImage
+}
 
 // componentImage is registry.k8s.io/<component>:<version>.
 func componentImage(component, version string) string {
@@ -82,8 +88,7 @@ const (
 // moves first when its image changes; the Deployment follows once every
 // member runs the new image and is ready. A control plane moves one minor
 // at a time; the core never asks for more.
-func plan(runningVersion, runningEtcd string, etcdRolledOut bool, target string) step {
-	wantEtcd := etcdImageFor(minorOf(target))
+func plan(runningVersion, runningEtcd string, etcdRolledOut bool, target, wantEtcd string) step {
 	if runningVersion == "" {
 		return step{etcdImage: wantEtcd, version: target}
 	}
