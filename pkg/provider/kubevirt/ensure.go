@@ -2,12 +2,17 @@ package kubevirt
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
+	"maps"
+	"slices"
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	appsv1ac "k8s.io/client-go/applyconfigurations/apps/v1"
 	corev1ac "k8s.io/client-go/applyconfigurations/core/v1"
 	rbacv1ac "k8s.io/client-go/applyconfigurations/rbac/v1"
 	"k8s.io/klog/v2"
@@ -122,8 +127,42 @@ func (cp *ControlPlane) desired(c provider.ClusterRef, spec provider.ControlPlan
 		sa, role, rb := hostAccess(c, a.component, a.rules...)
 		h.ServiceAccounts, h.Roles, h.RoleBindings = append(h.ServiceAccounts, sa), append(h.Roles, role), append(h.RoleBindings, rb)
 	}
-	h.Deployments = append(h.Deployments, deploy, cp.cloudProviderDeployment(c), cp.csiDeployment(c))
+	ccm, csi := cp.cloudProviderDeployment(c), cp.csiDeployment(c)
+	// A re-issued certificate or kubeconfig rolls the pods that use it:
+	// the controller manager, the scheduler and the KubeVirt components
+	// read their credentials once, at start.
+	for _, x := range []struct {
+		d       *appsv1ac.DeploymentApplyConfiguration
+		secrets []string
+	}{
+		{deploy, []string{secretAPIServer, secretKCM, secretScheduler}},
+		{ccm, []string{secretCloudProvider}},
+		{csi, []string{secretCSI}},
+	} {
+		x.d.Spec.Template.WithAnnotations(map[string]string{annotationCredentials: credentialsHash(c, h.Secrets, x.secrets...)})
+	}
+	h.Deployments = append(h.Deployments, deploy, ccm, csi)
 	return d, nil
+}
+
+// annotationCredentials is on the pod template: a hash of the Secrets its
+// pods mount.
+const annotationCredentials = "apps.hikube.io/credentials-hash"
+
+// credentialsHash is a short hash of the named Secrets' data.
+func credentialsHash(c provider.ClusterRef, secrets []*corev1ac.SecretApplyConfiguration, names ...string) string {
+	h := sha256.New()
+	for _, what := range names {
+		for _, s := range secrets {
+			if *s.Name != secretName(c, what) {
+				continue
+			}
+			for _, k := range slices.Sorted(maps.Keys(s.Data)) {
+				fmt.Fprintf(h, "%s/%s=%x;", *s.Name, k, s.Data[k])
+			}
+		}
+	}
+	return hex.EncodeToString(h.Sum(nil))[:16]
 }
 
 func containerImage(containers []corev1.Container, name string) string {

@@ -21,7 +21,7 @@ type Preset struct {
 // shows it). Memory limits are twice the requests: an apiserver's memory
 // follows its watch caches, which grow with the tenant's objects in bursts.
 var Presets = []Preset{
-	{Name: "nano", CPURequest: "250m", MemoryRequest: "512Mi", CPULimit: "500m", MemoryLimit: "1Gi"},
+	{Name: "nano", CPURequest: "200m", MemoryRequest: "512Mi", CPULimit: "500m", MemoryLimit: "1Gi"},
 	{Name: "micro", CPURequest: "500m", MemoryRequest: "1Gi", CPULimit: "1", MemoryLimit: "2Gi"},
 	{Name: "small", CPURequest: "1", MemoryRequest: "2Gi", CPULimit: "2", MemoryLimit: "4Gi"},
 	{Name: "medium", CPURequest: "2", MemoryRequest: "4Gi", CPULimit: "4", MemoryLimit: "8Gi"},
@@ -33,7 +33,7 @@ var Presets = []Preset{
 // Shares of a replica's resources, in percent, per container: the
 // apiserver does most of the work.
 var presetShares = map[string]int64{
-	containerAPIServer: 50, containerControllerManager: 30, containerScheduler: 20,
+	containerAPIServer: 50, containerControllerManager: 25, containerScheduler: 25,
 	// etcd is its own pod: half of a control-plane replica.
 	containerEtcd: 50,
 }
@@ -57,8 +57,7 @@ func resourcesFor(p Preset, container string) corev1.ResourceRequirements {
 	}
 	mem := func(s string) resource.Quantity {
 		q := resource.MustParse(s)
-		// Whole mebibytes, so that the figures read well.
-		return *resource.NewQuantity(q.Value()*share/100/(1<<20)*(1<<20), resource.BinarySI)
+		return *resource.NewQuantity(q.Value()*share/100, resource.BinarySI)
 	}
 	return corev1.ResourceRequirements{
 		Requests: corev1.ResourceList{corev1.ResourceCPU: part(p.CPURequest), corev1.ResourceMemory: mem(p.MemoryRequest)},
