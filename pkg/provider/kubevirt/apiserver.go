@@ -88,6 +88,7 @@ func (cp *ControlPlane) apiserverContainer(in cpInput) *corev1ac.ContainerApplyC
 		WithReadinessProbe(corev1ac.Probe().WithHTTPGet(https("/readyz", apiserverPort)).WithPeriodSeconds(5).WithFailureThreshold(3).WithTimeoutSeconds(5)).
 		WithLivenessProbe(corev1ac.Probe().WithHTTPGet(https("/livez", apiserverPort)).WithPeriodSeconds(10).WithFailureThreshold(8).WithTimeoutSeconds(15)).
 		WithStartupProbe(corev1ac.Probe().WithHTTPGet(https("/livez", apiserverPort)).WithPeriodSeconds(5).WithFailureThreshold(60).WithTimeoutSeconds(15)).
+		WithSecurityContext(restricted()).
 		WithVolumeMounts(corev1ac.VolumeMount().WithName("apiserver-pki").WithMountPath(apiserverPKIDir).WithReadOnly(true))
 }
 
@@ -132,6 +133,7 @@ func healthzContainer(name string, in cpInput, args []string, port int32, volume
 		WithReadinessProbe(probe(3)).
 		WithLivenessProbe(probe(8)).
 		WithStartupProbe(probe(30)).
+		WithSecurityContext(restricted()).
 		WithVolumeMounts(corev1ac.VolumeMount().WithName(volume).WithMountPath(dir).WithReadOnly(true))
 }
 
@@ -174,6 +176,8 @@ func (cp *ControlPlane) podSpec(component string, spread bool) *corev1ac.PodSpec
 	spec := corev1ac.PodSpec().
 		WithAutomountServiceAccountToken(false).
 		WithEnableServiceLinks(false).
+		WithSecurityContext(corev1ac.PodSecurityContext().
+			WithSeccompProfile(corev1ac.SeccompProfile().WithType(corev1.SeccompProfileTypeRuntimeDefault))).
 		WithTopologySpreadConstraints(corev1ac.TopologySpreadConstraint().
 			WithMaxSkew(1).
 			WithTopologyKey(zoneKey).
@@ -190,6 +194,14 @@ func (cp *ControlPlane) podSpec(component string, spread bool) *corev1ac.PodSpec
 		spec = spec.WithTolerations(tol)
 	}
 	return spec
+}
+
+// restricted is the container security context of every component: no
+// privilege escalation, no capabilities (they all listen above 1024).
+func restricted() *corev1ac.SecurityContextApplyConfiguration {
+	return corev1ac.SecurityContext().
+		WithAllowPrivilegeEscalation(false).
+		WithCapabilities(corev1ac.Capabilities().WithDrop("ALL"))
 }
 
 func secretVolume(name, secret string) *corev1ac.VolumeApplyConfiguration {

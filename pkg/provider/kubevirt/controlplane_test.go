@@ -12,6 +12,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/validation"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/kubernetes/fake"
 	"k8s.io/client-go/rest"
@@ -433,5 +434,37 @@ func TestOneOrTwoReplicasGetOneEtcdMemberAndAnExistingCountStays(t *testing.T) {
 	h.ensure()
 	if n := *h.statefulSet().Spec.Replicas; n != 1 {
 		t.Errorf("members = %d after scaling the control plane: etcd membership must not change by a StatefulSet scale", n)
+	}
+}
+
+// The longest cluster name the API allows still gives valid names: every
+// object name, the etcd members' host names and DNS labels, and the
+// StatefulSet's revision label (<name>-<10 characters>) fit 63 characters.
+func TestTheLongestClusterNameGivesValidNames(t *testing.T) {
+	ref := provider.ClusterRef{Namespace: "tenant-with-a-rather-long-name", Name: strings.Repeat("c", apps.MaxClusterNameLength), UID: "0123456789ab"}
+	p, err := clusterpki.Generate(ref)
+	if err != nil {
+		t.Fatal(err)
+	}
+	objs, err := NewControlPlane(nil, ControlPlaneOptions{}).DesiredObjects(ref,
+		provider.ControlPlaneSpec{Minor: "v1.37", Replicas: 3, Preset: "small", PKI: p}, "203.0.113.10")
+	if err != nil {
+		t.Fatal(err)
+	}
+	objs.Each(func(kind, name string, _ any) {
+		if errs := validation.IsDNS1123Label(name); len(errs) > 0 {
+			t.Errorf("%s %s: %v", kind, name, errs)
+		}
+		if kind == "StatefulSet" && len(name)+11 > 63 {
+			t.Errorf("StatefulSet %s leaves no room for its revision label", name)
+		}
+	})
+	n := namesOf(ref)
+	for i := range 3 {
+		for _, label := range strings.Split(n.etcdMember(i), ".") {
+			if errs := validation.IsDNS1123Label(label); len(errs) > 0 {
+				t.Errorf("member %d label %q: %v", i, label, errs)
+			}
+		}
 	}
 }

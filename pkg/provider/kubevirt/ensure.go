@@ -1,6 +1,7 @@
 package kubevirt
 
 import (
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -17,6 +18,7 @@ import (
 	rbacv1ac "k8s.io/client-go/applyconfigurations/rbac/v1"
 	"k8s.io/klog/v2"
 
+	"github.com/hikube/hikube/pkg/catalog"
 	"github.com/hikube/hikube/pkg/provider"
 )
 
@@ -62,7 +64,7 @@ func (cp *ControlPlane) desired(c provider.ClusterRef, spec provider.ControlPlan
 	if !ok {
 		return desired{}, fmt.Errorf("no image version is known for Kubernetes %s", spec.Minor)
 	}
-	preset, err := LookupPreset(spec.Preset)
+	preset, err := LookupPreset(cmp.Or(spec.Preset, catalog.DefaultControlPlanePreset))
 	if err != nil {
 		return desired{}, err
 	}

@@ -108,6 +108,7 @@ func (cp *ControlPlane) etcdStatefulSet(c provider.ClusterRef, members int, imag
 		WithReadinessProbe(corev1ac.Probe().WithHTTPGet(health("/health")).WithPeriodSeconds(5).WithFailureThreshold(3)).
 		WithLivenessProbe(corev1ac.Probe().WithHTTPGet(health("/health?serializable=true")).WithPeriodSeconds(10).WithFailureThreshold(8).WithTimeoutSeconds(15)).
 		WithStartupProbe(corev1ac.Probe().WithHTTPGet(health("/health?serializable=true")).WithPeriodSeconds(5).WithFailureThreshold(60).WithTimeoutSeconds(15)).
+		WithSecurityContext(restricted()).
 		WithVolumeMounts(
 			corev1ac.VolumeMount().WithName("data").WithMountPath(etcdDataDir),
 			corev1ac.VolumeMount().WithName("pki").WithMountPath(etcdPKIDir).WithReadOnly(true),
