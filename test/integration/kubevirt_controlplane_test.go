@@ -41,7 +41,7 @@ func seedControlPlane(t *testing.T, seed string) (provider.ClusterRef, provider.
 	if err != nil {
 		t.Fatal(err)
 	}
-	return ref, provider.ControlPlaneSpec{Minor: cl.Spec.Version, Replicas: *cl.Spec.ControlPlane.Replicas, Preset: cl.Spec.ControlPlane.ResourcesPreset, PKI: p}
+	return ref, provider.ControlPlaneSpec{Minor: cl.Spec.Version, Replicas: *cl.Spec.ControlPlane.Replicas, Zones: roundRobinZones(*cl.Spec.ControlPlane.Replicas), Preset: cl.Spec.ControlPlane.ResourcesPreset, PKI: p}
 }
 
 // TestKubeVirtControlPlaneObjectsPassTheRealAPIServer: every host object
@@ -203,4 +203,13 @@ func objects[T any, P interface {
 		out[i] = P(&items[i])
 	}
 	return out
+}
+
+// roundRobinZones places n replicas over the datacenters as the core does.
+func roundRobinZones(n int32) []string {
+	zones := make([]string, n)
+	for i := range zones {
+		zones[i] = catalog.Datacenters[i%len(catalog.Datacenters)]
+	}
+	return zones
 }

@@ -2,6 +2,7 @@ package kubevirt
 
 import (
 	"net"
+	"slices"
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -37,6 +38,8 @@ type cpInput struct {
 	version  string // full version of the images, such as v1.37.2
 	members  int
 	preset   Preset
+	// zones are the datacenters the core placed the replicas in.
+	zones []string
 	// advertise is the address the apiservers publish in the tenant's
 	// kubernetes Service: the endpoint's ingress IP, or the pod's own.
 	advertise string
@@ -144,6 +147,7 @@ func healthzContainer(name string, in cpInput, args []string, port int32, volume
 func (cp *ControlPlane) controlPlaneDeployment(in cpInput) *appsv1ac.DeploymentApplyConfiguration {
 	c, n := in.c, namesOf(in.c)
 	pod := cp.podSpec(componentControlPlane, in.replicas > 1).
+		WithAffinity(preferZones(in.zones)).
 		WithContainers(cp.apiserverContainer(in), cp.controllerManagerContainer(in), cp.schedulerContainer(in)).
 		WithVolumes(
 			secretVolume("apiserver-pki", secretName(c, secretAPIServer)),
@@ -194,6 +198,23 @@ func (cp *ControlPlane) podSpec(component string, spread bool) *corev1ac.PodSpec
 		spec = spec.WithTolerations(tol)
 	}
 	return spec
+}
+
+// preferZones asks the scheduler for the datacenters the core chose
+// (zone of replica i is zones[i]); a preference, not a rule, so that a
+// replica still starts elsewhere while its datacenter is down. The spread
+// constraint does the rest: with maxSkew 1 over the zones, n replicas land
+// as the core's round-robin placed them.
+func preferZones(zones []string) *corev1ac.AffinityApplyConfiguration {
+	uniq := slices.Compact(slices.Sorted(slices.Values(zones)))
+	if len(uniq) == 0 {
+		return nil
+	}
+	return corev1ac.Affinity().WithNodeAffinity(corev1ac.NodeAffinity().
+		WithPreferredDuringSchedulingIgnoredDuringExecution(corev1ac.PreferredSchedulingTerm().
+			WithWeight(100).
+			WithPreference(corev1ac.NodeSelectorTerm().WithMatchExpressions(corev1ac.NodeSelectorRequirement().
+				WithKey(zoneKey).WithOperator(corev1.NodeSelectorOpIn).WithValues(uniq...)))))
 }
 
 // restricted is the container security context of every component: no

@@ -48,7 +48,7 @@ func seedSpec(t *testing.T, seed string) (provider.ClusterRef, provider.ControlP
 		t.Fatal(err)
 	}
 	return ref, provider.ControlPlaneSpec{
-		Minor: cl.Spec.Version, Replicas: *cl.Spec.ControlPlane.Replicas, Preset: cl.Spec.ControlPlane.ResourcesPreset, PKI: p,
+		Minor: cl.Spec.Version, Replicas: *cl.Spec.ControlPlane.Replicas, Zones: roundRobinZones(*cl.Spec.ControlPlane.Replicas), Preset: cl.Spec.ControlPlane.ResourcesPreset, PKI: p,
 	}
 }
 
@@ -189,4 +189,13 @@ func sortedKeys[V any](m map[string]V) []string {
 	}
 	sort.Strings(out)
 	return out
+}
+
+// roundRobinZones places n replicas over the datacenters as the core does.
+func roundRobinZones(n int32) []string {
+	zones := make([]string, n)
+	for i := range zones {
+		zones[i] = catalog.Datacenters[i%len(catalog.Datacenters)]
+	}
+	return zones
 }

@@ -99,7 +99,7 @@ func (cp *ControlPlane) desired(c provider.ClusterRef, spec provider.ControlPlan
 	h.Services = append(h.Services, cp.etcdHeadlessService(c), cp.endpointService(c))
 	h.NetworkPolicies = append(h.NetworkPolicies, cp.etcdPolicy(c), cp.controlPlanePolicy(c))
 	h.PodDisruptionBudgets = append(h.PodDisruptionBudgets, pdb(c, componentEtcd))
-	h.StatefulSets = append(h.StatefulSets, cp.etcdStatefulSet(c, d.members, st.etcdImage, preset))
+	h.StatefulSets = append(h.StatefulSets, cp.etcdStatefulSet(c, d.members, st.etcdImage, preset, spec.Zones))
 	if obs.endpointHost == "" || st.terminal {
 		// The apiservers' certificate must name the endpoint: nothing
 		// that serves or reaches the API is made before it is known.
@@ -107,7 +107,7 @@ func (cp *ControlPlane) desired(c provider.ClusterRef, spec provider.ControlPlan
 	}
 
 	replicas := max(spec.Replicas, 1)
-	deploy := cp.controlPlaneDeployment(cpInput{c: c, replicas: replicas, version: st.version, members: d.members, preset: preset,
+	deploy := cp.controlPlaneDeployment(cpInput{c: c, replicas: replicas, version: st.version, members: d.members, preset: preset, zones: spec.Zones,
 		advertise: advertiseAddress(obs.endpointHost)})
 	if d.upgradingFrom != "" {
 		deploy = deploy.WithAnnotations(map[string]string{annotationUpgradingFrom: d.upgradingFrom})

@@ -68,7 +68,7 @@ func (cp *ControlPlane) etcdHeadlessService(c provider.ClusterRef) *corev1ac.Ser
 // etcdStatefulSet runs the cluster's etcd: its members start together
 // (Parallel: a new cluster forms only once they all run), spread over the
 // zones, each with a volume on the host class.
-func (cp *ControlPlane) etcdStatefulSet(c provider.ClusterRef, members int, image string, preset Preset) *appsv1ac.StatefulSetApplyConfiguration {
+func (cp *ControlPlane) etcdStatefulSet(c provider.ClusterRef, members int, image string, preset Preset, zones []string) *appsv1ac.StatefulSetApplyConfiguration {
 	n := namesOf(c)
 	var initial []string
 	for i := range members {
@@ -114,6 +114,7 @@ func (cp *ControlPlane) etcdStatefulSet(c provider.ClusterRef, members int, imag
 			corev1ac.VolumeMount().WithName("pki").WithMountPath(etcdPKIDir).WithReadOnly(true),
 		)
 	pod := cp.podSpec(componentEtcd, members > 1).
+		WithAffinity(preferZones(zones)).
 		WithContainers(container).
 		WithVolumes(secretVolume("pki", secretName(c, secretEtcdCerts)))
 	claim := corev1ac.PersistentVolumeClaim("data", "").
