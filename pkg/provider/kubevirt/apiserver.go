@@ -28,6 +28,10 @@ const (
 	schedulerDir    = "/etc/kubernetes/scheduler"
 )
 
+// criticalPriority keeps control planes and their etcd scheduled before, and
+// never preempted by, ordinary host workloads (the tenants' VMs).
+const criticalPriority = "system-cluster-critical"
+
 // zoneKey is the label of the datacenter a host node is in.
 const zoneKey = "topology.kubernetes.io/zone"
 
@@ -147,6 +151,7 @@ func healthzContainer(name string, in cpInput, args []string, port int32, volume
 func (cp *ControlPlane) controlPlaneDeployment(in cpInput) *appsv1ac.DeploymentApplyConfiguration {
 	c, n := in.c, namesOf(in.c)
 	pod := cp.podSpec(componentControlPlane, in.replicas > 1).
+		WithPriorityClassName(criticalPriority).
 		WithAffinity(preferZones(in.zones)).
 		WithContainers(cp.apiserverContainer(in), cp.controllerManagerContainer(in), cp.schedulerContainer(in)).
 		WithVolumes(

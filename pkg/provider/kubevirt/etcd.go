@@ -114,6 +114,7 @@ func (cp *ControlPlane) etcdStatefulSet(c provider.ClusterRef, members int, imag
 			corev1ac.VolumeMount().WithName("pki").WithMountPath(etcdPKIDir).WithReadOnly(true),
 		)
 	pod := cp.podSpec(componentEtcd, members > 1).
+		WithPriorityClassName(criticalPriority).
 		WithAffinity(preferZones(zones)).
 		WithContainers(container).
 		WithVolumes(secretVolume("pki", secretName(c, secretEtcdCerts)))
