@@ -97,16 +97,24 @@ func plan(runningVersion, runningEtcd string, etcdRolledOut bool, target, wantEt
 		return step{etcdImage: runningEtcd, version: runningVersion, terminal: true, reason: ReasonUnsupportedUpgrade,
 			message: fmt.Sprintf("the control plane runs %s and cannot move to %s: one minor up at a time", runningVersion, target)}
 	}
-	if runningVersion == target && (runningEtcd == "" || runningEtcd == wantEtcd) {
-		return step{etcdImage: wantEtcd, version: target}
+	if runningVersion == target {
+		if runningEtcd == "" || runningEtcd == wantEtcd {
+			return step{etcdImage: wantEtcd, version: target}
+		}
+		// Only etcd changes (a new image for the same minor).
+		return step{etcdImage: wantEtcd, version: target, upgrading: true, reason: ReasonUpgradingEtcd,
+			message: fmt.Sprintf("upgrading etcd to %s", imageVersion(wantEtcd))}
 	}
 	s := step{etcdImage: wantEtcd, version: target, upgrading: true}
-	if runningEtcd != "" && (runningEtcd != wantEtcd || !etcdRolledOut) && runningVersion != target {
+	if runningEtcd != "" && (runningEtcd != wantEtcd || !etcdRolledOut) {
 		// etcd first: the Deployment keeps its version until the
-		// members run the new image.
+		// members run the new image and are ready.
 		s.version = runningVersion
 		s.reason = ReasonUpgradingEtcd
 		s.message = fmt.Sprintf("upgrading from %s to %s: step 1 of 2, etcd to %s", runningVersion, target, imageVersion(wantEtcd))
+		if runningEtcd == wantEtcd {
+			s.message = fmt.Sprintf("upgrading from %s to %s: step 1 of 2, waiting for etcd %s", runningVersion, target, imageVersion(wantEtcd))
+		}
 		return s
 	}
 	s.reason = ReasonUpgrading

@@ -115,6 +115,7 @@ func TestPlanMovesOneMinorAtATime(t *testing.T) {
 		{name: "etcd first", running: "v1.36.3", etcd: "e0", etcdDone: true, target: "v1.37.2", wantVersion: "v1.36.3", wantReason: ReasonUpgradingEtcd, wantUpgrade: true},
 		{name: "etcd rolling", running: "v1.36.3", etcd: "e1", etcdDone: false, target: "v1.37.2", wantVersion: "v1.36.3", wantReason: ReasonUpgradingEtcd, wantUpgrade: true},
 		{name: "then the rest", running: "v1.36.3", etcd: "e1", etcdDone: true, target: "v1.37.2", wantVersion: "v1.37.2", wantReason: ReasonUpgrading, wantUpgrade: true},
+		{name: "etcd alone", running: "v1.37.2", etcd: "e0", etcdDone: true, target: "v1.37.2", wantVersion: "v1.37.2", wantReason: ReasonUpgradingEtcd, wantUpgrade: true},
 		{name: "two minors", running: "v1.35.1", etcd: "e1", etcdDone: true, target: "v1.37.2", wantVersion: "v1.35.1", wantReason: ReasonUnsupportedUpgrade, wantTerminal: true},
 		{name: "down", running: "v1.37.2", etcd: "e1", etcdDone: true, target: "v1.36.3", wantVersion: "v1.37.2", wantReason: ReasonUnsupportedUpgrade, wantTerminal: true},
 	} {
