@@ -12,10 +12,12 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/util/validation"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/kubernetes/fake"
 	"k8s.io/client-go/rest"
+	clienttesting "k8s.io/client-go/testing"
 	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/hikube/hikube/apis/apps"
@@ -209,7 +211,15 @@ func TestEnsureWaitsForTheEndpointBeforeTheAPIServers(t *testing.T) {
 	if st != want {
 		t.Fatalf("status = %+v, want %+v", st, want)
 	}
-	// The cloud provider and the CSI controller got their tenant roles.
+	// The cloud provider and the CSI controller got their tenant roles; a
+	// tenant that refuses them keeps the control plane from Ready.
+	h.tenant.PrependReactor("patch", "clusterroles", func(clienttesting.Action) (bool, runtime.Object, error) {
+		return true, nil, errors.New("etcdserver: request timed out")
+	})
+	if st := h.ensure(); st.Ready || !strings.Contains(st.Message, "rights in the tenant: ") {
+		t.Errorf("with the tenant refusing the roles: %+v", st)
+	}
+	h.tenant.ReactionChain = h.tenant.ReactionChain[1:]
 	for _, name := range []string{"hikube:kubevirt-cloud-controller-manager", "hikube:kubevirt-csi-controller"} {
 		if _, err := h.tenant.RbacV1().ClusterRoleBindings().Get(context.Background(), name, metav1.GetOptions{}); err != nil {
 			t.Errorf("tenant binding %s: %v", name, err)

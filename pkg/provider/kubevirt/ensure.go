@@ -291,19 +291,17 @@ func (cp *ControlPlane) status(ctx context.Context, c provider.ClusterRef, spec 
 	if obs.etcd != nil {
 		etcdReady = obs.etcd.Status.ReadyReplicas
 	}
-	version, probeErr := "", error(nil)
+	version, probeErr, rbacErr := "", error(nil), error(nil)
 	if s.ReadyReplicas > 0 {
 		if cfg, err := cp.AdminConfig(ctx, c); err != nil {
 			probeErr = err
 		} else if version, probeErr = cp.opts.Probe(ctx, cfg); probeErr == nil {
 			s.Version = version
-			if err := cp.ensureTenantRBAC(ctx, cfg); err != nil {
-				probeErr = err
-			}
+			rbacErr = cp.ensureTenantRBAC(ctx, cfg)
 		}
 	}
 	etcdDone, deployDone := statefulSetRolledOut(obs.etcd), deploymentRolledOut(obs.deploy)
-	s.Ready = etcdDone && deployDone && !d.step.upgrading && d.upgradingFrom == "" && probeErr == nil && s.ReadyReplicas > 0 &&
+	s.Ready = etcdDone && deployDone && !d.step.upgrading && d.upgradingFrom == "" && probeErr == nil && rbacErr == nil && s.ReadyReplicas > 0 &&
 		minorOf(version) == spec.Minor
 	switch {
 	case s.Ready:
@@ -327,6 +325,9 @@ func (cp *ControlPlane) status(ctx context.Context, c provider.ClusterRef, spec 
 	case probeErr != nil:
 		s.Reason = ReasonStarting
 		s.Message = fmt.Sprintf("the API does not answer through %s yet: %v", s.Endpoint, probeErr)
+	case rbacErr != nil:
+		s.Reason = ReasonStarting
+		s.Message = fmt.Sprintf("giving the KubeVirt cloud provider and CSI controller their rights in the tenant: %v", rbacErr)
 	default:
 		s.Reason = ReasonStarting
 		s.Message = fmt.Sprintf("the API at %s reports %s, not %s yet", s.Endpoint, version, spec.Minor)
