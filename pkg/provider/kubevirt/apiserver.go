@@ -113,6 +113,9 @@ func (cp *ControlPlane) controllerManagerContainer(in cpInput) *corev1ac.Contain
 		// The default controllers, and the two that kubeadm's bootstrap
 		// tokens need (the local provider runs the same).
 		Controllers: []string{"*", "bootstrapsigner", "tokencleaner"},
+		// It starts with its apiserver, before RBAC lets it read the
+		// request-header configuration: keep running rather than exit.
+		TolerateAuthenticationLookupFailure: true,
 	}
 	return healthzContainer(containerControllerManager, in, flags.Flags(), controllerManagerPort, "controller-manager", kcmDir)
 }
