@@ -11,6 +11,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
 	"sigs.k8s.io/yaml"
 
 	"github.com/hikube/hikube/apis/apps/v1alpha1"
@@ -52,7 +53,12 @@ func seedControlPlane(t *testing.T, seed string) (provider.ClusterRef, provider.
 // applied server-side with dry-run, so the real kube-apiserver validates it.
 func TestKubeVirtControlPlaneObjectsPassTheRealAPIServer(t *testing.T) {
 	ctx := context.Background()
-	cs := kubernetes.NewForConfigOrDie(restConfig(t, "admin"))
+	// As admin: a dry run stores no Role, so RBAC could not check a
+	// binding to one against the controller's own rights (the next test
+	// writes them for real as the controller).
+	cfg := rest.CopyConfig(restConfig(t, "admin"))
+	cfg.WarningHandler = failOnWarning{t}
+	cs := kubernetes.NewForConfigOrDie(cfg)
 	cp := kubevirt.NewControlPlane(cs, kubevirt.ControlPlaneOptions{FieldManager: "hikube-controller"})
 	for _, seed := range []string{"web", "ml", "production", "prod"} {
 		t.Run(seed, func(t *testing.T) {
@@ -86,13 +92,14 @@ func TestKubeVirtControlPlaneObjectsPassTheRealAPIServer(t *testing.T) {
 }
 
 // TestKubeVirtControlPlaneAgainstTheHost runs EnsureControlPlane against
-// the real host kube-apiserver (which runs no workload controllers here, so
+// the real host kube-apiserver, as hikube-controller's ServiceAccount (which runs no workload controllers here, so
 // no pod starts): it waits for the endpoint's ingress, writes everything
 // once the ingress is there, changes nothing on the next call, and Delete
 // removes the host namespace.
 func TestKubeVirtControlPlaneAgainstTheHost(t *testing.T) {
 	ctx := context.Background()
-	cs := kubernetes.NewForConfigOrDie(restConfig(t, "admin"))
+	cs := asController(t)
+	admin := kubernetes.NewForConfigOrDie(restConfig(t, "admin"))
 	cp := kubevirt.NewControlPlane(cs, kubevirt.ControlPlaneOptions{FieldManager: "hikube-controller"})
 	ref, spec := seedControlPlane(t, "prod")
 	ref.Name = "host-cp"
@@ -107,7 +114,7 @@ func TestKubeVirtControlPlaneAgainstTheHost(t *testing.T) {
 		t.Fatalf("before the ingress: %+v", st)
 	}
 	// Play the load balancer.
-	svc, err := cs.CoreV1().Services(ns).Get(ctx, "host-cp-apiserver", metav1.GetOptions{})
+	svc, err := admin.CoreV1().Services(ns).Get(ctx, "host-cp-apiserver", metav1.GetOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -115,7 +122,7 @@ func TestKubeVirtControlPlaneAgainstTheHost(t *testing.T) {
 		t.Errorf("endpoint Service type %s", svc.Spec.Type)
 	}
 	svc.Status.LoadBalancer.Ingress = []corev1.LoadBalancerIngress{{IP: "203.0.113.10"}}
-	if _, err := cs.CoreV1().Services(ns).UpdateStatus(ctx, svc, metav1.UpdateOptions{}); err != nil {
+	if _, err := admin.CoreV1().Services(ns).UpdateStatus(ctx, svc, metav1.UpdateOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	st, err = cp.EnsureControlPlane(ctx, ref, spec)
@@ -125,14 +132,14 @@ func TestKubeVirtControlPlaneAgainstTheHost(t *testing.T) {
 	if st.Reason != kubevirt.ReasonEtcdStarting || st.Endpoint != "https://203.0.113.10:443" {
 		t.Fatalf("with the ingress: %+v", st)
 	}
-	before := resourceVersions(t, cs, ns)
+	before := resourceVersions(t, admin, ns)
 	if len(before) < 20 {
 		t.Fatalf("only %d objects in %s: %v", len(before), ns, before)
 	}
 	if _, err := cp.EnsureControlPlane(ctx, ref, spec); err != nil {
 		t.Fatal(err)
 	}
-	after := resourceVersions(t, cs, ns)
+	after := resourceVersions(t, admin, ns)
 	for k, v := range before {
 		if after[k] != v {
 			t.Errorf("%s changed on a second Ensure (resourceVersion %s → %s)", k, v, after[k])
@@ -152,6 +159,29 @@ func TestKubeVirtControlPlaneAgainstTheHost(t *testing.T) {
 	if _, err := cs.CoreV1().Namespaces().Get(ctx, ns, metav1.GetOptions{}); !apierrors.IsNotFound(err) {
 		t.Errorf("namespace %s: %v", ns, err)
 	}
+}
+
+// asController is the host as hikube-controller reaches it: its
+// ServiceAccount, with the RBAC the install chart gives it (the local
+// platform applies the chart's roles).
+func asController(t *testing.T) kubernetes.Interface {
+	t.Helper()
+	cfg := rest.CopyConfig(restConfig(t, "admin"))
+	cfg.WarningHandler = failOnWarning{t}
+	cfg.Impersonate = rest.ImpersonationConfig{
+		UserName: "system:serviceaccount:hikube-system:hikube-controller",
+		Groups:   []string{"system:serviceaccounts", "system:serviceaccounts:hikube-system", "system:authenticated"},
+	}
+	return kubernetes.NewForConfigOrDie(cfg)
+}
+
+// failOnWarning fails the test on any warning the API server returns
+// (a duplicate port name, a deprecated field): the provider's objects
+// must be clean, not merely accepted.
+type failOnWarning struct{ t *testing.T }
+
+func (f failOnWarning) HandleWarningHeader(code int, agent, text string) {
+	f.t.Errorf("API server warning %d: %s", code, text)
 }
 
 // resourceVersions of every object the provider writes in ns, by kind/name.

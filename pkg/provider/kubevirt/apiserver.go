@@ -117,17 +117,18 @@ func (cp *ControlPlane) controllerManagerContainer(in cpInput) *corev1ac.Contain
 		// request-header configuration: keep running rather than exit.
 		TolerateAuthenticationLookupFailure: true,
 	}
-	return healthzContainer(containerControllerManager, in, flags.Flags(), controllerManagerPort, "controller-manager", kcmDir)
+	return healthzContainer(containerControllerManager, in, flags.Flags(), controllerManagerPort, "kcm-healthz", "controller-manager", kcmDir)
 }
 
 func (cp *ControlPlane) schedulerContainer(in cpInput) *corev1ac.ContainerApplyConfiguration {
 	flags := controlplaneflags.Scheduler{Kubeconfig: schedulerDir + "/" + keyKubeconfig, SecurePort: schedulerPort, LeaderElect: true}
-	return healthzContainer(containerScheduler, in, flags.Flags(), schedulerPort, "scheduler", schedulerDir)
+	return healthzContainer(containerScheduler, in, flags.Flags(), schedulerPort, "sched-healthz", "scheduler", schedulerDir)
 }
 
 // healthzContainer is the controller manager or the scheduler: probed on
-// /healthz of its secure port, its kubeconfig and keys from one Secret.
-func healthzContainer(name string, in cpInput, args []string, port int32, volume, dir string) *corev1ac.ContainerApplyConfiguration {
+// /healthz of its secure port (named portName, unique in the pod), its
+// kubeconfig and keys from one Secret.
+func healthzContainer(name string, in cpInput, args []string, port int32, portName, volume, dir string) *corev1ac.ContainerApplyConfiguration {
 	probe := func(failures int32) *corev1ac.ProbeApplyConfiguration {
 		return corev1ac.Probe().
 			WithHTTPGet(corev1ac.HTTPGetAction().WithPath("/healthz").WithPort(intstr.FromInt32(port)).WithScheme(corev1.URISchemeHTTPS)).
@@ -138,7 +139,7 @@ func healthzContainer(name string, in cpInput, args []string, port int32, volume
 		WithImage(componentImage(name, in.version)).
 		WithCommand(name).
 		WithArgs(args...).
-		WithPorts(corev1ac.ContainerPort().WithName("healthz").WithContainerPort(port)).
+		WithPorts(corev1ac.ContainerPort().WithName(portName).WithContainerPort(port)).
 		WithResources(resourcesAC(resourcesFor(in.preset, name))).
 		WithReadinessProbe(probe(3)).
 		WithLivenessProbe(probe(8)).
