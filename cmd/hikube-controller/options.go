@@ -4,15 +4,18 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"net"
 	"net/http"
 	"os"
+	"slices"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/spf13/cobra"
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
 	"k8s.io/apimachinery/pkg/runtime"
 	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
 	"k8s.io/client-go/dynamic"
@@ -44,6 +47,9 @@ type Options struct {
 	Provider           string
 	NodeProvider       string
 	KubeVirtNodes      kubevirt.NodesOptions
+	KubeVirtCP         kubevirt.ControlPlaneOptions
+	EtcdStorageSize    string
+	EndpointService    string
 	StateDir           string
 	BinDir             string
 	Workers            int
@@ -57,13 +63,16 @@ type Options struct {
 func NewOptions() *Options {
 	return &Options{
 		Provider:     "local",
-		NodeProvider: "local",
+		NodeProvider: "",
 		KubeVirtNodes: kubevirt.NodesOptions{
 			FieldManager: platform.ControllerName,
 			Image:        "registry.hikube.io/node:%s",
 			TokenTTL:     time.Hour,
 			DrainTimeout: 5 * time.Minute,
 		},
+		KubeVirtCP:         kubevirt.DefaultControlPlaneOptions(),
+		EtcdStorageSize:    "10Gi",
+		EndpointService:    string(corev1.ServiceTypeLoadBalancer),
 		StateDir:           "/var/lib/hikube/clusters",
 		BinDir:             "/usr/local/lib/hikube/bin",
 		Workers:            4,
@@ -84,8 +93,15 @@ func NewCommand(ctx context.Context, o *Options) *cobra.Command {
 	cmd.SetContext(ctx)
 	fs := cmd.Flags()
 	fs.StringVar(&o.Kubeconfig, "kubeconfig", o.Kubeconfig, "Kubeconfig of the host cluster; in-cluster configuration when empty.")
-	fs.StringVar(&o.Provider, "provider", o.Provider, "Provider of the control planes: local.")
-	fs.StringVar(&o.NodeProvider, "node-provider", o.NodeProvider, "Provider of the worker nodes: local (the control-plane provider's own) or kubevirt (KubeVirt VirtualMachines in the host cluster).")
+	fs.StringVar(&o.Provider, "control-plane-provider", o.Provider, "Provider of the control planes: local (processes on this machine) or kubevirt (workloads in each cluster's host namespace).")
+	fs.StringVar(&o.Provider, "provider", o.Provider, "Provider of the control planes.")
+	_ = fs.MarkDeprecated("provider", "use --control-plane-provider")
+	fs.StringVar(&o.KubeVirtCP.EtcdStorageClass, "etcd-storage-class", o.KubeVirtCP.EtcdStorageClass, "Host storage class of the etcd members' volumes (kubevirt control planes).")
+	fs.StringVar(&o.EtcdStorageSize, "etcd-storage-size", o.EtcdStorageSize, "Volume of each etcd member (kubevirt control planes).")
+	fs.StringVar(&o.EndpointService, "control-plane-service-type", o.EndpointService, "Type of the Service tenants reach their API through (kubevirt control planes): LoadBalancer, whose ingress address is the endpoint, or ClusterIP.")
+	fs.StringToStringVar(&o.KubeVirtCP.NodeSelector, "control-plane-node-selector", o.KubeVirtCP.NodeSelector, "Labels of the host nodes that run control-plane and etcd pods (kubevirt control planes); they tolerate a NoSchedule taint of the first key.")
+	fs.StringToStringVar(&o.KubeVirtCP.Versions, "control-plane-versions", o.KubeVirtCP.Versions, "Full version of the control-plane images per minor (v1.37=v1.37.2,…), on top of the built-in table (kubevirt control planes).")
+	fs.StringVar(&o.NodeProvider, "node-provider", o.NodeProvider, "Provider of the worker nodes: local (kwok nodes of the local control-plane provider) or kubevirt (KubeVirt VirtualMachines in the host cluster); empty means the control-plane provider's own kind.")
 	fs.StringVar(&o.KubeVirtNodes.Image, "kubevirt-node-image", o.KubeVirtNodes.Image, "Node OS image of the KubeVirt workers; %s is the Kubernetes minor (v1.37).")
 	fs.StringToStringVar(&o.KubeVirtNodes.StorageClasses, "kubevirt-storage-classes", o.KubeVirtNodes.StorageClasses, "Host storage class of each tenant-facing class for KubeVirt root disks (local=…,replicated=…); unlisted classes keep their name.")
 	fs.DurationVar(&o.KubeVirtNodes.TokenTTL, "kubevirt-bootstrap-token-ttl", o.KubeVirtNodes.TokenTTL, "How long a new KubeVirt worker may take to join with its bootstrap token.")
@@ -139,25 +155,63 @@ func (o *Options) Run(ctx context.Context) error {
 // newProvider builds the control-plane provider and, unless it also runs
 // the workers, composes it with the worker half --node-provider names.
 func (o *Options) newProvider(cfg *rest.Config, kube kubernetes.Interface) (provider.Provider, error) {
-	if o.Provider != "local" {
-		return nil, fmt.Errorf("--provider=%q: this build has the local control-plane provider only", o.Provider)
-	}
-	cp, err := local.New(local.Options{StateDir: o.StateDir, BinDir: o.BinDir})
-	if err != nil {
-		return nil, err
+	var cp provider.ControlPlanes
+	switch o.Provider {
+	case "local", "":
+		l, err := local.New(local.Options{StateDir: o.StateDir, BinDir: o.BinDir})
+		if err != nil {
+			return nil, err
+		}
+		if o.NodeProvider == "local" || o.NodeProvider == "" {
+			return l, nil
+		}
+		cp = l
+	case "kubevirt":
+		kcp, err := o.kubevirtControlPlane(kube)
+		if err != nil {
+			return nil, err
+		}
+		cp = kcp
+	default:
+		return nil, fmt.Errorf("--control-plane-provider=%q: want local or kubevirt", o.Provider)
 	}
 	switch o.NodeProvider {
-	case "local", "":
-		return cp, nil
-	case "kubevirt":
+	case "kubevirt", "":
 		dyn, err := dynamic.NewForConfig(cfg)
 		if err != nil {
 			return nil, err
 		}
 		return provider.Compose(cp, kubevirt.NewNodes(kube, dyn, kubevirt.TenantOf(cp), o.KubeVirtNodes)), nil
+	case "local":
+		return nil, fmt.Errorf("--node-provider=local runs with --control-plane-provider=local only: kubevirt control planes have KubeVirt workers")
 	default:
 		return nil, fmt.Errorf("--node-provider=%q: want local or kubevirt", o.NodeProvider)
 	}
+}
+
+// kubevirtControlPlane is the kubevirt control-plane half from the flags.
+func (o *Options) kubevirtControlPlane(kube kubernetes.Interface) (*kubevirt.ControlPlane, error) {
+	size, err := resource.ParseQuantity(o.EtcdStorageSize)
+	if err != nil {
+		return nil, fmt.Errorf("--etcd-storage-size=%q: %w", o.EtcdStorageSize, err)
+	}
+	opts := o.KubeVirtCP
+	opts.EtcdStorageSize = size
+	switch t := corev1.ServiceType(o.EndpointService); t {
+	case corev1.ServiceTypeLoadBalancer, corev1.ServiceTypeClusterIP:
+		opts.EndpointServiceType = t
+	default:
+		return nil, fmt.Errorf("--control-plane-service-type=%q: want LoadBalancer or ClusterIP", o.EndpointService)
+	}
+	// Each key of the node selector may also be a NoSchedule taint of
+	// those nodes, keeping other pods off them. Sorted: the pod spec must
+	// not change from one start to the next.
+	opts.Tolerations = nil
+	for _, k := range slices.Sorted(maps.Keys(opts.NodeSelector)) {
+		opts.Tolerations = append(opts.Tolerations, corev1.Toleration{Key: k, Operator: corev1.TolerationOpExists, Effect: corev1.TaintEffectNoSchedule})
+	}
+	opts.StorageClasses = o.KubeVirtNodes.StorageClasses
+	return kubevirt.NewControlPlane(kube, opts), nil
 }
 
 func (o *Options) runController(ctx context.Context, kube kubernetes.Interface, hikube clientset.Interface, p provider.Provider) error {

@@ -30,6 +30,11 @@ type ControllerManager struct {
 	ClusterSigningKeyFile  string
 	// ServiceClusterIPRange, when set, must be the apiservers'.
 	ServiceClusterIPRange string
+	// TolerateAuthenticationLookupFailure keeps it running when it starts
+	// before its apiserver has bootstrapped RBAC (they start together in
+	// one pod): it then authenticates its port by tokens only, which is
+	// the scheduler's default.
+	TolerateAuthenticationLookupFailure bool
 }
 
 // Validate reports the required fields that are missing.
@@ -53,6 +58,9 @@ func (c ControllerManager) Flags() []string {
 	add("cluster-signing-cert-file", c.ClusterSigningCertFile)
 	add("cluster-signing-key-file", c.ClusterSigningKeyFile)
 	add("service-cluster-ip-range", c.ServiceClusterIPRange)
+	if c.TolerateAuthenticationLookupFailure {
+		add("authentication-tolerate-lookup-failure", "true")
+	}
 	return args
 }
 

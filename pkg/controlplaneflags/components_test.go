@@ -45,6 +45,16 @@ func TestControllerManagerFlags(t *testing.T) {
 	}
 }
 
+func TestControllerManagerMayTolerateAnAPIWithoutRBACYet(t *testing.T) {
+	got := ControllerManager{Kubeconfig: "k", TolerateAuthenticationLookupFailure: true}.Flags()
+	if got[len(got)-1] != "--authentication-tolerate-lookup-failure=true" {
+		t.Errorf("flags %v", got)
+	}
+	if slices.Contains(ControllerManager{Kubeconfig: "k"}.Flags(), "--authentication-tolerate-lookup-failure=true") {
+		t.Error("the flag is set without being asked for")
+	}
+}
+
 func TestSchedulerFlags(t *testing.T) {
 	want := []string{
 		"--kubeconfig=/c/s", "--authentication-kubeconfig=/c/s", "--authorization-kubeconfig=/c/s",

@@ -40,3 +40,32 @@ func TestEtcdValidateNamesWhatIsMissing(t *testing.T) {
 		t.Errorf("error %q names the Name that is set", err)
 	}
 }
+
+func TestEtcdMemberFlagsRequireClientAndPeerCertificates(t *testing.T) {
+	m := EtcdMember{
+		Name: "$(POD_NAME)", DataDir: "/var/lib/etcd/data",
+		ListenClientURL: "https://0.0.0.0:2379", ListenPeerURL: "https://0.0.0.0:2380", ListenMetricsURL: "http://0.0.0.0:2381",
+		AdvertiseClientURL: "https://$(POD_NAME).e.ns.svc:2379", AdvertisePeerURL: "https://$(POD_NAME).e.ns.svc:2380",
+		InitialCluster:      []string{"e-0=https://e-0.e.ns.svc:2380", "e-1=https://e-1.e.ns.svc:2380"},
+		InitialClusterToken: "tok",
+		Client:              EtcdTLS{CertFile: "/p/server.crt", KeyFile: "/p/server.key", TrustedCAFile: "/p/ca.crt"},
+		Peer:                EtcdTLS{CertFile: "/p/peer.crt", KeyFile: "/p/peer.key", TrustedCAFile: "/p/ca.crt"},
+	}
+	if err := m.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	got := m.Flags()
+	for _, want := range []string{
+		"--initial-cluster=e-0=https://e-0.e.ns.svc:2380,e-1=https://e-1.e.ns.svc:2380",
+		"--client-cert-auth=true", "--peer-client-cert-auth=true", "--listen-metrics-urls=http://0.0.0.0:2381",
+		"--advertise-client-urls=https://$(POD_NAME).e.ns.svc:2379",
+	} {
+		if !slices.Contains(got, want) {
+			t.Errorf("missing %s in %v", want, got)
+		}
+	}
+	err := EtcdMember{Name: "x"}.Validate()
+	if err == nil || !strings.Contains(err.Error(), "Peer.TrustedCAFile") || !strings.Contains(err.Error(), "InitialCluster is") {
+		t.Errorf("Validate of an incomplete member = %v", err)
+	}
+}

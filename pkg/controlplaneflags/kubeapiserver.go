@@ -109,6 +109,14 @@ type KubeAPIServer struct {
 	// EnableBootstrapTokenAuth lets machines join with kubeadm bootstrap
 	// tokens (--enable-bootstrap-token-auth).
 	EnableBootstrapTokenAuth bool
+	// EtcdTLS, when set, is the client certificate and CA the apiserver
+	// reaches etcd with (--etcd-cafile, --etcd-certfile, --etcd-keyfile).
+	EtcdTLS *EtcdClientTLS
+}
+
+// EtcdClientTLS is how the apiserver authenticates to etcd and verifies it.
+type EtcdClientTLS struct {
+	CAFile, CertFile, KeyFile string
 }
 
 // Serving is where and how the apiserver serves.
@@ -166,6 +174,9 @@ func (c KubeAPIServer) Validate() error {
 	missing(c.Serving.CertFile != "" && c.Serving.KeyFile != "", "Serving.CertFile and Serving.KeyFile")
 	missing(c.ClientCAFile != "", "ClientCAFile")
 	missing(c.ServiceAccount.KeyFile != "" && c.ServiceAccount.SigningKeyFile != "", "ServiceAccount.KeyFile and ServiceAccount.SigningKeyFile")
+	if e := c.EtcdTLS; e != nil {
+		missing(e.CAFile != "" && e.CertFile != "" && e.KeyFile != "", "EtcdTLS.CAFile, EtcdTLS.CertFile and EtcdTLS.KeyFile")
+	}
 	if fp := c.FrontProxy; fp != nil {
 		missing(fp.ClientCAFile != "", "FrontProxy.ClientCAFile")
 		missing(fp.ClientCertFile != "" && fp.ClientKeyFile != "", "FrontProxy.ClientCertFile and FrontProxy.ClientKeyFile")
@@ -220,6 +231,13 @@ func (c KubeAPIServer) Flags() []string {
 	add("enable-admission-plugins", strings.Join(c.AdmissionPlugins, ","))
 	if c.EnableBootstrapTokenAuth {
 		add("enable-bootstrap-token-auth", "true")
+	}
+	// Last, so that the command lines of apiservers without it (the local
+	// provider's, whose restarts follow their command line) do not change.
+	if e := c.EtcdTLS; e != nil {
+		add("etcd-cafile", e.CAFile)
+		add("etcd-certfile", e.CertFile)
+		add("etcd-keyfile", e.KeyFile)
 	}
 	return args
 }

@@ -129,3 +129,20 @@ func TestKubernetesServiceIPIsTheFirstAddressOfTheRange(t *testing.T) {
 		t.Error("a range without a prefix length was accepted")
 	}
 }
+
+func TestKubeAPIServerReachesEtcdOverTLSWithTheFlagsLast(t *testing.T) {
+	c := tenantLike()
+	c.EtcdTLS = &EtcdClientTLS{CAFile: "/e/ca.crt", CertFile: "/e/client.crt", KeyFile: "/e/client.key"}
+	if err := c.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	got := c.Flags()
+	want := []string{"--etcd-cafile=/e/ca.crt", "--etcd-certfile=/e/client.crt", "--etcd-keyfile=/e/client.key"}
+	if tail := got[len(got)-3:]; !slices.Equal(tail, want) {
+		t.Errorf("last flags %v, want %v", tail, want)
+	}
+	c.EtcdTLS = &EtcdClientTLS{CAFile: "/e/ca.crt"}
+	if err := c.Validate(); err == nil || !strings.Contains(err.Error(), "EtcdTLS") {
+		t.Errorf("etcd TLS without a client certificate: %v", err)
+	}
+}

@@ -95,7 +95,7 @@ func TestDefaultsInstallAHighlyAvailablePlatform(t *testing.T) {
 	if n, _, _ := unstructured.NestedInt64(ctl.Object, "spec", "replicas"); n != 2 {
 		t.Errorf("hikube-controller replicas = %d, want 2", n)
 	}
-	if a := args(t, ctl); !slices.Contains(a, "--leader-elect=true") || !slices.Contains(a, "--provider=kubevirt") {
+	if a := args(t, ctl); !slices.Contains(a, "--leader-elect=true") || !slices.Contains(a, "--control-plane-provider=kubevirt") {
 		t.Errorf("hikube-controller args %v: want leader election and the kubevirt provider", a)
 	}
 

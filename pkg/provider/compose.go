@@ -19,6 +19,15 @@ type ControlPlanes interface {
 	Delete(ctx context.Context, c ClusterRef) (done bool, err error)
 }
 
+// TenantStorage is implemented by a provider whose tenant clusters get
+// their volumes from a driver of its own (the KubeVirt CSI driver, say):
+// it names the provisioner and parameters of each tenant-facing storage
+// class (local, replicated, replicated-async). ok is false for a class the
+// provider leaves to the platform's defaults.
+type TenantStorage interface {
+	TenantStorageClass(class string) (provisioner string, parameters map[string]string, ok bool)
+}
+
 // Workers runs worker nodes: the other half.
 type Workers interface {
 	Name() string
@@ -46,6 +55,15 @@ func (p composed) EnsureNodes(ctx context.Context, c ClusterRef, nodes []NodeSpe
 
 func (p composed) ListNodes(ctx context.Context, c ClusterRef) ([]NodeStatus, error) {
 	return p.w.ListNodes(ctx, c)
+}
+
+// TenantStorageClass is the control-plane half's, which runs the volume
+// driver's controller, when it has one.
+func (p composed) TenantStorageClass(class string) (string, map[string]string, bool) {
+	if ts, ok := p.ControlPlanes.(TenantStorage); ok {
+		return ts.TenantStorageClass(class)
+	}
+	return "", nil, false
 }
 
 func (p composed) Delete(ctx context.Context, c ClusterRef) (bool, error) {

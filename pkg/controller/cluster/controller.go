@@ -199,7 +199,7 @@ func newReconciler(w wiring) (*reconciler, *tenantClients) {
 			{"finalizer", &finalizerReconciler{clusters: w.clusters}},
 			{"pki", &pkiReconciler{secrets: w.core, generate: w.generatePKI}},
 			{"control plane", &controlPlaneReconciler{provider: w.provider, recorder: w.recorder, resyncProgressing: w.opts.ResyncProgressing}},
-			{"tenant bootstrap", &tenantBootstrapReconciler{tenants: tenants}},
+			{"tenant bootstrap", &tenantBootstrapReconciler{tenants: tenants, storage: tenantStorage(w.provider)}},
 			{"node groups", &nodeGroupsReconciler{provider: w.provider, configMaps: w.core, recorder: w.recorder, now: w.now,
 				scaleDownGrace: w.opts.ScaleDownGrace, resyncProgressing: w.opts.ResyncProgressing, empty: newEmptyNodes()}},
 			{"add-ons", &addonsReconciler{resyncProgressing: w.opts.ResyncProgressing}},
@@ -209,4 +209,10 @@ func newReconciler(w wiring) (*reconciler, *tenantClients) {
 		status:      status,
 		resyncReady: w.opts.ResyncReady,
 	}, tenants
+}
+
+// tenantStorage is the provider's volume driver, if it has one.
+func tenantStorage(p provider.Provider) provider.TenantStorage {
+	ts, _ := p.(provider.TenantStorage)
+	return ts
 }

@@ -2,6 +2,7 @@ package cluster
 
 import (
 	"bytes"
+	"context"
 	"flag"
 	"maps"
 	"os"
@@ -11,12 +12,16 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
+	kubefake "k8s.io/client-go/kubernetes/fake"
+	"k8s.io/client-go/tools/record"
 	kubevirtv1 "kubevirt.io/api/core/v1"
 	"sigs.k8s.io/yaml"
 
 	"github.com/hikube/hikube/apis/apps/v1alpha1"
 	"github.com/hikube/hikube/pkg/autoscaler"
+	"github.com/hikube/hikube/pkg/clusterpki"
 	"github.com/hikube/hikube/pkg/provider"
 	"github.com/hikube/hikube/pkg/provider/kubevirt"
 )
@@ -87,5 +92,39 @@ func golden(t *testing.T, name string, obj, into any) {
 	}
 	if err := yaml.UnmarshalStrict(want, into); err != nil {
 		t.Errorf("%s does not decode strictly: %v", path, err)
+	}
+}
+
+// The core's control-plane step drives the kubevirt control plane on a
+// (fake) host: the spec it decides (minor, replicas, zones, preset, PKI)
+// reaches the host objects, and the provider's reason reaches the
+// ControlPlaneReady condition.
+func TestKubeVirtControlPlaneThroughTheCoreStep(t *testing.T) {
+	host := kubefake.NewClientset()
+	cp := kubevirt.NewControlPlane(host, kubevirt.ControlPlaneOptions{})
+	cl := newCluster("u1")
+	s := newState(cl)
+	p, err := clusterpki.Generate(s.ref)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.pki = p
+	r := &controlPlaneReconciler{provider: provider.Compose(cp, kubevirt.NewNodes(host, nil, kubevirt.TenantOf(cp), kubevirt.NodesOptions{})),
+		recorder: record.NewFakeRecorder(10), resyncProgressing: time.Second}
+	st, err := r.reconcile(context.Background(), s)
+	if err != nil || st != reconcileStop {
+		t.Fatalf("status %v err %v", st, err)
+	}
+	c := condition(&v1alpha1.Cluster{Status: s.status}, v1alpha1.ConditionControlPlaneReady)
+	if c == nil || c.Status != metav1.ConditionFalse || c.Reason != kubevirt.ReasonWaitingForEndpoint {
+		t.Fatalf("ControlPlaneReady = %+v", c)
+	}
+	sts, err := host.AppsV1().StatefulSets(kubevirt.HostNamespace(s.ref)).Get(context.Background(), "web-etcd", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	zones := sts.Spec.Template.Spec.Affinity.NodeAffinity.PreferredDuringSchedulingIgnoredDuringExecution[0].Preference.MatchExpressions[0].Values
+	if *sts.Spec.Replicas != 3 || !slices.Equal(zones, []string{"geneva", "gland", "lucerne"}) {
+		t.Errorf("etcd members %d in zones %v, want 3 over the three datacenters", *sts.Spec.Replicas, zones)
 	}
 }

@@ -16,6 +16,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
+	storagev1ac "k8s.io/client-go/applyconfigurations/storage/v1"
 	"k8s.io/client-go/kubernetes"
 	kubefake "k8s.io/client-go/kubernetes/fake"
 	"k8s.io/client-go/rest"
@@ -537,5 +538,40 @@ func TestNodeGroupsStepLetsANewNodeSettle(t *testing.T) {
 		if calls := p.Calls(); len(calls) != 1 || len(calls[0].Nodes) != tc.wantNodes {
 			t.Errorf("nodes Ready for %s: asked for %d nodes, want %d", tc.readyFor, len(calls[0].Nodes), tc.wantNodes)
 		}
+	}
+}
+
+// driverStorage is a provider's own volume driver, as the kubevirt
+// provider's CSI driver is: the core asks it, knowing nothing of it.
+type driverStorage struct{}
+
+func (driverStorage) TenantStorageClass(class string) (string, map[string]string, bool) {
+	if class == "local" {
+		return "", nil, false
+	}
+	return "csi.example.com", map[string]string{"hostClass": "host-" + class}, true
+}
+
+func TestTenantStorageClassesComeFromTheProvidersDriver(t *testing.T) {
+	byName := map[string]*storagev1ac.StorageClassApplyConfiguration{}
+	for _, sc := range storageClasses("replicated", driverStorage{}) {
+		byName[*sc.Name] = sc
+	}
+	if sc := byName["replicated-async"]; *sc.Provisioner != "csi.example.com" || !maps.Equal(sc.Parameters, map[string]string{"hostClass": "host-replicated-async"}) {
+		t.Errorf("replicated-async: %s %v", *sc.Provisioner, sc.Parameters)
+	}
+	if sc := byName["replicated"]; sc.Annotations["storageclass.kubernetes.io/is-default-class"] != "true" {
+		t.Errorf("the default class lost its annotation: %v", sc.Annotations)
+	}
+	// A class the driver leaves alone keeps the platform's provisioner.
+	if sc := byName["local"]; *sc.Provisioner != "local.storage.hikube.io" {
+		t.Errorf("local: %s", *sc.Provisioner)
+	}
+	if sc := storageClasses("replicated", nil)[1]; *sc.Provisioner != "replicated.storage.hikube.io" || sc.Parameters["replicas"] != "3" {
+		t.Errorf("without a driver: %s %v", *sc.Provisioner, sc.Parameters)
+	}
+	var p provider.Provider = &providertest.Provider{}
+	if tenantStorage(p) != nil {
+		t.Error("a provider without a driver has tenant storage")
 	}
 }

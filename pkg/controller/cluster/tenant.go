@@ -13,6 +13,7 @@ import (
 
 	"github.com/hikube/hikube/pkg/catalog"
 	"github.com/hikube/hikube/pkg/clusterpki"
+	"github.com/hikube/hikube/pkg/provider"
 	"github.com/hikube/hikube/pkg/tenantrbac"
 )
 
@@ -82,6 +83,9 @@ func (t *tenantClients) forget(ns, name string) {
 // client to the steps after it.
 type tenantBootstrapReconciler struct {
 	tenants *tenantClients
+	// storage, when the provider has its own volume driver, names the
+	// classes' provisioner and parameters.
+	storage provider.TenantStorage
 }
 
 func (r *tenantBootstrapReconciler) reconcile(ctx context.Context, s *state) (reconcileStatus, error) {
@@ -102,7 +106,7 @@ func (r *tenantBootstrapReconciler) reconcile(ctx context.Context, s *state) (re
 			return reconcileStop, fmt.Errorf("binding %s in %s: %w", *b.Name, s.ref, err)
 		}
 	}
-	for _, sc := range storageClasses(s.cluster.Spec.StorageClass) {
+	for _, sc := range storageClasses(s.cluster.Spec.StorageClass, r.storage) {
 		if _, err := t.kube.StorageV1().StorageClasses().Apply(ctx, sc, applyOptions); err != nil {
 			return reconcileStop, fmt.Errorf("storage class %s in %s: %w", *sc.Name, s.ref, err)
 		}
@@ -112,8 +116,9 @@ func (r *tenantBootstrapReconciler) reconcile(ctx context.Context, s *state) (re
 
 // storageClasses are the platform's classes inside a tenant cluster: local
 // disks on the node, and volumes replicated over the three datacenters
-// (synchronously or not); def is the default class.
-func storageClasses(def string) []*storagev1.StorageClassApplyConfiguration {
+// (synchronously or not); def is the default class. A provider with a
+// volume driver of its own (storage) provisions them instead.
+func storageClasses(def string, storage provider.TenantStorage) []*storagev1.StorageClassApplyConfiguration {
 	var out []*storagev1.StorageClassApplyConfiguration
 	for _, name := range catalog.StorageClasses {
 		isDefault := "false"
@@ -132,6 +137,12 @@ func storageClasses(def string) []*storagev1.StorageClassApplyConfiguration {
 				"replicas": fmt.Sprint(len(catalog.Datacenters)), "zones": strings.Join(catalog.Datacenters, ","),
 				"synchronous": fmt.Sprint(name == "replicated"),
 			})
+		}
+		if storage != nil {
+			if prov, params, ok := storage.TenantStorageClass(name); ok {
+				sc = sc.WithProvisioner(prov)
+				sc.Parameters = params
+			}
 		}
 		out = append(out, sc)
 	}
