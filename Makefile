@@ -20,6 +20,8 @@ build:
 	@# The KubeVirt stand-in of the local kubevirt mode (simulation, docs/kubevirt-provider.md).
 	$(GO) build -o $(BIN)/hikube-guest-sim ./hack/kubevirt-sim/guest
 	install -m 0644 hack/kubevirt-sim/stages.yaml $(BIN)/kubevirt-sim-stages.yaml
+	@# The process node of the local kubevirt mode (simulation, docs/process-node.md).
+	$(GO) build -o $(BIN)/hikube-process-node ./hack/processnode
 
 tools:
 	hack/build-tools.sh $(TOOLS)
