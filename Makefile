@@ -60,7 +60,7 @@ codegen:
 	$(GO) run ./hack/kubevirt-instancetypes > artifacts/kubevirt/instancetypes.yaml
 
 test-unit: tools build
-	$(GO) test ./apis/... ./pkg/... ./cmd/... ./plugin/...
+	$(GO) test ./apis/... ./pkg/... ./cmd/... ./plugin/... ./hack/processnode/...
 
 test-integration: tools build
 	$(GO) test -count=1 -timeout 40m ./test/integration/...
@@ -86,6 +86,8 @@ test-e2e: tools build
 ## test-kubevirt: KubeVirt workers end to end on the host's real KubeVirt CRDs and the simulated KubeVirt.
 test-kubevirt: tools build
 	$(GO) test -count=1 -timeout 30m ./test/kubevirt/...
+	@# The process node running a control plane's pods as processes (needs root).
+	$(GO) test -count=1 -timeout 15m ./test/processnode/...
 
 ## test-chaos: a seeded sample of the fault matrix (three kills); chaos: all of it (docs/reliability.md).
 test-chaos: tools build
