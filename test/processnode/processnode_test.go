@@ -18,6 +18,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -179,6 +180,29 @@ func TestControlPlaneOnProcessNode(t *testing.T) {
 	})
 	checkProof(t, ctx, tenant)
 
+	// The agent dies (kill -9): its pod processes die with it (they have a
+	// parent-death signal); a new agent removes the namespaces and links the
+	// old one left and runs the pods again, at the same addresses, counting
+	// one restart.
+	agent := restartAgent(t, p, bin, home, []*corev1.Pod{newPod, etcdPod})
+	defer agent.kill()
+	for _, pod := range []*corev1.Pod{newPod, etcdPod} {
+		harness.Eventually(t, timeout, pod.Name+" running again under the new agent", func() bool {
+			cur, err := host.CoreV1().Pods(ns).Get(ctx, pod.Name, metav1.GetOptions{})
+			if err != nil || len(cur.Status.ContainerStatuses) != 1 {
+				return false
+			}
+			cs := cur.Status.ContainerStatuses[0]
+			return cs.RestartCount == pod.Status.ContainerStatuses[0].RestartCount+1 && cs.Ready &&
+				cs.ContainerID != pod.Status.ContainerStatuses[0].ContainerID && cur.Status.PodIP == pod.Status.PodIP && podReady(cur)
+		})
+	}
+	harness.Eventually(t, timeout, "the tenant API through the same LoadBalancer address", func() bool {
+		_, err := tenant.Discovery().RESTClient().Get().AbsPath("/readyz").DoRaw(ctx)
+		return err == nil
+	})
+	checkProof(t, ctx, tenant)
+
 	// Deleting everything leaves no process, namespace, link or volume.
 	pids := []int{containerPID(t, p.ProcessNodeHome(), newPod, "kube-apiserver"), containerPID(t, p.ProcessNodeHome(), etcdPod, "etcd")}
 	pvs, err := host.CoreV1().PersistentVolumes().List(ctx, metav1.ListOptions{})
@@ -208,7 +232,11 @@ func TestControlPlaneOnProcessNode(t *testing.T) {
 		}
 	}
 
-	// Stopping the platform removes the bridge too.
+	// Stopping the agent removes the bridge too.
+	agent.stop(t)
+	if n, l := netnsWith(t, prefix), linksWith(t, prefix); len(n) != 0 || len(l) != 0 {
+		t.Fatalf("left behind after the agent stopped: namespaces %v, links %v", n, l)
+	}
 	stopped = true
 	if err := p.Stop(); err != nil {
 		t.Fatalf("stopping the platform: %v", err)
@@ -532,4 +560,104 @@ func run(t *testing.T, name string, args ...string) string {
 		t.Fatalf("%s %v: %v: %s", name, args, err, out)
 	}
 	return string(out)
+}
+
+// agentProcess is a process node the test started itself.
+type agentProcess struct{ cmd *exec.Cmd }
+
+func (a *agentProcess) kill() {
+	if a.cmd.ProcessState == nil {
+		_ = a.cmd.Process.Kill()
+		_ = a.cmd.Wait()
+	}
+}
+
+// stop ends the agent as the platform does (SIGTERM) and waits for it.
+func (a *agentProcess) stop(t *testing.T) {
+	t.Helper()
+	if err := a.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.cmd.Wait(); err != nil {
+		t.Fatalf("the process node ended with %v", err)
+	}
+}
+
+// restartAgent kills the platform's process node with SIGKILL, checks that
+// the pods' processes died with it and left their namespaces behind, and
+// starts a new process node on the same state.
+func restartAgent(t *testing.T, p *localplatform.Platform, bin, home string, pods []*corev1.Pod) *agentProcess {
+	t.Helper()
+	var pids []int
+	var nss []string
+	for _, pod := range pods {
+		pids = append(pids, containerPID(t, p.ProcessNodeHome(), pod, pod.Spec.Containers[0].Name))
+		nss = append(nss, podNetns(t, p.ProcessNodeHome(), pod))
+	}
+	agentPID := findProcess(t, "--home="+p.ProcessNodeHome())
+	if err := syscall.Kill(agentPID, syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	harness.Eventually(t, timeout, "the pod processes gone with the agent", func() bool {
+		for _, pid := range append(pids, agentPID) {
+			if processAlive(pid) {
+				return false
+			}
+		}
+		return true
+	})
+	for _, n := range nss {
+		if _, err := os.Stat(filepath.Join("/run/netns", n)); err != nil {
+			t.Fatalf("namespace %s of the killed agent: %v", n, err)
+		}
+	}
+	logFile, err := os.Create(filepath.Join(home, "logs", "hikube-process-node-2.log"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer logFile.Close()
+	cmd := exec.Command(filepath.Join(bin, "hikube-process-node"),
+		"--kubeconfig="+p.KubeconfigPath("admin"), "--bin="+bin, "--home="+p.ProcessNodeHome())
+	cmd.Stdout, cmd.Stderr = logFile, logFile
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	harness.Eventually(t, timeout, "the killed agent's namespaces removed", func() bool {
+		for _, n := range nss {
+			if _, err := os.Stat(filepath.Join("/run/netns", n)); err == nil {
+				return false
+			}
+		}
+		return true
+	})
+	return &agentProcess{cmd: cmd}
+}
+
+// findProcess is the pid of the one process whose command line holds arg.
+func findProcess(t *testing.T, arg string) int {
+	t.Helper()
+	entries, err := os.ReadDir("/proc")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var found []int
+	for _, e := range entries {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		cmdline, err := os.ReadFile(filepath.Join("/proc", e.Name(), "cmdline"))
+		if err != nil {
+			continue
+		}
+		argv := strings.Split(strings.TrimRight(string(cmdline), "\x00"), "\x00")
+		if filepath.Base(argv[0]) == "hikube-process-node" && slices.Contains(argv[1:], arg) {
+			found = append(found, pid)
+		}
+	}
+	if len(found) != 1 {
+		t.Fatalf("want one process node with %s, found %v", arg, found)
+	}
+	return found[0]
 }

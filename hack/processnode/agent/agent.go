@@ -192,11 +192,12 @@ func (a *Agent) reconcilePods() {
 		case pod.DeletionTimestamp != nil && w == nil:
 			// Nothing runs for it (a pod that finished, or never started here).
 			go a.deleteObject(pod)
-		case pod.DeletionTimestamp != nil:
+		case pod.DeletionTimestamp != nil && !w.stopRequested:
 			grace := time.Duration(w.graceSeconds()) * time.Second
 			if pod.DeletionGracePeriodSeconds != nil {
 				grace = time.Duration(*pod.DeletionGracePeriodSeconds) * time.Second
 			}
+			w.stopRequested = true
 			go w.stop(stopRequest{grace: grace, gone: true, deleteObject: true})
 		case w == nil && pod.Status.Phase != corev1.PodSucceeded && pod.Status.Phase != corev1.PodFailed:
 			w = newPodWorker(a, pod)
@@ -212,8 +213,9 @@ func (a *Agent) reconcilePods() {
 			continue
 		default:
 		}
-		if !seen[uid] {
+		if !seen[uid] && !w.stopRequested {
 			// Removed without us (forced deletion): end it now.
+			w.stopRequested = true
 			go w.stop(stopRequest{grace: shutdownGrace, gone: true})
 		}
 	}

@@ -215,7 +215,16 @@ func (c *container) simulate(ctx context.Context) int32 {
 	return 0
 }
 
+// waiting reports why the container cannot start; it is retried, and logged
+// only when the reason changes.
 func (c *container) waiting(reason, msg string) {
+	c.w.mu.Lock()
+	w := c.status().State.Waiting
+	same := w != nil && w.Reason == reason && w.Message == msg
+	c.w.mu.Unlock()
+	if same {
+		return
+	}
 	klog.InfoS("Container not started", "pod", klog.KObj(c.w.pod()), "container", c.spec.Name, "reason", reason, "message", msg)
 	c.update(func(s *ContainerStatus) {
 		s.State = corev1.ContainerState{Waiting: &corev1.ContainerStateWaiting{Reason: reason, Message: msg}}

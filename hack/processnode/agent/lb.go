@@ -97,7 +97,7 @@ func (l *loadBalancers) sync(ctx context.Context, key string) error {
 	}
 	if !wantsLB(svc) {
 		l.mu.Unlock()
-		return nil
+		return l.clearStatus(ctx, svc)
 	}
 	if cur == nil {
 		ip, err := l.allocateLocked(svc)
@@ -262,6 +262,28 @@ func (l *loadBalancers) writeStatus(ctx context.Context, svc *corev1.Service, ip
 	_, err := l.a.client.CoreV1().Services(s.Namespace).UpdateStatus(ctx, s, metav1.UpdateOptions{})
 	if err != nil {
 		return fmt.Errorf("writing the ingress of %s/%s: %w", s.Namespace, s.Name, err)
+	}
+	return nil
+}
+
+// clearStatus takes a pool address out of the status of a Service that no
+// longer asks for a LoadBalancer.
+func (l *loadBalancers) clearStatus(ctx context.Context, svc *corev1.Service) error {
+	if svc == nil || svc.DeletionTimestamp != nil || svc.Spec.Type == corev1.ServiceTypeLoadBalancer {
+		return nil
+	}
+	ing := svc.Status.LoadBalancer.Ingress
+	if len(ing) != 1 {
+		return nil
+	}
+	if _, ours := l.a.net.IsLBIP(ing[0].IP); !ours {
+		return nil
+	}
+	s := svc.DeepCopy()
+	s.Status.LoadBalancer.Ingress = nil
+	_, err := l.a.client.CoreV1().Services(s.Namespace).UpdateStatus(ctx, s, metav1.UpdateOptions{})
+	if err != nil && !apierrors.IsNotFound(err) {
+		return fmt.Errorf("clearing the ingress of %s/%s: %w", s.Namespace, s.Name, err)
 	}
 	return nil
 }

@@ -43,7 +43,9 @@ type podWorker struct {
 	cancel   context.CancelFunc
 	runDone  chan struct{}
 	stopOnce sync.Once
-	done     chan struct{} // closed when the worker has cleaned up
+	// stopRequested is set (under Agent.mu) once a stop was asked for.
+	stopRequested bool
+	done          chan struct{} // closed when the worker has cleaned up
 }
 
 // podRecord is Home/pods/<uid>/state.json: what a later run of the agent
