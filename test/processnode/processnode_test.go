@@ -14,6 +14,7 @@ import (
 	"encoding/json"
 	"errors"
 	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -203,6 +204,25 @@ func TestControlPlaneOnProcessNode(t *testing.T) {
 	})
 	checkProof(t, ctx, tenant)
 
+	// Three etcd members over the three process nodes find each other by
+	// their names in the headless Service (the hosts files) and form one
+	// cluster.
+	createEtcdCluster(t, ctx, host)
+	harness.Eventually(t, 3*time.Minute, "three etcd members Ready on three nodes, in one cluster", func() bool {
+		l, err := host.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{LabelSelector: "app=etcd3"})
+		if err != nil || len(l.Items) != 3 {
+			return false
+		}
+		nodes := map[string]bool{}
+		for i := range l.Items {
+			if !podReady(&l.Items[i]) {
+				return false
+			}
+			nodes[l.Items[i].Spec.NodeName] = true
+		}
+		return len(nodes) == 3 && etcdMembers(l.Items[0].Status.PodIP) == 3
+	})
+
 	// Deleting everything leaves no process, namespace, link or volume.
 	pids := []int{containerPID(t, p.ProcessNodeHome(), newPod, "kube-apiserver"), containerPID(t, p.ProcessNodeHome(), etcdPod, "etcd")}
 	pvs, err := host.CoreV1().PersistentVolumes().List(ctx, metav1.ListOptions{})
@@ -346,6 +366,76 @@ func createEtcd(t *testing.T, ctx context.Context, host kubernetes.Interface) {
 				WhenDeleted: appsv1.DeletePersistentVolumeClaimRetentionPolicyType, WhenScaled: appsv1.RetainPersistentVolumeClaimRetentionPolicyType},
 		},
 	}, metav1.CreateOptions{})))
+}
+
+// createEtcdCluster is a three-member etcd StatefulSet spread over the
+// zones, its members addressed by name.
+func createEtcdCluster(t *testing.T, ctx context.Context, host kubernetes.Interface) {
+	t.Helper()
+	mustOK(t, errOf(host.CoreV1().Services(ns).Create(ctx, &corev1.Service{
+		ObjectMeta: metav1.ObjectMeta{Name: "etcd3"},
+		Spec: corev1.ServiceSpec{ClusterIP: corev1.ClusterIPNone, Selector: map[string]string{"app": "etcd3"}, PublishNotReadyAddresses: true,
+			Ports: []corev1.ServicePort{{Name: "client", Port: 2379}, {Name: "peer", Port: 2380}}},
+	}, metav1.CreateOptions{})))
+	var initial []string
+	for i := range 3 {
+		name := "etcd3-" + strconv.Itoa(i)
+		initial = append(initial, name+"=http://"+name+".etcd3.$(POD_NAMESPACE).svc:2380")
+	}
+	member := "$(POD_NAME).etcd3.$(POD_NAMESPACE).svc"
+	labels := map[string]string{"app": "etcd3"}
+	spec := placement
+	spec.TopologySpreadConstraints = []corev1.TopologySpreadConstraint{{MaxSkew: 1, TopologyKey: "topology.kubernetes.io/zone",
+		WhenUnsatisfiable: corev1.DoNotSchedule, LabelSelector: &metav1.LabelSelector{MatchLabels: labels}}}
+	spec.Containers = []corev1.Container{{
+		Name: "etcd", Image: etcdImage, Command: []string{"etcd"},
+		Args: []string{
+			"--name=$(POD_NAME)",
+			"--data-dir=/var/lib/etcd/data",
+			"--listen-client-urls=http://0.0.0.0:2379",
+			"--advertise-client-urls=http://" + member + ":2379",
+			"--listen-peer-urls=http://0.0.0.0:2380",
+			"--initial-advertise-peer-urls=http://" + member + ":2380",
+			"--initial-cluster=" + strings.Join(initial, ","),
+			"--initial-cluster-state=new",
+			"--listen-metrics-urls=http://0.0.0.0:2381",
+		},
+		Env: []corev1.EnvVar{
+			{Name: "POD_NAME", ValueFrom: &corev1.EnvVarSource{FieldRef: &corev1.ObjectFieldSelector{FieldPath: "metadata.name"}}},
+			{Name: "POD_NAMESPACE", ValueFrom: &corev1.EnvVarSource{FieldRef: &corev1.ObjectFieldSelector{FieldPath: "metadata.namespace"}}},
+		},
+		VolumeMounts: []corev1.VolumeMount{{Name: "data", MountPath: "/var/lib/etcd"}},
+		ReadinessProbe: &corev1.Probe{ProbeHandler: corev1.ProbeHandler{HTTPGet: &corev1.HTTPGetAction{Path: "/health", Port: intstr.FromInt32(2381)}},
+			PeriodSeconds: 1, FailureThreshold: 3},
+	}}
+	spec.Volumes = []corev1.Volume{{Name: "data", VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{}}}}
+	mustOK(t, errOf(host.AppsV1().StatefulSets(ns).Create(ctx, &appsv1.StatefulSet{
+		ObjectMeta: metav1.ObjectMeta{Name: "etcd3"},
+		Spec: appsv1.StatefulSetSpec{
+			Replicas: ptr.To[int32](3), ServiceName: "etcd3", PodManagementPolicy: appsv1.ParallelPodManagement,
+			Selector: &metav1.LabelSelector{MatchLabels: labels},
+			Template: corev1.PodTemplateSpec{ObjectMeta: metav1.ObjectMeta{Labels: labels}, Spec: spec},
+		},
+	}, metav1.CreateOptions{})))
+}
+
+// etcdMembers is the number of members the etcd at ip lists (its v3 JSON
+// gateway), 0 when it does not answer.
+func etcdMembers(ip string) int {
+	resp, err := http.Post("http://"+net.JoinHostPort(ip, "2379")+"/v3/cluster/member/list", "application/json", strings.NewReader("{}"))
+	if err != nil {
+		return 0
+	}
+	defer resp.Body.Close()
+	var list struct {
+		Members []struct {
+			Name string `json:"name"`
+		} `json:"members"`
+	}
+	if resp.StatusCode != http.StatusOK || json.NewDecoder(resp.Body).Decode(&list) != nil {
+		return 0
+	}
+	return len(list.Members)
 }
 
 func createAPIServer(t *testing.T, ctx context.Context, host kubernetes.Interface) {

@@ -259,10 +259,31 @@ func (a *Agent) removeForgottenPods() {
 	}
 }
 
-// hostsInputs are the pods and Services a namespace's hosts files name.
+// hostsInputs are the pods and Services a namespace's hosts files name. A
+// pod of ours whose address its status does not show yet gets it from its
+// worker, so that peers resolve it as soon as it has one.
 func (a *Agent) hostsInputs(ns string) ([]*corev1.Pod, []*corev1.Service) {
 	pods, _ := a.pods.Pods(ns).List(labels.Everything())
 	svcs, _ := a.services.Services(ns).List(labels.Everything())
+	for i, p := range pods {
+		if p.Status.PodIP != "" {
+			continue
+		}
+		a.mu.Lock()
+		w := a.workers[p.UID]
+		a.mu.Unlock()
+		if w == nil {
+			continue
+		}
+		w.mu.Lock()
+		ip := w.net.IP
+		w.mu.Unlock()
+		if ip != "" {
+			p = p.DeepCopy()
+			p.Status.PodIP = ip
+			pods[i] = p
+		}
+	}
 	return pods, svcs
 }
 
