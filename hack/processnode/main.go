@@ -6,9 +6,11 @@
 // _output/bin, each pod in a network namespace of its own. It also stands in
 // for a LoadBalancer implementation and for the host's storage provisioner.
 // It needs root. SIGINT or SIGTERM stops every pod process and removes every
-// namespace, link and address it made.
+// namespace, link and address it made; `cleanup <home>` removes what an
+// agent killed before it could do so left.
 //
 //	hikube-process-node --kubeconfig admin.kubeconfig --bin _output/bin --home _output/local/process-node
+//	hikube-process-node cleanup _output/local/process-node
 package main
 
 import (
@@ -33,6 +35,18 @@ func main() {
 		err := agent.Launch(os.Args[2:])
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(127)
+	}
+	if len(os.Args) > 1 && os.Args[1] == "cleanup" {
+		// hikube-process-node cleanup <home>: what a killed agent left.
+		if len(os.Args) != 3 {
+			fmt.Fprintln(os.Stderr, "usage: hikube-process-node cleanup <home>")
+			os.Exit(2)
+		}
+		if err := agent.Cleanup(os.Args[2]); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+		return
 	}
 	klog.InitFlags(nil)
 	kubeconfig := flag.String("kubeconfig", "", "kubeconfig of the host cluster")

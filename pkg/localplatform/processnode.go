@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"time"
 
@@ -78,3 +79,13 @@ func (p *Platform) startWorkloadHost(ctx context.Context) error {
 // ProcessNodeHome is the process node's state: network.json, pods/<uid>/
 // (volumes, hosts file, container logs, state.json) and volumes/.
 func (p *Platform) ProcessNodeHome() string { return filepath.Join(p.home, "process-node") }
+
+// cleanupProcessNode removes what the process node left if it could not
+// clean up itself (it does nothing after a clean stop).
+func (p *Platform) cleanupProcessNode() error {
+	out, err := exec.Command(filepath.Join(p.bin, procProcessNode), "cleanup", p.ProcessNodeHome()).CombinedOutput()
+	if err != nil {
+		return fmt.Errorf("cleaning up after %s: %w: %s", procProcessNode, err, out)
+	}
+	return nil
+}

@@ -326,6 +326,21 @@ func (a *Agent) shutdown() {
 	klog.InfoS("Process node stopped", "pods", len(ws))
 }
 
+// Cleanup removes what an agent with this home left behind if it could not
+// clean up itself (killed, crashed): its pods' processes, namespaces and
+// links. It does nothing for a home no agent ever used.
+func Cleanup(home string) error {
+	if _, err := os.Stat(filepath.Join(home, "network.json")); errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	n, err := OpenNetwork(home)
+	if err != nil {
+		return err
+	}
+	killLeftovers(filepath.Join(home, "pods"))
+	return n.Cleanup()
+}
+
 // killLeftovers kills the processes a previous run recorded (normally the
 // kernel killed them with it: they have a parent-death signal), checking by
 // start time that a pid still names the same process.

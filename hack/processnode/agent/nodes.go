@@ -12,6 +12,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/util/retry"
 	"k8s.io/klog/v2"
 	"k8s.io/utils/ptr"
 )
@@ -46,23 +47,29 @@ func (a *Agent) registerNodes(ctx context.Context) error {
 			"kubernetes.io/arch":            runtime.GOARCH,
 			"topology.kubernetes.io/region": "hikube-local",
 		}
-		node, err := a.client.CoreV1().Nodes().Get(ctx, name, metav1.GetOptions{})
-		if apierrors.IsNotFound(err) {
-			node, err = a.client.CoreV1().Nodes().Create(ctx, &corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: name, Labels: want}}, metav1.CreateOptions{})
-		} else if err == nil {
-			if node.Labels == nil {
-				node.Labels = map[string]string{}
+		var node *corev1.Node
+		// The node lifecycle controller writes the node too: retry on conflicts.
+		err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
+			var err error
+			node, err = a.client.CoreV1().Nodes().Get(ctx, name, metav1.GetOptions{})
+			if apierrors.IsNotFound(err) {
+				node, err = a.client.CoreV1().Nodes().Create(ctx, &corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: name, Labels: want}}, metav1.CreateOptions{})
+			} else if err == nil {
+				if node.Labels == nil {
+					node.Labels = map[string]string{}
+				}
+				for k, v := range want {
+					node.Labels[k] = v
+				}
+				node, err = a.client.CoreV1().Nodes().Update(ctx, node, metav1.UpdateOptions{})
 			}
-			for k, v := range want {
-				node.Labels[k] = v
+			if err != nil {
+				return err
 			}
-			node, err = a.client.CoreV1().Nodes().Update(ctx, node, metav1.UpdateOptions{})
-		}
+			return a.updateNodeStatus(ctx, node)
+		})
 		if err != nil {
 			return fmt.Errorf("registering node %s: %w", name, err)
-		}
-		if err := a.updateNodeStatus(ctx, node); err != nil {
-			return err
 		}
 		if err := a.renewLease(ctx, node); err != nil {
 			return err
@@ -101,10 +108,7 @@ func (a *Agent) updateNodeStatus(ctx context.Context, node *corev1.Node) error {
 		OSImage: "hikube process node (simulation)",
 	}
 	_, err := a.client.CoreV1().Nodes().UpdateStatus(ctx, node, metav1.UpdateOptions{})
-	if err != nil {
-		return fmt.Errorf("node %s status: %w", node.Name, err)
-	}
-	return nil
+	return err
 }
 
 func (a *Agent) renewLease(ctx context.Context, node *corev1.Node) error {
