@@ -223,6 +223,34 @@ func TestControlPlaneOnProcessNode(t *testing.T) {
 		return len(nodes) == 3 && etcdMembers(l.Items[0].Status.PodIP) == 3
 	})
 
+	// An image off the allow-list is simulated (running, ready, no process);
+	// a failing liveness probe restarts its container.
+	other := placement
+	other.Containers = []corev1.Container{{Name: "csi", Image: "quay.io/kubevirt/kubevirt-csi-driver:v0.1.0", Args: []string{"--v=2"}}}
+	mustOK(t, errOf(host.CoreV1().Pods(ns).Create(ctx, &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "not-run", Labels: map[string]string{"app": "other"}}, Spec: other}, metav1.CreateOptions{})))
+	sim := waitReady(t, ctx, host, "app=other", "")
+	if id := sim.Status.ContainerStatuses[0].ContainerID; !strings.HasPrefix(id, "simulated://") {
+		t.Fatalf("a container of another image has %q", id)
+	}
+	unhealthy := placement
+	unhealthy.Containers = []corev1.Container{{Name: "etcd", Image: etcdImage, Command: []string{"etcd"},
+		Args:          []string{"--data-dir=/data/etcd", "--listen-client-urls=http://0.0.0.0:2379", "--advertise-client-urls=http://$(POD_IP):2379", "--listen-peer-urls=http://127.0.0.1:2380"},
+		Env:           []corev1.EnvVar{{Name: "POD_IP", ValueFrom: &corev1.EnvVarSource{FieldRef: &corev1.ObjectFieldSelector{FieldPath: "status.podIP"}}}},
+		VolumeMounts:  []corev1.VolumeMount{{Name: "data", MountPath: "/data"}},
+		LivenessProbe: &corev1.Probe{ProbeHandler: corev1.ProbeHandler{TCPSocket: &corev1.TCPSocketAction{Port: intstr.FromInt32(9999)}}, PeriodSeconds: 1, FailureThreshold: 2},
+	}}
+	unhealthy.Volumes = []corev1.Volume{{Name: "data", VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{}}}}
+	unhealthy.TerminationGracePeriodSeconds = ptr.To[int64](2)
+	mustOK(t, errOf(host.CoreV1().Pods(ns).Create(ctx, &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "unhealthy"}, Spec: unhealthy}, metav1.CreateOptions{})))
+	harness.Eventually(t, timeout, "the unhealthy container restarted by its liveness probe", func() bool {
+		pod, err := host.CoreV1().Pods(ns).Get(ctx, "unhealthy", metav1.GetOptions{})
+		if err != nil || len(pod.Status.ContainerStatuses) != 1 {
+			return false
+		}
+		cs := pod.Status.ContainerStatuses[0]
+		return cs.RestartCount >= 1 && cs.LastTerminationState.Terminated != nil && cs.Ready // no readiness probe: ready while running
+	})
+
 	// Deleting everything leaves no process, namespace, link or volume.
 	pids := []int{containerPID(t, p.ProcessNodeHome(), newPod, "kube-apiserver"), containerPID(t, p.ProcessNodeHome(), etcdPod, "etcd")}
 	pvs, err := host.CoreV1().PersistentVolumes().List(ctx, metav1.ListOptions{})
