@@ -133,6 +133,13 @@ func TestControlPlaneOnProcessNode(t *testing.T) {
 	waitEndpoint(t, ctx, host, "kube-apiserver", apiPod.Status.PodIP)
 	waitEndpoint(t, ctx, host, "etcd", etcdPod.Status.PodIP)
 
+	// The pods' hosts files name the etcd member and the endpoint Service.
+	harness.Eventually(t, timeout, "the kube-apiserver pod's hosts file naming etcd-0 and the endpoint", func() bool {
+		hosts, err := os.ReadFile(filepath.Join(p.ProcessNodeHome(), "pods", string(apiPod.UID), "hosts"))
+		return err == nil && strings.Contains(string(hosts), etcdPod.Status.PodIP+"\tetcd-0.etcd."+ns+".svc ") &&
+			strings.Contains(string(hosts), ingress+"\tkube-apiserver."+ns+".svc ")
+	})
+
 	tenant := tenantClient(t, creds, ingress)
 	readyz(t, ctx, tenant)
 	mustOK(t, errOf(tenant.CoreV1().ConfigMaps("default").Create(ctx, &corev1.ConfigMap{

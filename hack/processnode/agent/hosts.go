@@ -17,7 +17,9 @@ const clusterDomain = "cluster.local"
 // the member pods that have an address, as cluster DNS would answer them:
 // <hostname>.<service>.<namespace>.svc[.cluster.local] for pods whose
 // spec.subdomain is the Service (spec.hostname, else the pod name), and
-// <service>.<namespace>.svc[.cluster.local] for every member. Lines are
+// <service>.<namespace>.svc[.cluster.local] for every member; and for every
+// LoadBalancer Service of the namespace with an ingress address,
+// <service>.<namespace>.svc[.cluster.local] as that address. Lines are
 // sorted so that the same inputs give the same file.
 func RenderHosts(pod *corev1.Pod, podIP string, pods []*corev1.Pod, services []*corev1.Service) string {
 	var b strings.Builder
@@ -34,7 +36,22 @@ func RenderHosts(pod *corev1.Pod, podIP string, pods []*corev1.Pod, services []*
 	}
 	var lines []string
 	for _, svc := range services {
-		if svc.Namespace != pod.Namespace || svc.Spec.ClusterIP != corev1.ClusterIPNone || len(svc.Spec.Selector) == 0 {
+		if svc.Namespace != pod.Namespace {
+			continue
+		}
+		if svc.Spec.Type == corev1.ServiceTypeLoadBalancer {
+			// No ClusterIP works here (no kube-proxy): a LoadBalancer Service's
+			// name leads to its ingress address, which forwards to the same
+			// endpoints on the same ports.
+			for _, ing := range svc.Status.LoadBalancer.Ingress {
+				if ing.IP != "" {
+					name := svc.Name + "." + svc.Namespace + ".svc"
+					lines = append(lines, ing.IP+"\t"+name+" "+name+"."+clusterDomain)
+				}
+			}
+			continue
+		}
+		if svc.Spec.ClusterIP != corev1.ClusterIPNone || len(svc.Spec.Selector) == 0 {
 			continue
 		}
 		sel := labels.SelectorFromSet(svc.Spec.Selector)

@@ -33,6 +33,9 @@ func TestRenderHosts(t *testing.T) {
 		{ObjectMeta: metav1.ObjectMeta{Name: "etcd", Namespace: "cp"}, Spec: corev1.ServiceSpec{ClusterIP: corev1.ClusterIPNone, Selector: etcd}},
 		{ObjectMeta: metav1.ObjectMeta{Name: "api", Namespace: "cp"}, Spec: corev1.ServiceSpec{ClusterIP: "10.96.0.10", Selector: map[string]string{"app": "api"}}},
 		{ObjectMeta: metav1.ObjectMeta{Name: "noselector", Namespace: "cp"}, Spec: corev1.ServiceSpec{ClusterIP: corev1.ClusterIPNone}},
+		{ObjectMeta: metav1.ObjectMeta{Name: "endpoint", Namespace: "cp"}, Spec: corev1.ServiceSpec{Type: corev1.ServiceTypeLoadBalancer, Selector: map[string]string{"app": "api"}},
+			Status: corev1.ServiceStatus{LoadBalancer: corev1.LoadBalancerStatus{Ingress: []corev1.LoadBalancerIngress{{IP: "10.9.255.1"}}}}},
+		{ObjectMeta: metav1.ObjectMeta{Name: "pending", Namespace: "cp"}, Spec: corev1.ServiceSpec{Type: corev1.ServiceTypeLoadBalancer}},
 	}
 	got := RenderHosts(self, "10.9.1.2", pods, services)
 	want := strings.Join([]string{
@@ -41,6 +44,7 @@ func TestRenderHosts(t *testing.T) {
 		"::1\tlocalhost ip6-localhost ip6-loopback",
 		"10.9.1.2\tetcd-1.etcd.cp.svc etcd-1.etcd.cp.svc.cluster.local etcd-1",
 		"10.9.1.1\tetcd-0.etcd.cp.svc etcd-0.etcd.cp.svc.cluster.local etcd.cp.svc etcd.cp.svc.cluster.local",
+		"10.9.255.1\tendpoint.cp.svc endpoint.cp.svc.cluster.local",
 		"",
 	}, "\n")
 	if got != want {
