@@ -21,8 +21,9 @@ import (
 // TestNetworkLeftoversRemoved: what an agent killed before it could clean
 // up leaves (a bridge, pod namespaces with their veths, a LoadBalancer
 // address, a process recorded in a pod's state.json) is removed by
-// `hikube-process-node cleanup`, which the platform runs after stopping it;
-// pod addresses are kept for the pods' return.
+// `hikube-process-node cleanup`, which the platform runs after stopping it,
+// together with what any other dead agent of the machine left; pod
+// addresses are kept for the pods' return.
 func TestNetworkLeftoversRemoved(t *testing.T) {
 	if os.Geteuid() != 0 {
 		t.Fatal("needs root (network namespaces)")
@@ -121,12 +122,46 @@ func TestNetworkLeftoversRemoved(t *testing.T) {
 		t.Fatal(err)
 	}
 
+	// Another agent's network, registered by an agent that died without
+	// cleaning up (its home is gone, as a crashed test's temporary one).
+	otherHome := t.TempDir()
+	other, err := agent.OpenNetwork(otherHome)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if other.Prefix == n.Prefix {
+		t.Fatalf("two homes share the prefix %s", n.Prefix)
+	}
+	if err := other.Setup(); err != nil {
+		t.Fatal(err)
+	}
+	defer other.Cleanup()
+	if _, err := other.CreatePod("uid-c", "ns", "c"); err != nil {
+		t.Fatal(err)
+	}
+	dead := exec.Command("true")
+	if err := dead.Run(); err != nil {
+		t.Fatal(err)
+	}
+	reg := filepath.Join("/run/hikube-process-node", other.Prefix+".json")
+	if err := os.MkdirAll(filepath.Dir(reg), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(reg, []byte(`{"home":"`+filepath.Join(otherHome, "gone")+`","pid":`+itoa(dead.Process.Pid)+`,"startTime":"1"}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+
 	out, err := exec.Command(filepath.Join("..", "..", "_output", "bin", "hikube-process-node"), "cleanup", home).CombinedOutput()
 	if err != nil {
 		t.Fatalf("cleanup: %v: %s", err, out)
 	}
-	if ns, links := netnsWith(t, n.Prefix), linksWith(t, n.Prefix); len(ns) != 0 || len(links) != 0 {
-		t.Fatalf("left behind: namespaces %v, links %v", ns, links)
+	for _, prefix := range []string{n.Prefix, other.Prefix} {
+		if ns, links := netnsWith(t, prefix), linksWith(t, prefix); len(ns) != 0 || len(links) != 0 {
+			t.Fatalf("left behind: namespaces %v, links %v", ns, links)
+		}
+	}
+	if _, err := os.Stat(reg); !os.IsNotExist(err) {
+		t.Fatalf("the dead agent's registration is still there: %v", err)
 	}
 	harness.Eventually(t, timeout, "the recorded process killed", func() bool { return !processAlive(sleeper.Process.Pid) })
 	// Pod addresses survive, for the pods' return.

@@ -91,8 +91,14 @@ func Run(ctx context.Context, o Options) error {
 	for _, dc := range o.Datacenters {
 		a.nodes[NodePrefix+dc] = true
 	}
-	// What a previous run left: its processes, namespaces and links.
+	// What a previous run left: its processes, namespaces and links; and
+	// what agents that died elsewhere on this machine left.
 	killLeftovers(filepath.Join(home, "pods"))
+	reapDeadAgents(n.Prefix)
+	if err := register(n.Prefix, home); err != nil {
+		return fmt.Errorf("registering the process node: %w", err)
+	}
+	defer unregister(n.Prefix)
 	if err := n.Setup(); err != nil {
 		_ = n.Cleanup()
 		return fmt.Errorf("process node network: %w", err)
@@ -328,8 +334,10 @@ func (a *Agent) shutdown() {
 
 // Cleanup removes what an agent with this home left behind if it could not
 // clean up itself (killed, crashed): its pods' processes, namespaces and
-// links. It does nothing for a home no agent ever used.
+// links; and the same for every other registered agent that no longer runs.
+// It does nothing else for a home no agent ever used.
 func Cleanup(home string) error {
+	reapDeadAgents("")
 	if _, err := os.Stat(filepath.Join(home, "network.json")); errors.Is(err, os.ErrNotExist) {
 		return nil
 	}
@@ -338,7 +346,11 @@ func Cleanup(home string) error {
 		return err
 	}
 	killLeftovers(filepath.Join(home, "pods"))
-	return n.Cleanup()
+	if err := n.Cleanup(); err != nil {
+		return err
+	}
+	unregister(n.Prefix)
+	return nil
 }
 
 // killLeftovers kills the processes a previous run recorded (normally the
