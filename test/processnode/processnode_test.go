@@ -193,18 +193,36 @@ func TestControlPlaneOnProcessNode(t *testing.T) {
 	// old one left and runs the pods again, at the same addresses, counting
 	// one restart.
 	agent := restartAgent(t, p, bin, home, []*corev1.Pod{newPod, etcdPod})
-	defer agent.kill()
-	for _, pod := range []*corev1.Pod{newPod, etcdPod} {
-		harness.Eventually(t, timeout, pod.Name+" running again under the new agent", func() bool {
-			cur, err := host.CoreV1().Pods(ns).Get(ctx, pod.Name, metav1.GetOptions{})
-			if err != nil || len(cur.Status.ContainerStatuses) != 1 {
+	defer func() { agent.kill() }()
+	runningAgain := func(pods []*corev1.Pod, restarts int32) []*corev1.Pod {
+		t.Helper()
+		var out []*corev1.Pod
+		for _, pod := range pods {
+			harness.Eventually(t, timeout, pod.Name+" running again under the new agent", func() bool {
+				cur, err := host.CoreV1().Pods(ns).Get(ctx, pod.Name, metav1.GetOptions{})
+				if err != nil || len(cur.Status.ContainerStatuses) != 1 {
+					return false
+				}
+				cs := cur.Status.ContainerStatuses[0]
+				if cs.RestartCount == pod.Status.ContainerStatuses[0].RestartCount+restarts && cs.Ready &&
+					cs.ContainerID != pod.Status.ContainerStatuses[0].ContainerID && cur.Status.PodIP == pod.Status.PodIP && podReady(cur) {
+					out = append(out, cur)
+					return true
+				}
 				return false
-			}
-			cs := cur.Status.ContainerStatuses[0]
-			return cs.RestartCount == pod.Status.ContainerStatuses[0].RestartCount+1 && cs.Ready &&
-				cs.ContainerID != pod.Status.ContainerStatuses[0].ContainerID && cur.Status.PodIP == pod.Status.PodIP && podReady(cur)
-		})
+			})
+		}
+		return out
 	}
+	pods := runningAgain([]*corev1.Pod{newPod, etcdPod}, 1)
+	// A clean stop (SIGTERM) ends the pods' processes and removes every
+	// namespace and link; the next agent runs the pods again, one restart more.
+	agent.stop(t)
+	if n, l := netnsWith(t, prefix), linksWith(t, prefix); len(n) != 0 || len(l) != 0 {
+		t.Fatalf("left behind after the agent stopped: namespaces %v, links %v", n, l)
+	}
+	agent = startAgent(t, p, bin, home, "hikube-process-node-3.log")
+	runningAgain(pods, 1)
 	harness.Eventually(t, timeout, "the tenant API through the same LoadBalancer address", func() bool {
 		_, err := tenant.Discovery().RESTClient().Get().AbsPath("/readyz").DoRaw(ctx)
 		return err == nil
@@ -736,7 +754,23 @@ func restartAgent(t *testing.T, p *localplatform.Platform, bin, home string, pod
 			t.Fatalf("namespace %s of the killed agent: %v", n, err)
 		}
 	}
-	logFile, err := os.Create(filepath.Join(home, "logs", "hikube-process-node-2.log"))
+	a := startAgent(t, p, bin, home, "hikube-process-node-2.log")
+	harness.Eventually(t, timeout, "the killed agent's namespaces removed", func() bool {
+		for _, n := range nss {
+			if _, err := os.Stat(filepath.Join("/run/netns", n)); err == nil {
+				return false
+			}
+		}
+		return true
+	})
+	return a
+}
+
+// startAgent starts a process node on the platform's state, as the platform
+// does.
+func startAgent(t *testing.T, p *localplatform.Platform, bin, home, logName string) *agentProcess {
+	t.Helper()
+	logFile, err := os.Create(filepath.Join(home, "logs", logName))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -748,14 +782,6 @@ func restartAgent(t *testing.T, p *localplatform.Platform, bin, home string, pod
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	harness.Eventually(t, timeout, "the killed agent's namespaces removed", func() bool {
-		for _, n := range nss {
-			if _, err := os.Stat(filepath.Join("/run/netns", n)); err == nil {
-				return false
-			}
-		}
-		return true
-	})
 	return &agentProcess{cmd: cmd}
 }
 

@@ -80,8 +80,9 @@ func newPodWorker(a *Agent, pod *corev1.Pod) *podWorker {
 }
 
 // initialState adopts what a previous run of the agent reported: restart
-// counts go on, and a container that was running when the agent stopped
-// counts one restart more (its process ended with the agent).
+// counts go on, and a container that ran when the agent stopped counts one
+// restart more, whether the agent recorded its end (a clean stop) or not
+// (killed: the process ended with it).
 func initialState(pod *corev1.Pod, now metav1.Time) PodState {
 	s := PodState{StartTime: now}
 	if pod.Status.StartTime != nil {
@@ -97,10 +98,14 @@ func initialState(pod *corev1.Pod, now metav1.Time) PodState {
 					continue
 				}
 				cs.RestartCount, cs.LastState = o.RestartCount, o.LastTerminationState
-				if o.State.Running != nil {
+				switch {
+				case o.State.Running != nil:
 					cs.RestartCount++
 					cs.LastState = corev1.ContainerState{Terminated: &corev1.ContainerStateTerminated{
 						ExitCode: 137, Reason: "ProcessNodeRestarted", StartedAt: o.State.Running.StartedAt, FinishedAt: now, ContainerID: o.ContainerID}}
+				case o.State.Terminated != nil:
+					cs.RestartCount++
+					cs.LastState = o.State
 				}
 			}
 			out = append(out, cs)

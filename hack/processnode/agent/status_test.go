@@ -93,13 +93,17 @@ func TestBuildStatus(t *testing.T) {
 func TestInitialStateAdoptsRestarts(t *testing.T) {
 	now := metav1.Now()
 	pod := &corev1.Pod{
-		Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "a", Image: "i"}, {Name: "b"}}},
+		Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "a", Image: "i"}, {Name: "b"}, {Name: "c"}}},
 		Status: corev1.PodStatus{ContainerStatuses: []corev1.ContainerStatus{
 			{Name: "a", RestartCount: 2, State: corev1.ContainerState{Running: &corev1.ContainerStateRunning{}}},
 			{Name: "b", RestartCount: 1, State: corev1.ContainerState{Waiting: &corev1.ContainerStateWaiting{}}},
+			{Name: "c", State: corev1.ContainerState{Terminated: &corev1.ContainerStateTerminated{ExitCode: 143}}},
 		}},
 	}
 	s := initialState(pod, now)
+	if c := s.Containers[2]; c.RestartCount != 1 || c.LastState.Terminated == nil || c.LastState.Terminated.ExitCode != 143 {
+		t.Fatalf("a container stopped with the agent counts one restart: %+v", c)
+	}
 	if s.Containers[0].RestartCount != 3 || s.Containers[0].LastState.Terminated == nil || s.Containers[0].Image != "i" {
 		t.Fatalf("a running container counts one restart: %+v", s.Containers[0])
 	}
