@@ -44,6 +44,7 @@ type PodState struct {
 // and keeping a condition's lastTransitionTime while its status holds.
 func BuildStatus(pod *corev1.Pod, s PodState, now metav1.Time) corev1.PodStatus {
 	st := *pod.Status.DeepCopy()
+	st.ObservedGeneration = pod.Generation
 	st.Phase = podPhase(pod, s)
 	st.HostIP = s.HostIP
 	st.PodIP = s.PodIP
@@ -72,7 +73,8 @@ func BuildStatus(pod *corev1.Pod, s PodState, now metav1.Time) corev1.PodStatus 
 		notReadyMsg = fmt.Sprintf("containers with unready status: [%s]", strings.Join(notReady, " "))
 	}
 	set := func(t corev1.PodConditionType, ok bool, reason, msg string) {
-		c := corev1.PodCondition{Type: t, Status: corev1.ConditionFalse, Reason: reason, Message: msg, LastTransitionTime: now}
+		c := corev1.PodCondition{Type: t, Status: corev1.ConditionFalse, Reason: reason, Message: msg, LastTransitionTime: now,
+			ObservedGeneration: pod.Generation}
 		if ok {
 			c.Status, c.Reason, c.Message = corev1.ConditionTrue, "", ""
 		}

@@ -21,7 +21,8 @@ func TestBuildStatus(t *testing.T) {
 	earlier := metav1.NewTime(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
 	now := metav1.NewTime(earlier.Add(time.Hour))
 	pod := &corev1.Pod{
-		Spec: corev1.PodSpec{RestartPolicy: corev1.RestartPolicyAlways, Containers: []corev1.Container{{Name: "a"}, {Name: "b"}}},
+		ObjectMeta: metav1.ObjectMeta{Generation: 3},
+		Spec:       corev1.PodSpec{RestartPolicy: corev1.RestartPolicyAlways, Containers: []corev1.Container{{Name: "a"}, {Name: "b"}}},
 		Status: corev1.PodStatus{QOSClass: corev1.PodQOSBurstable, Conditions: []corev1.PodCondition{
 			{Type: corev1.PodScheduled, Status: corev1.ConditionTrue, LastTransitionTime: earlier},
 			{Type: corev1.PodInitialized, Status: corev1.ConditionTrue, LastTransitionTime: earlier},
@@ -36,6 +37,9 @@ func TestBuildStatus(t *testing.T) {
 	st := BuildStatus(pod, s, now)
 	if st.Phase != corev1.PodPending || condition(st, corev1.PodReady).Status != corev1.ConditionFalse {
 		t.Fatalf("phase %s ready %v", st.Phase, condition(st, corev1.PodReady))
+	}
+	if st.ObservedGeneration != 3 || condition(st, corev1.PodReady).ObservedGeneration != 3 {
+		t.Fatalf("observed generation: %d, %d", st.ObservedGeneration, condition(st, corev1.PodReady).ObservedGeneration)
 	}
 	if st.QOSClass != corev1.PodQOSBurstable || condition(st, corev1.PodScheduled).Status != corev1.ConditionTrue {
 		t.Fatal("fields the agent does not own were lost")
