@@ -56,15 +56,22 @@ func (p *Platform) startControllerManager() (*process.Process, error) {
 	if err := p.writeCertKubeconfig(kc, kcmUser, procKCM); err != nil {
 		return nil, err
 	}
-	// No metrics or health endpoint (no port to allocate), one instance.
-	flags := controlplaneflags.ControllerManager{Kubeconfig: kc, Controllers: kcmControllers}
+	flags := p.controllerManagerFlags(kc)
+	p.logf("starting %s with %s", procKCM, strings.Join(flags.Controllers, ","))
+	return p.launch(procKCM, flags.Flags())
+}
+
+// controllerManagerFlags: no metrics or health endpoint (no port to
+// allocate), one instance; in the kubevirt mode the workload controllers,
+// with the keys the token and root-CA controllers need.
+func (p *Platform) controllerManagerFlags(kubeconfig string) controlplaneflags.ControllerManager {
+	flags := controlplaneflags.ControllerManager{Kubeconfig: kubeconfig, Controllers: kcmControllers}
 	if p.opts.NodeProvider == NodeProviderKubeVirt {
 		flags.Controllers = append(slices.Clone(kcmControllers), kcmWorkloadControllers...)
 		flags.ServiceAccountKeyFile = p.pki.saKeyPath
 		flags.RootCAFile = p.pki.cert("ca")
 	}
-	p.logf("starting %s with %s", procKCM, strings.Join(flags.Controllers, ","))
-	return p.launch(procKCM, flags.Flags())
+	return flags
 }
 
 // waitRolesAggregated waits until kube-controller-manager made admin, edit
