@@ -20,6 +20,8 @@ build:
 	@# The KubeVirt stand-in of the local kubevirt mode (simulation, docs/kubevirt-provider.md).
 	$(GO) build -o $(BIN)/hikube-guest-sim ./hack/kubevirt-sim/guest
 	install -m 0644 hack/kubevirt-sim/stages.yaml $(BIN)/kubevirt-sim-stages.yaml
+	@# The process node of the local kubevirt mode (simulation, docs/process-node.md).
+	$(GO) build -o $(BIN)/hikube-process-node ./hack/processnode
 
 tools:
 	hack/build-tools.sh $(TOOLS)
@@ -58,7 +60,7 @@ codegen:
 	$(GO) run ./hack/kubevirt-instancetypes > artifacts/kubevirt/instancetypes.yaml
 
 test-unit: tools build
-	$(GO) test ./apis/... ./pkg/... ./cmd/... ./plugin/...
+	$(GO) test ./apis/... ./pkg/... ./cmd/... ./plugin/... ./hack/processnode/...
 
 test-integration: tools build
 	$(GO) test -count=1 -timeout 40m ./test/integration/...
@@ -84,6 +86,8 @@ test-e2e: tools build
 ## test-kubevirt: KubeVirt workers end to end on the host's real KubeVirt CRDs and the simulated KubeVirt.
 test-kubevirt: tools build
 	$(GO) test -count=1 -timeout 30m ./test/kubevirt/...
+	@# The process node running a control plane's pods as processes (needs root).
+	$(GO) test -count=1 -timeout 15m ./test/processnode/...
 
 ## test-chaos: a seeded sample of the fault matrix (three kills); chaos: all of it (docs/reliability.md).
 test-chaos: tools build

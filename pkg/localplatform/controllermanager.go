@@ -30,19 +30,48 @@ const (
 // else.
 var kcmControllers = []string{"clusterrole-aggregation-controller", "namespace-controller", "garbage-collector-controller", "serviceaccount-controller"}
 
+// kcmWorkloadControllers are added in the kubevirt mode, where the host runs
+// workloads (the control planes of the kubevirt provider, on the process
+// node): Deployments, StatefulSets and Jobs with their pods, EndpointSlices
+// for Services, PodDisruptionBudgets, claim binding and protection, pod
+// garbage collection, the kube-root-ca.crt ConfigMap and legacy token
+// Secrets pods may mount, and node lifecycle (it lifts the not-ready taint
+// the apiserver puts on every new Node once the Node reports Ready). The resource quota controller stays off: hikube
+// keeps the tenants' ResourceQuota status itself.
+var kcmWorkloadControllers = []string{
+	"deployment-controller", "replicaset-controller", "statefulset-controller", "job-controller", "cronjob-controller",
+	"ttl-after-finished-controller", "endpointslice-controller", "endpointslice-mirroring-controller",
+	"disruption-controller", "persistentvolume-binder-controller", "persistentvolume-protection-controller",
+	"persistentvolumeclaim-protection-controller", "pod-garbage-collector-controller",
+	"serviceaccount-token-controller", "root-ca-certificate-publisher-controller", "node-lifecycle-controller",
+}
+
 // aggregatedRoles are the built-in ClusterRoles the hikube roles aggregate into.
 var aggregatedRoles = []string{"admin", "edit", "view"}
 
 // startControllerManager starts kube-controller-manager with only the
-// controllers hikube relies on.
+// controllers hikube relies on, and in the kubevirt mode those of workloads.
 func (p *Platform) startControllerManager() (*process.Process, error) {
 	kc := p.KubeconfigPath(procKCM)
 	if err := p.writeCertKubeconfig(kc, kcmUser, procKCM); err != nil {
 		return nil, err
 	}
-	p.logf("starting %s with %s", procKCM, strings.Join(kcmControllers, ","))
-	// No metrics or health endpoint (no port to allocate), one instance.
-	return p.launch(procKCM, controlplaneflags.ControllerManager{Kubeconfig: kc, Controllers: kcmControllers}.Flags())
+	flags := p.controllerManagerFlags(kc)
+	p.logf("starting %s with %s", procKCM, strings.Join(flags.Controllers, ","))
+	return p.launch(procKCM, flags.Flags())
+}
+
+// controllerManagerFlags: no metrics or health endpoint (no port to
+// allocate), one instance; in the kubevirt mode the workload controllers,
+// with the keys the token and root-CA controllers need.
+func (p *Platform) controllerManagerFlags(kubeconfig string) controlplaneflags.ControllerManager {
+	flags := controlplaneflags.ControllerManager{Kubeconfig: kubeconfig, Controllers: kcmControllers}
+	if p.opts.NodeProvider == NodeProviderKubeVirt {
+		flags.Controllers = append(slices.Clone(kcmControllers), kcmWorkloadControllers...)
+		flags.ServiceAccountKeyFile = p.pki.saKeyPath
+		flags.RootCAFile = p.pki.cert("ca")
+	}
+	return flags
 }
 
 // waitRolesAggregated waits until kube-controller-manager made admin, edit

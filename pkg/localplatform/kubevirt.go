@@ -123,6 +123,9 @@ func (p *Platform) startKubeVirtHost(ctx context.Context) error {
 	if _, err := p.launch(procGuestSim, []string{"--kubeconfig=" + p.KubeconfigPath("admin")}); err != nil {
 		return err
 	}
+	if err := p.startWorkloadHost(ctx); err != nil {
+		return err
+	}
 	p.logf("KubeVirt APIs, %d host nodes and the KubeVirt simulation ready in %s", len(catalog.Datacenters), time.Since(began).Round(10*time.Millisecond))
 	return nil
 }

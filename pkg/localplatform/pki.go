@@ -81,7 +81,8 @@ func ensurePKI(dir string) (*platformPKI, error) {
 			IPs:        loopback,
 		}},
 	}
-	leaves = append(leaves, leafSpec{name: procKCM, ca: k.clusterCA, usage: pki.ClientUsage, cfg: pki.CertConfig{CommonName: kcmUser}})
+	leaves = append(leaves, leafSpec{name: procKCM, ca: k.clusterCA, usage: pki.ClientUsage, cfg: pki.CertConfig{CommonName: kcmUser}},
+		leafSpec{name: procScheduler, ca: k.clusterCA, usage: pki.ClientUsage, cfg: pki.CertConfig{CommonName: schedulerUser}})
 	for _, u := range clientUsers {
 		leaves = append(leaves, leafSpec{name: u.name, ca: k.clusterCA, usage: pki.ClientUsage, cfg: pki.CertConfig{CommonName: u.name, Organization: u.groups}})
 	}

@@ -268,6 +268,13 @@ func (p *Platform) Stop() error {
 				p.logf("stopped %s in %s", name, time.Since(began).Round(10*time.Millisecond))
 			}
 		}
+		if name == procProcessNode {
+			// Had it been killed before it cleaned up, its namespaces and
+			// links would outlive the platform.
+			if err := p.cleanupProcessNode(); err != nil {
+				errs = append(errs, err)
+			}
+		}
 		if name == procController {
 			// The controller is down (or was killed): nothing restarts the
 			// tenant clusters while they stop.

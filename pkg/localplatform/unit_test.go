@@ -114,3 +114,26 @@ func TestUserFileNamesAreSafeAndDistinctPerGroups(t *testing.T) {
 		t.Errorf("userFileName(carol) = %q", got)
 	}
 }
+
+// The local mode keeps its four controllers; the kubevirt mode, whose host
+// runs workloads, adds those of workloads and the keys they need.
+func TestControllerManagerFlagsByMode(t *testing.T) {
+	k := &platformPKI{dir: "/pki", saKeyPath: "/pki/sa.key"}
+	local := (&Platform{pki: k}).controllerManagerFlags("/kc")
+	if !slices.Equal(local.Controllers, kcmControllers) || local.ServiceAccountKeyFile != "" || local.RootCAFile != "" {
+		t.Fatalf("local mode: %+v", local)
+	}
+	kv := (&Platform{pki: k, opts: Options{NodeProvider: NodeProviderKubeVirt}}).controllerManagerFlags("/kc")
+	for _, c := range []string{"deployment-controller", "replicaset-controller", "statefulset-controller", "endpointslice-controller",
+		"disruption-controller", "persistentvolume-binder-controller", "pod-garbage-collector-controller", "node-lifecycle-controller"} {
+		if !slices.Contains(kv.Controllers, c) {
+			t.Errorf("kubevirt mode lacks %s", c)
+		}
+	}
+	if slices.Contains(kv.Controllers, "resourcequota-controller") {
+		t.Error("the resource quota controller would fight hikube over ResourceQuota status")
+	}
+	if kv.ServiceAccountKeyFile != "/pki/sa.key" || kv.RootCAFile != "/pki/ca.crt" {
+		t.Errorf("kubevirt mode keys: %+v", kv)
+	}
+}
