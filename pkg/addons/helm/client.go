@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"helm.sh/helm/v4/pkg/action"
+	chartutil "helm.sh/helm/v4/pkg/chart/common/util"
 	chartv2 "helm.sh/helm/v4/pkg/chart/v2"
 	"helm.sh/helm/v4/pkg/kube"
 	ri "helm.sh/helm/v4/pkg/release"
@@ -248,4 +249,21 @@ func toV1(r ri.Releaser) (*rspb.Release, error) {
 		return nil, fmt.Errorf("release of type %T", r)
 	}
 	return rel, nil
+}
+
+// Values returns the newest revision of a release and its effective values:
+// the chart's defaults coalesced with the values it was installed with.
+func (c *Client) Values(name, namespace string) (*rspb.Release, map[string]any, error) {
+	rel, err := c.Last(name, namespace)
+	if err != nil || rel == nil {
+		return rel, nil, err
+	}
+	if rel.Chart == nil {
+		return rel, rel.Config, nil
+	}
+	vals, err := chartutil.CoalesceValues(rel.Chart, rel.Config)
+	if err != nil {
+		return rel, nil, fmt.Errorf("values of %s/%s: %w", namespace, name, err)
+	}
+	return rel, vals.AsMap(), nil
 }

@@ -72,7 +72,7 @@ func (r *addonsReconciler) installJob(s *state, a catalog.Addon, desired []desir
 				return fail(v1alpha1.ReasonChartUnavailable, err.Error())
 			}
 			res, err := client().Apply(ctx, helm.Spec{Name: d.rel.Name, Namespace: a.Namespace, Chart: ch, Values: d.values, Hash: d.hash,
-				Timeout: r.opts.Timeout, RetryFailedAfter: r.opts.Recheck * 10})
+				Timeout: r.opts.Timeout, RetryFailedAfter: r.opts.Recheck * 2})
 			if res.Recovered != "" {
 				out.events = append(out.events, res.Recovered)
 				log.Info("Repaired a stuck add-on release", "detail", res.Recovered)
