@@ -2,6 +2,8 @@ package e2e
 
 import (
 	"context"
+	"os/exec"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -139,6 +141,17 @@ func TestAddons(t *testing.T) {
 			rep := env.Kubectl(t, kc, "get", "deployment", "ingress-nginx", "-n", "ingress-nginx", "-o", "jsonpath={.spec.replicas}")
 			return st.State == v1alpha1.AddonReady && len(st.Releases) == 1 && st.Releases[0].Revision == 2 && rep.Stdout == "3"
 		})
+		// kubectl hikube shows the release, and its effective values read
+		// from the tenant cluster.
+		plugin := filepath.Join(env.Root, "_output", "bin", "kubectl-hikube")
+		list := runPlugin(t, plugin, "addon", "list", "addons")
+		if !contains(list, "ingress-nginx", "ingress-nginx/ingress-nginx", "4.15.1", "2 (deployed)", "Ready") {
+			t.Errorf("addon list:\n%s", list)
+		}
+		vals := runPlugin(t, plugin, "addon", "values", "addons", "ingress-nginx")
+		if !contains(vals, "revision 2, deployed", "replicaCount: 3", "type: LoadBalancer", "admissionWebhooks:") {
+			t.Errorf("addon values:\n%s", vals)
+		}
 		// The Service type is enforced from exposeMethod, whatever the override.
 		if typ := env.MustKubectl(t, kc, "get", "service", "ingress-nginx", "-n", "ingress-nginx", "-o", "jsonpath={.spec.type}"); typ != "LoadBalancer" {
 			t.Errorf("ingress Service type %q after an override asking NodePort, want LoadBalancer", typ)
@@ -202,4 +215,15 @@ func TestAddons(t *testing.T) {
 			t.Errorf("Ready = %s after the restart", s)
 		}
 	})
+}
+
+// runPlugin runs kubectl-hikube as alice (whose namespace is tenant-a).
+func runPlugin(t *testing.T, plugin string, args ...string) string {
+	t.Helper()
+	cmd := exec.Command(plugin, append([]string{"--kubeconfig", env.Platform.KubeconfigPath("alice")}, args...)...)
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("kubectl-hikube %v: %v\n%s", args, err, out)
+	}
+	return string(out)
 }

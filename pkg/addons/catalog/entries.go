@@ -65,7 +65,7 @@ var ingressNginx = Addon{
 var fluxcd = Addon{
 	Key: "fluxcd", Namespace: "flux-system", Role: "fluxcd",
 	Releases: []Release{{
-		Name: "flux2", Chart: "flux2", Version: "2.17.2",
+		Name: "flux2", Chart: "flux2", Version: "2.18.3",
 		Values: func(in Inputs) map[string]any {
 			v := map[string]any{}
 			for _, c := range []string{"sourceController", "kustomizeController", "helmController", "notificationController"} {
@@ -92,7 +92,7 @@ var monitoringAgents = Addon{
 			},
 		},
 		{
-			Name: "kube-state-metrics", Chart: "kube-state-metrics", Version: "7.2.0",
+			Name: "kube-state-metrics", Chart: "kube-state-metrics", Version: "7.4.0",
 			Values: func(in Inputs) map[string]any {
 				return place(map[string]any{"replicas": 1}, in, "")
 			},

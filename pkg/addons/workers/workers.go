@@ -85,6 +85,14 @@ func (p *Pool[O]) Ensure(k Key, intent string, maxAge time.Duration, job Job[O])
 	return w.last, true
 }
 
+// Known says whether the worker ran or runs a job.
+func (p *Pool[O]) Known(k Key) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	w, ok := p.workers[k]
+	return ok && (w.running != "" || w.last != nil)
+}
+
 // Forget drops the idle workers of every cluster named namespace/name once
 // it is gone; a job under way finishes on its own.
 func (p *Pool[O]) Forget(name string) {

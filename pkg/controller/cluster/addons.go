@@ -83,8 +83,9 @@ func newAddonsReconciler(ctx context.Context, opts AddonOptions, recorder record
 			r.source = chartsource.Cached(src)
 		}
 	}
-	// A job's deadline is its Helm actions' timeouts plus the chart pull.
-	r.pool = workers.New[addonOutcome](ctx, opts.Timeout*2+time.Minute, notify)
+	// A job's deadline covers a repair and an install of each release of the
+	// largest add-on (three charts), plus the chart pulls.
+	r.pool = workers.New[addonOutcome](ctx, opts.Timeout*7+time.Minute, notify)
 	return r
 }
 
@@ -144,6 +145,11 @@ func (r *addonsReconciler) addon(ctx context.Context, s *state, a catalog.Addon)
 		}
 		job = r.installJob(s, a, desired)
 	} else {
+		if _, reported := s.cluster.Status.Addons[a.Key]; !reported && !r.pool.Known(key) {
+			// Never reported by this or an earlier controller: nothing to
+			// uninstall, and no need to ask the tenant cluster every resync.
+			return v1alpha1.AddonStatus{}, false, nil
+		}
 		ns, err := s.tenant.kube.CoreV1().Namespaces().Get(ctx, a.Namespace, metav1.GetOptions{})
 		if apierrors.IsNotFound(err) || (err == nil && ns.Labels[labelAddon] != a.Key) {
 			return v1alpha1.AddonStatus{}, false, nil // never installed, or not ours
