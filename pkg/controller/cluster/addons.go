@@ -119,9 +119,12 @@ func (r *addonsReconciler) reconcile(ctx context.Context, s *state) (reconcileSt
 		setCondition(s, v1alpha1.ConditionAddonsReady, metav1.ConditionFalse, v1alpha1.ReasonAddonsProgressing, "waiting for add-ons: "+joinComma(waiting))
 	default:
 		setCondition(s, v1alpha1.ConditionAddonsReady, metav1.ConditionTrue, v1alpha1.ReasonAddonsReady, fmt.Sprintf("%d add-ons ready", len(st)))
-		return reconcileContinue, nil
 	}
-	s.requeueAfter(r.resyncProgressing)
+	if len(waiting) > 0 {
+		// Workloads becoming available are polled; a failed add-on waits for
+		// its next job, whose end requeues the cluster.
+		s.requeueAfter(r.resyncProgressing)
+	}
 	return reconcileContinue, nil
 }
 
