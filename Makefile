@@ -6,7 +6,7 @@ TOOLS    := etcd kube-apiserver kube-controller-manager kube-scheduler kubectl v
 # Our binaries.
 CMDS     := hikube-apiserver
 
-.PHONY: all build tools run test test-unit test-integration test-e2e test-plugin test-kubevirt verify verify-gofmt vet verify-codegen verify-codegen-fresh verify-kubevirt-crds codegen bench clean
+.PHONY: fuzz all build tools run test test-unit test-integration test-e2e test-plugin test-kubevirt verify verify-gofmt vet verify-codegen verify-codegen-fresh verify-kubevirt-crds codegen bench clean
 
 all: build
 
@@ -84,3 +84,18 @@ test-e2e: tools build
 ## test-kubevirt: KubeVirt workers end to end on the host's real KubeVirt CRDs and the simulated KubeVirt.
 test-kubevirt: tools build
 	$(GO) test -count=1 -timeout 30m ./test/kubevirt/...
+
+## fuzz: every fuzz target for $(FUZZTIME) each (the seed corpora also run in `make test`, as unit tests).
+FUZZTIME ?= 3m
+FUZZ_TARGETS := \
+	./apis/apps/validation:FuzzValidateCluster \
+	./apis/apps/v1alpha1:FuzzConversionRoundTrip \
+	./pkg/registry/apps/cluster:FuzzTableConvertor \
+	./pkg/registry/apps/cluster:FuzzKubeconfigQuery \
+	./plugin/pkg/clusterspec:FuzzParseNodeGroup
+fuzz:
+	@set -e; for t in $(FUZZ_TARGETS); do \
+		pkg=$${t%%:*}; name=$${t##*:}; \
+		echo "fuzz: $$name in $$pkg for $(FUZZTIME)"; \
+		$(GO) test -run '^$$' -fuzz "^$$name\$$" -fuzztime $(FUZZTIME) $$pkg; \
+	done
