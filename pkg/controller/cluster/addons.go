@@ -68,7 +68,7 @@ type addonsReconciler struct {
 	resyncProgressing time.Duration
 
 	mu    sync.Mutex
-	helms map[string]*helm.Client // by cluster UID + endpoint
+	helms map[string]*helm.Client // by namespace/name/UID@endpoint
 	// seen are the outcomes whose events were recorded already.
 	seen map[workers.Key]time.Time
 }
@@ -211,7 +211,7 @@ func (r *addonsReconciler) recordEvents(s *state, key workers.Key, o *workers.Ou
 // helmClient returns a function giving the Helm client of the cluster's
 // current endpoint, built on first use by a job.
 func (r *addonsReconciler) helmClient(s *state) func() *helm.Client {
-	key := string(s.cluster.UID) + "@" + s.tenant.host
+	key := s.cluster.Namespace + "/" + s.cluster.Name + "/" + string(s.cluster.UID) + "@" + s.tenant.host
 	config, ref := s.tenant.config, s.ref
 	return func() *helm.Client {
 		r.mu.Lock()
@@ -234,6 +234,11 @@ func (r *addonsReconciler) forget(ns, name string) {
 	for k := range r.seen {
 		if k.Name == ns+"/"+name {
 			delete(r.seen, k)
+		}
+	}
+	for k := range r.helms {
+		if strings.HasPrefix(k, ns+"/"+name+"/") {
+			delete(r.helms, k)
 		}
 	}
 }
