@@ -114,6 +114,10 @@ func NewCommand(ctx context.Context, o *Options) *cobra.Command {
 	fs.StringVar(&o.MetricsBindAddress, "metrics-bind-address", o.MetricsBindAddress, "Address of the Prometheus /metrics and the /healthz endpoints; empty disables them.")
 	fs.DurationVar(&o.Controller.ScaleDownGrace, "scale-down-grace", o.Controller.ScaleDownGrace, "How long a node must stay empty before the autoscaler removes it.")
 	fs.DurationVar(&o.Controller.ResyncReady, "resync-ready", o.Controller.ResyncReady, "How often a Ready cluster is checked again (control-plane health, pending pods).")
+	fs.StringVar(&o.Controller.Addons.ChartSource, "addon-chart-source", o.Controller.Addons.ChartSource, "Where add-on charts are pulled from, at the catalog's exact versions: an https:// chart repository (index.yaml, digests checked), an oci:// registry (oci://host/path holding <chart>:<version>), or a local directory of <chart>-<version>.tgz. Empty: add-ons report ChartUnavailable.")
+	fs.DurationVar(&o.Controller.Addons.Timeout, "addon-timeout", o.Controller.Addons.Timeout, "Deadline of one Helm action of an add-on, hooks included; a release left pending longer is rolled back or reinstalled.")
+	fs.DurationVar(&o.Controller.Addons.Recheck, "addon-recheck", o.Controller.Addons.Recheck, "How often an unchanged add-on is compared with its release again.")
+	fs.BoolVar(&o.Controller.Addons.AdmissionWebhooks, "addon-admission-webhooks", o.Controller.Addons.AdmissionWebhooks, "Keep the add-on charts' admission webhooks; false where the tenant API server cannot reach pods (simulated nodes), so charts run without them.")
 	return cmd
 }
 

@@ -36,11 +36,15 @@ func (p *Platform) startController(ctx context.Context) error {
 	if p.opts.NodeProvider == NodeProviderKubeVirt {
 		args = append(args, "--node-provider=kubevirt", "--kubevirt-node-image="+kubevirtNodeImage)
 	}
+	addonArgs, err := p.addonChartArgs()
+	if err != nil {
+		return err
+	}
+	args = append(args, addonArgs...)
 	if p.opts.ScaleDownGrace > 0 {
 		args = append(args, "--scale-down-grace="+p.opts.ScaleDownGrace.String())
 	}
-	_, err := p.launch(procController, args)
-	if err != nil {
+	if _, err := p.launch(procController, args); err != nil {
 		return err
 	}
 	p.logf("hikube-controller started in %s (state in %s)", time.Since(began).Round(10*time.Millisecond), p.ClustersDir())
