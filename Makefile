@@ -110,6 +110,7 @@ FUZZ_TARGETS := \
 	./apis/apps/v1alpha1:FuzzConversionRoundTrip \
 	./pkg/registry/apps/cluster:FuzzTableConvertor \
 	./pkg/registry/apps/cluster:FuzzKubeconfigQuery \
+	./pkg/addons/catalog:FuzzValuesOverride \
 	./plugin/pkg/clusterspec:FuzzParseNodeGroup
 fuzz:
 	@set -e; for t in $(FUZZ_TARGETS); do \
