@@ -29,7 +29,7 @@ func runQuotaStatus(t *testing.T) {
 	host := hostClient(t)
 	kubeFactory := kubeinformers.NewSharedInformerFactory(host, 0)
 	hikubeFactory := informers.NewSharedInformerFactory(hikubeClient(t, "admin"), 0)
-	c, err := quotastatus.New(host, hikubeFactory.Apps().V1alpha1().Clusters(), kubeFactory.Core().V1().ResourceQuotas())
+	c, err := quotastatus.New(host, hikubeFactory.Apps().V1alpha1().Clusters(), kubeFactory.Core().V1().ResourceQuotas(), kubeFactory.Core().V1().ConfigMaps())
 	if err != nil {
 		t.Fatal(err)
 	}
