@@ -37,8 +37,8 @@ import (
 	"k8s.io/client-go/util/workqueue"
 	"k8s.io/klog/v2"
 
-	appsinformers "github.com/hikube/hikube/pkg/generated/informers/externalversions/apps/v1alpha1"
 	"github.com/hikube/hikube/pkg/catalog"
+	appsinformers "github.com/hikube/hikube/pkg/generated/informers/externalversions/apps/v1alpha1"
 	listers "github.com/hikube/hikube/pkg/generated/listers/apps/v1alpha1"
 	"github.com/hikube/hikube/pkg/quota"
 )
