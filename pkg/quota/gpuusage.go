@@ -20,6 +20,10 @@ import (
 // hikube-controller's quota status controller corrects it from the store.
 const GPUUsageName = "gpu-usage"
 
+// gpuTurn is the in-process turn key of GPU charges (namespace names cannot
+// contain a slash).
+const gpuTurn = "/gpus"
+
 // gpuUsage is the record as read: cm is nil while it does not exist.
 type gpuUsage struct {
 	cm       *corev1.ConfigMap
@@ -93,6 +97,8 @@ func (t *Tracker) chargeGPUs(ctx context.Context, u usageChange) ([]Charge, []st
 	if len(models) == 0 {
 		return nil, nil, nil
 	}
+	t.turns.LockKey(gpuTurn)
+	defer func() { _ = t.turns.UnlockKey(gpuTurn) }()
 	for attempt := 0; ; attempt++ {
 		if attempt == maxAttempts {
 			return nil, nil, fmt.Errorf("charging the GPU usage: still conflicting after %d attempts", maxAttempts)

@@ -17,6 +17,8 @@ import (
 // already charged is not charged twice. It returns the charges made, and the
 // refusals (the caller gives the charges back then).
 func (t *Tracker) chargeQuotas(ctx context.Context, u usageChange) ([]Charge, []string, error) {
+	t.turns.LockKey(u.namespace)
+	defer func() { _ = t.turns.UnlockKey(u.namespace) }()
 	var charged []Charge
 	done := map[string]bool{}
 	for attempt := 0; ; attempt++ {

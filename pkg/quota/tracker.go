@@ -9,6 +9,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
+	"k8s.io/utils/keymutex"
 
 	"github.com/hikube/hikube/apis/apps"
 	"github.com/hikube/hikube/apis/apps/v1alpha1"
@@ -35,17 +36,24 @@ const maxAttempts = 100
 // lowered, and by the registry when a write fails after admission; what a
 // crash loses in between, hikube-controller's quota status controller
 // recomputes from the store (pkg/controller/quotastatus).
+//
+// Within one process, the charges of one namespace (and those of GPUs) take
+// turns: not for correctness, which the compare-and-swap gives across
+// replicas, but so that a burst of creates into one replica does not spend
+// its time losing conflicts to itself. Kubernetes' quota admission
+// serializes a namespace's requests in-process the same way.
 type Tracker struct {
 	clusters clientset.Interface
 	host     kubernetes.Interface
 	capacity CapacityFunc
+	turns    keymutex.KeyMutex
 }
 
 // NewTracker counts from clusters (our store, to seed a record that has no
 // figure yet), keeps the records in host and reads the GPU capacity from
 // capacity.
 func NewTracker(clusters clientset.Interface, host kubernetes.Interface, capacity CapacityFunc) *Tracker {
-	return &Tracker{clusters: clusters, host: host, capacity: capacity}
+	return &Tracker{clusters: clusters, host: host, capacity: capacity, turns: keymutex.NewHashed(0)}
 }
 
 // Reserve checks the keys c raises (over old, the stored cluster on update)
