@@ -3,141 +3,48 @@ package integration
 import (
 	"context"
 	"fmt"
-	"net/http"
-	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
-	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/util/wait"
-	"k8s.io/client-go/rest"
 
 	"github.com/hikube/hikube/apis/apps/v1alpha1"
-	clientset "github.com/hikube/hikube/pkg/generated/clientset/versioned"
-	"github.com/hikube/hikube/pkg/portalloc"
-	"github.com/hikube/hikube/pkg/process"
 	"github.com/hikube/hikube/pkg/quota"
 	"github.com/hikube/hikube/test/harness"
 )
 
-// replica is one more hikube-apiserver process, started by the test, that
-// stores in the host's etcd under a prefix of the test's: several of them
-// with one prefix are the replicas of one deployment. Each is reached
-// directly (not through the aggregator, whose APIService points at the
-// platform's own server), as the admin, whose client certificate it
-// verifies against the host's client CA like kube-apiserver does.
-type replica struct {
-	proc   *process.Process
-	port   int
-	config *rest.Config
-	hikube clientset.Interface
-}
+type replica = harness.Replica
 
 // startReplicas starts n hikube-apiserver processes sharing one etcd prefix
-// and waits until each serves; they are stopped when the test ends.
+// (harness.StartReplica) and waits until each serves; they are stopped when
+// the test ends.
 func startReplicas(t *testing.T, n int, extraArgs ...string) []*replica {
 	t.Helper()
 	prefix := fmt.Sprintf("/hikube-replicas/%s-%d", strings.NewReplacer("/", "-", " ", "-").Replace(t.Name()), time.Now().UnixNano())
+	bin := filepath.Join(env.Root, "_output", "bin")
 	var out []*replica
 	for i := range n {
-		out = append(out, startReplica(t, prefix, i, extraArgs...))
+		r, err := harness.StartReplica(env.Platform, bin, prefix, fmt.Sprintf("replica-%d-%d", i, time.Now().UnixNano()), extraArgs...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() {
+			if err := r.Stop(15 * time.Second); err != nil {
+				t.Errorf("stopping replica %d: %v", i, err)
+			}
+		})
+		out = append(out, r)
 	}
 	for _, r := range out {
-		r.waitServing(t)
+		if err := r.WaitServing(context.Background(), 90*time.Second); err != nil {
+			t.Fatal(err)
+		}
 	}
 	return out
-}
-
-func startReplica(t *testing.T, prefix string, i int, extraArgs ...string) *replica {
-	t.Helper()
-	p := env.Platform
-	ports := portalloc.New()
-	port, err := ports.Pick()
-	if err != nil {
-		t.Fatal(err)
-	}
-	ports.Release()
-	pkiDir := filepath.Join(p.Home(), "pki")
-	kc := p.KubeconfigPath("hikube-apiserver")
-	name := fmt.Sprintf("replica-%d-%d", i, port)
-	args := append([]string{
-		"--secure-port=" + strconv.Itoa(port),
-		"--bind-address=127.0.0.1",
-		"--tls-cert-file=" + filepath.Join(pkiDir, "hikube-apiserver.crt"),
-		"--tls-private-key-file=" + filepath.Join(pkiDir, "hikube-apiserver.key"),
-		"--kubeconfig=" + kc,
-		"--authentication-kubeconfig=" + kc,
-		"--authorization-kubeconfig=" + kc,
-		"--etcd-servers=http://127.0.0.1:" + strconv.Itoa(p.Ports().EtcdClient),
-		"--etcd-prefix=" + prefix,
-	}, extraArgs...)
-	proc, err := process.Start(process.Options{
-		Name:    name,
-		Binary:  filepath.Join(env.Root, "_output", "bin", "hikube-apiserver"),
-		Args:    args,
-		LogPath: filepath.Join(p.Home(), "logs", name+".log"),
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if err := process.Stop(15*time.Second, proc); err != nil {
-			t.Errorf("stopping %s: %v", name, err)
-		}
-	})
-	cfg := rest.CopyConfig(restConfig(t, "admin"))
-	cfg.Host = "https://127.0.0.1:" + strconv.Itoa(port)
-	cfg.TLSClientConfig.CAData, cfg.TLSClientConfig.CAFile = nil, filepath.Join(pkiDir, "hikube-ca.crt")
-	cfg.QPS, cfg.Burst = 1000, 1000
-	cfg.WarningHandler = rest.NoWarnings{}
-	cs, err := clientset.NewForConfig(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return &replica{proc: proc, port: port, config: cfg, hikube: cs}
-}
-
-// waitServing waits until the replica answers /readyz with 200 and
-// authenticates the admin.
-func (r *replica) waitServing(t *testing.T) {
-	t.Helper()
-	client, err := rest.HTTPClientFor(r.config)
-	if err != nil {
-		t.Fatal(err)
-	}
-	last := ""
-	err = wait.PollUntilContextTimeout(context.Background(), 200*time.Millisecond, 90*time.Second, true, func(ctx context.Context) (bool, error) {
-		if r.proc.Exited() {
-			return false, fmt.Errorf("exited: %v", r.proc.ExitError())
-		}
-		resp, err := client.Get(r.config.Host + "/readyz")
-		if err != nil {
-			last = err.Error()
-			return false, nil
-		}
-		resp.Body.Close()
-		last = resp.Status
-		if resp.StatusCode != http.StatusOK {
-			return false, nil
-		}
-		// Ready may come before the client CA is loaded from the host (the
-		// admin's certificate is then anonymous): wait until a list as the
-		// admin is allowed.
-		_, err = r.hikube.AppsV1alpha1().Clusters("default").List(ctx, metav1.ListOptions{})
-		if err != nil {
-			last = err.Error()
-		}
-		return err == nil, nil
-	})
-	if err != nil {
-		t.Fatalf("replica on :%d not serving (last: %s): %v\n%s", r.port, last, err, process.Tail(r.proc.LogPath(), 30))
-	}
 }
 
 // race creates n clusters at once, the i-th through replicas[i % len], and
@@ -152,7 +59,7 @@ func race(t *testing.T, replicas []*replica, ns string, n int, cluster func(name
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			cs := replicas[i%len(replicas)].hikube.AppsV1alpha1().Clusters(ns)
+			cs := replicas[i%len(replicas)].Hikube.AppsV1alpha1().Clusters(ns)
 			<-start
 			_, err := cs.Create(context.Background(), cluster(fmt.Sprintf("race-%02d", i)), metav1.CreateOptions{})
 			mu.Lock()
@@ -181,7 +88,7 @@ func stored(t *testing.T, replicas []*replica, ns string) int {
 	t.Helper()
 	n := -1
 	for i, r := range replicas {
-		l, err := r.hikube.AppsV1alpha1().Clusters(ns).List(context.Background(), metav1.ListOptions{})
+		l, err := r.Hikube.AppsV1alpha1().Clusters(ns).List(context.Background(), metav1.ListOptions{})
 		if err != nil {
 			t.Fatalf("listing through replica %d: %v", i, err)
 		}
@@ -250,7 +157,7 @@ func TestReplicasShareTheGPUCapacity(t *testing.T) {
 					t.Fatalf("run %d: created %d, refused %d, stored %d; want 5, 45, 5", run, created, refused, s)
 				}
 				for i := range 50 {
-					err := replicas[i%n].hikube.AppsV1alpha1().Clusters(ns).Delete(context.Background(), fmt.Sprintf("race-%02d", i), metav1.DeleteOptions{})
+					err := replicas[i%n].Hikube.AppsV1alpha1().Clusters(ns).Delete(context.Background(), fmt.Sprintf("race-%02d", i), metav1.DeleteOptions{})
 					if err != nil && !apierrors.IsNotFound(err) {
 						t.Fatal(err)
 					}
@@ -281,9 +188,3 @@ func setInventoryLine(t *testing.T, model, value string) {
 		t.Fatalf("setting the GPU inventory: %v", err)
 	}
 }
-
-var (
-	_ = os.Getpid
-	_ = corev1.ResourceQuota{}
-	_ = harness.Eventually
-)
