@@ -29,6 +29,7 @@ import (
 	"github.com/hikube/hikube/pkg/embeddedetcd"
 	generatedopenapi "github.com/hikube/hikube/pkg/generated/openapi"
 	"github.com/hikube/hikube/pkg/quota"
+	"github.com/hikube/hikube/pkg/version"
 )
 
 const etcdPathPrefix = "/registry/apps.hikube.io"
@@ -81,6 +82,8 @@ func NewCommand(ctx context.Context, o *Options) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "hikube-apiserver",
 		Short: "Serve the apps.hikube.io API behind the Kubernetes aggregation layer",
+		// --version prints it (stamped by make images).
+		Version: version.String(),
 		RunE: func(c *cobra.Command, _ []string) error {
 			return o.Run(c.Context())
 		},

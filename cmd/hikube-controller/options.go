@@ -39,6 +39,7 @@ import (
 	"github.com/hikube/hikube/pkg/provider/kubevirt"
 	"github.com/hikube/hikube/pkg/provider/local"
 	"github.com/hikube/hikube/pkg/quota"
+	"github.com/hikube/hikube/pkg/version"
 )
 
 // Options are hikube-controller's flags.
@@ -82,7 +83,9 @@ func NewCommand(ctx context.Context, o *Options) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "hikube-controller",
 		Short: "Reconcile hikube clusters: control planes, node groups, add-ons",
-		RunE:  func(c *cobra.Command, _ []string) error { return o.Run(c.Context()) },
+		// --version prints it (stamped by make images).
+		Version: version.String(),
+		RunE:    func(c *cobra.Command, _ []string) error { return o.Run(c.Context()) },
 	}
 	cmd.SetContext(ctx)
 	fs := cmd.Flags()
