@@ -3,15 +3,20 @@ package bench
 import (
 	"context"
 	"fmt"
+	"path/filepath"
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
+
+	"github.com/hikube/hikube/apis/apps/v1alpha1"
+	"github.com/hikube/hikube/test/harness"
 )
 
 // quotaRuns numbers the namespaces of BenchmarkCreateUnderQuota, one per run
@@ -39,36 +44,87 @@ func BenchmarkCreateUnderQuota(b *testing.B) {
 				b.Fatal(err)
 			}
 			spec := quotaBenchSpec(variant.gpus)
-			var next atomic.Int64
-			var wg sync.WaitGroup
-			errs := make(chan error, workers)
-			b.ResetTimer()
-			for range workers {
-				wg.Add(1)
-				go func() {
-					defer wg.Done()
-					for {
-						i := int(next.Add(1)) - 1
-						if i >= b.N {
-							return
-						}
-						if _, err := createRetry(ctx, backends[0], newCluster(backends[0], ns, fmt.Sprintf("q-%05d", i), spec)); err != nil {
-							errs <- err
-							next.Store(int64(b.N))
-							return
-						}
-					}
-				}()
+			create := func(i int) error {
+				_, err := createRetry(ctx, backends[0], newCluster(backends[0], ns, fmt.Sprintf("q-%05d", i), spec))
+				return err
 			}
-			wg.Wait()
-			b.StopTimer()
-			close(errs)
-			if err := <-errs; err != nil {
-				b.Fatal(err)
-			}
-			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "creates/s")
+			createConcurrently(b, create)
 		})
 	}
+	// The same creates straight to hikube-apiserver processes that share one
+	// etcd prefix and one quota: one of them, then two, the clients spread
+	// over them. The difference to "1 replica" is what the replicas' conflicts
+	// on the shared quota cost (and what a second process on the same 2
+	// cores takes).
+	bin := filepath.Join(env.root, "_output", "bin")
+	for _, n := range []int{1, 2} {
+		b.Run(fmt.Sprintf("quota-direct-%d-replicas", n), func(b *testing.B) {
+			run := quotaRuns.Add(1)
+			ns := fmt.Sprintf("bench-quota-%d", run)
+			if err := quotaTenant(ctx, ns); err != nil {
+				b.Fatal(err)
+			}
+			var replicas []*harness.Replica
+			for i := range n {
+				name := fmt.Sprintf("bench-quota-replica-%d-%d", run, i)
+				r, err := harness.StartReplica(env.platform, bin, fmt.Sprintf("/hikube-bench-quota/%d", run), name)
+				if err != nil {
+					b.Fatal(err)
+				}
+				b.Cleanup(func() { _ = r.Stop(15 * time.Second) })
+				replicas = append(replicas, r)
+			}
+			for _, r := range replicas {
+				if err := r.WaitServing(ctx, 90*time.Second); err != nil {
+					b.Fatal(err)
+				}
+			}
+			spec := quotaBenchSpec(false)
+			create := func(i int) error {
+				c := &v1alpha1.Cluster{}
+				obj := newCluster(backends[0], ns, fmt.Sprintf("q-%05d", i), spec)
+				if err := runtime.DefaultUnstructuredConverter.FromUnstructured(obj.Object, c); err != nil {
+					return err
+				}
+				_, err := replicas[i%n].Hikube.AppsV1alpha1().Clusters(ns).Create(ctx, c, metav1.CreateOptions{})
+				return err
+			}
+			createConcurrently(b, create)
+		})
+	}
+}
+
+// createConcurrently runs create(0..b.N-1) with `workers` clients, timed,
+// and reports creates/s.
+func createConcurrently(b *testing.B, create func(i int) error) {
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	errs := make(chan error, workers)
+	b.ResetTimer()
+	for range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				i := int(next.Add(1)) - 1
+				if i >= b.N {
+					return
+				}
+				if err := create(i); err != nil {
+					errs <- err
+					next.Store(int64(b.N))
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	b.StopTimer()
+	close(errs)
+	if err := <-errs; err != nil {
+		b.Fatal(err)
+	}
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "creates/s")
 }
 
 // quotaTenant creates a tenant namespace with a quota on every hikube key,
