@@ -25,6 +25,13 @@ import (
 // (these tests leave the controller out) until the test ends.
 func runQuotaStatus(t *testing.T) {
 	t.Helper()
+	runQuotaStatusWithGrace(t, quotastatus.DefaultGrace)
+}
+
+// runQuotaStatusWithGrace is runQuotaStatus with the grace before a figure
+// is lowered.
+func runQuotaStatusWithGrace(t *testing.T, grace time.Duration) {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	host := hostClient(t)
 	kubeFactory := kubeinformers.NewSharedInformerFactory(host, 0)
@@ -33,6 +40,7 @@ func runQuotaStatus(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	c.Grace = grace
 	kubeFactory.Start(ctx.Done())
 	hikubeFactory.Start(ctx.Done())
 	done := make(chan struct{})

@@ -2,10 +2,14 @@ package integration
 
 import (
 	"context"
+	"fmt"
 	"testing"
+	"time"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/util/retry"
 
 	"github.com/hikube/hikube/pkg/quota"
 )
@@ -40,5 +44,52 @@ func TestAFailedCreateGivesItsChargeBack(t *testing.T) {
 	}
 	if _, err := cs.Create(ctx, quotaCluster("a2", 1, "u1.large", 0), metav1.CreateOptions{}); err != nil {
 		t.Fatalf("creating a2, the quota's last unit: %v", err)
+	}
+}
+
+// TestQuotaStatusCorrectsDrift: a figure left too high (a replica died between
+// its charge and its write) is lowered to the store's usage once the quota has
+// gone the grace without a charge; one too low is raised at once.
+func TestQuotaStatusCorrectsDrift(t *testing.T) {
+	runQuotaStatusWithGrace(t, 2*time.Second)
+	ns := newTenant(t, "quota-drift")
+	setQuota(t, ns, map[string]string{"count/clusters.apps.hikube.io": "5"})
+	cs := hikubeClient(t, "admin").AppsV1alpha1().Clusters(ns)
+	ctx := context.Background()
+	for _, n := range []string{"a1", "a2"} {
+		if _, err := cs.Create(ctx, quotaCluster(n, 1, "u1.large", 0), metav1.CreateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	rqs := hostClient(t).CoreV1().ResourceQuotas(ns)
+	setUsed := func(v int64) {
+		t.Helper()
+		err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
+			q, err := rqs.Get(ctx, "limits", metav1.GetOptions{})
+			if err != nil {
+				return err
+			}
+			q.Status.Used[quota.ResourceClusters] = *resource.NewQuantity(v, resource.DecimalSI)
+			_, err = rqs.UpdateStatus(ctx, q, metav1.UpdateOptions{})
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	used := func() int64 {
+		q, err := rqs.Get(ctx, "limits", metav1.GetOptions{})
+		if err != nil {
+			return -1
+		}
+		u := q.Status.Used[quota.ResourceClusters]
+		return u.Value()
+	}
+	for _, leaked := range []int64{5, 0} {
+		setUsed(leaked)
+		eventually(t, 30*time.Second, fmt.Sprintf("status.used back from %d to the 2 clusters stored", leaked), func() bool { return used() == 2 })
+	}
+	if _, err := cs.Create(ctx, quotaCluster("a3", 1, "u1.large", 0), metav1.CreateOptions{}); err != nil {
+		t.Fatalf("creating after the correction: %v", err)
 	}
 }
