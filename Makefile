@@ -11,7 +11,7 @@ VERSION           ?= $(shell git describe --tags --match 'v*' --exact-match 2>/d
 REVISION          ?= $(shell git rev-parse HEAD 2>/dev/null)
 SOURCE_DATE_EPOCH ?= $(shell git log -1 --format=%ct 2>/dev/null || echo 0)
 
-.PHONY: all build images tools run test test-unit test-integration test-e2e test-plugin test-kubevirt verify verify-gofmt vet verify-codegen verify-codegen-fresh verify-kubevirt-crds codegen bench clean
+.PHONY: fuzz chaos test-chaos all build images tools run test test-unit test-integration test-e2e test-plugin test-kubevirt verify verify-gofmt vet verify-codegen verify-codegen-fresh verify-kubevirt-crds codegen bench clean
 
 all: build
 
@@ -39,7 +39,7 @@ run: tools build
 	$(BIN)/hikube-local
 
 ## test: static checks, unit tests, generated-code check and integration tests on real binaries.
-test: verify test-unit test-integration test-e2e test-plugin test-kubevirt
+test: verify test-unit test-integration test-e2e test-plugin test-kubevirt test-chaos
 
 ## verify: gofmt, go vet and the generated-code check, the latter from an empty module cache so that
 ## a script relying on what an earlier run left on this machine fails here first.
@@ -95,3 +95,25 @@ test-e2e: tools build
 ## test-kubevirt: KubeVirt workers end to end on the host's real KubeVirt CRDs and the simulated KubeVirt.
 test-kubevirt: tools build
 	$(GO) test -count=1 -timeout 30m ./test/kubevirt/...
+
+## test-chaos: a seeded sample of the fault matrix (three kills); chaos: all of it (docs/reliability.md).
+test-chaos: tools build
+	$(GO) test -count=1 -timeout 30m ./test/chaos/...
+
+chaos: tools build
+	HIKUBE_CHAOS=full $(GO) test -count=1 -v -timeout 120m ./test/chaos/...
+
+## fuzz: every fuzz target for $(FUZZTIME) each (the seed corpora also run in `make test`, as unit tests).
+FUZZTIME ?= 3m
+FUZZ_TARGETS := \
+	./apis/apps/validation:FuzzValidateCluster \
+	./apis/apps/v1alpha1:FuzzConversionRoundTrip \
+	./pkg/registry/apps/cluster:FuzzTableConvertor \
+	./pkg/registry/apps/cluster:FuzzKubeconfigQuery \
+	./plugin/pkg/clusterspec:FuzzParseNodeGroup
+fuzz:
+	@set -e; for t in $(FUZZ_TARGETS); do \
+		pkg=$${t%%:*}; name=$${t##*:}; \
+		echo "fuzz: $$name in $$pkg for $(FUZZTIME)"; \
+		$(GO) test -run '^$$' -fuzz "^$$name\$$" -fuzztime $(FUZZTIME) $$pkg; \
+	done

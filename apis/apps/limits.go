@@ -18,6 +18,10 @@ const (
 	MaxEphemeralStorage     = "2Ti"
 	// MaxGPUsPerNode bounds the GPUs passed through to one VM.
 	MaxGPUsPerNode = 8
+	// MaxValuesOverrideBytes bounds an add-on's valuesOverride (JSON), as
+	// Kubernetes bounds the annotations of an object: eight add-ons at the
+	// limit still leave the cluster well under etcd's object size.
+	MaxValuesOverrideBytes = 128 * 1024
 )
 
 // Name lengths leave room for what the platform derives from a name:

@@ -17,8 +17,9 @@ import (
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/layout"
-	"sigs.k8s.io/yaml"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
+	"github.com/hikube/hikube/pkg/installchart"
 	"github.com/hikube/hikube/pkg/version"
 )
 
@@ -99,40 +100,37 @@ func TestImageIsReproducibleStaticNonRootAndRuns(t *testing.T) {
 	}
 }
 
-// TestDeployNamesTheImageMakeImagesBuilds: artifacts/deploy runs the image
-// reference make images writes for an unstamped version.
-func TestDeployNamesTheImageMakeImagesBuilds(t *testing.T) {
-	data, err := os.ReadFile(filepath.Join("..", "..", "artifacts", "deploy", "apiserver.yaml"))
+// TestChartRunsTheImagesMakeImagesBuilds: with its default values the
+// install chart runs the image references make images writes for an
+// unstamped version.
+func TestChartRunsTheImagesMakeImagesBuilds(t *testing.T) {
+	c, err := installchart.Load()
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := Reference(DefaultRegistry, "hikube-apiserver", version.Default)
-	found := false
-	for _, doc := range strings.Split(string(data), "\n---") {
-		var obj struct {
-			Kind string `json:"kind"`
-			Spec struct {
-				Template struct {
-					Spec struct {
-						Containers []struct {
-							Image string `json:"image"`
-						} `json:"containers"`
-					} `json:"spec"`
-				} `json:"template"`
-			} `json:"spec"`
+	objs, err := installchart.Render(context.Background(), c, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := map[string]bool{}
+	for _, obj := range objs {
+		if obj.GetKind() != "Deployment" {
+			continue
 		}
-		if err := yaml.Unmarshal([]byte(doc), &obj); err != nil {
-			t.Fatal(err)
-		}
-		for _, c := range obj.Spec.Template.Spec.Containers {
-			found = true
-			if c.Image != want {
-				t.Errorf("%s runs %s, want %s", obj.Kind, c.Image, want)
+		containers, _, _ := unstructured.NestedSlice(obj.Object, "spec", "template", "spec", "containers")
+		for _, c := range containers {
+			image, _ := c.(map[string]any)["image"].(string)
+			binary := obj.GetName()
+			if want := Reference(DefaultRegistry, binary, version.Default); image != want {
+				t.Errorf("Deployment %s runs %s, want %s", binary, image, want)
 			}
+			seen[binary] = true
 		}
 	}
-	if !found {
-		t.Error("no container in artifacts/deploy/apiserver.yaml")
+	for _, b := range Binaries {
+		if !seen[b] {
+			t.Errorf("the chart has no Deployment %s", b)
+		}
 	}
 }
 

@@ -46,7 +46,7 @@ func run(stdout, stderr io.Writer) error {
 	default:
 		return fmt.Errorf("HIKUBE_PROVIDER=%q: want local or kubevirt", nodes)
 	}
-	p, err := localplatform.Start(ctx, localplatform.Options{Home: home, BinDir: binDir, Log: stderr, NodeProvider: nodes})
+	p, err := localplatform.Start(ctx, localplatform.Options{Home: home, BinDir: binDir, Log: stderr, NodeProvider: nodes, Supervise: true})
 	if err != nil {
 		return err
 	}

@@ -31,7 +31,9 @@ type groupState struct {
 func Decide(in Input) []Decision {
 	groups := make([]*groupState, 0, len(in.Groups))
 	for i := range in.Groups {
-		groups = append(groups, newGroupState(&in.Groups[i]))
+		g := in.Groups[i]
+		g.Nodes = staying(g.Nodes)
+		groups = append(groups, newGroupState(&g))
 	}
 	sort.SliceStable(groups, func(i, j int) bool { return groups[i].g.Name < groups[j].g.Name })
 
@@ -44,6 +46,20 @@ func Decide(in Input) []Decision {
 	var out []Decision
 	for _, g := range groups {
 		out = append(out, g.decide(in.Now, in.ScaleDownGrace)...)
+	}
+	return out
+}
+
+// staying drops the nodes being removed: counting a draining node as a
+// member would keep the group one node short once it is gone, and a pod
+// pending meanwhile (the drained node is cordoned) would then be given a new
+// node on top of the count that still included the old one.
+func staying(nodes []Node) []Node {
+	out := make([]Node, 0, len(nodes))
+	for _, n := range nodes {
+		if !n.Removing {
+			out = append(out, n)
+		}
 	}
 	return out
 }

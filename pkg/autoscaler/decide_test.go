@@ -268,3 +268,46 @@ func TestDecideDoesNotModifyInput(t *testing.T) {
 		t.Error("Decide modified its input")
 	}
 }
+
+// TestPendingPodDuringScaleDownAddsOneNode replays the race a benchmark
+// showed: a scale-down is in flight (the provider drains the removed node,
+// which is cordoned but still exists) when a pod arrives that the cordoned
+// node cannot take. Counting the draining node as a member made the next
+// round scale from 2 to 3 and keep it; the group must go from 1 to 2.
+func TestPendingPodDuringScaleDownAddsOneNode(t *testing.T) {
+	small := template("s1.large", "4", "8Gi")
+	busy := Node{Name: "w-a", Ready: true}
+
+	// Round 1: w-b has been empty past the grace: scale down.
+	round1 := Decide(Input{Now: now, ScaleDownGrace: grace, Groups: []Group{{Name: "w", Min: 1, Max: 3, Template: small,
+		Nodes: []Node{busy, emptyFor("w-b", 2*grace)}}}})
+	if len(round1) != 1 || round1[0].To != 1 || !reflect.DeepEqual(round1[0].RemoveNodes, []string{"w-b"}) {
+		t.Fatalf("round 1 = %s, want w scaled down to 1 removing w-b", dump(round1))
+	}
+
+	// Round 2: w-b is still draining; a pod is pending.
+	draining := Node{Name: "w-b", Ready: true, Removing: true}
+	round2 := Decide(Input{Now: now.Add(time.Second), ScaleDownGrace: grace, PendingPods: pods("web", 1, rl("cpu", "1", "memory", "1Gi")),
+		Groups: []Group{{Name: "w", Min: 1, Max: 3, Template: small, Nodes: []Node{busy, draining}}}})
+	want := []Decision{{Group: "w", From: 1, To: 2, EventReason: ReasonScaledUp,
+		Reason: "ScaledUp w from 1 to 2: 1 pending pod needs cpu"}}
+	if !reflect.DeepEqual(round2, want) {
+		t.Fatalf("round 2 = \n%s\nwant\n%s", dump(round2), dump(want))
+	}
+
+	// Round 3: the new node boots while w-b is still going; nothing more.
+	round3 := Decide(Input{Now: now.Add(2 * time.Second), ScaleDownGrace: grace, PendingPods: pods("web", 1, rl("cpu", "1", "memory", "1Gi")),
+		Groups: []Group{{Name: "w", Min: 1, Max: 3, Template: small, Nodes: []Node{busy, draining, booting("w-c", "geneva")}}}})
+	if len(round3) != 0 {
+		t.Errorf("round 3 = %s, want no decision while the added node boots", dump(round3))
+	}
+}
+
+// A draining node is never named again, not even by a lowered maximum.
+func TestRemovingNodesAreNeitherCountedNorRemovedAgain(t *testing.T) {
+	got := Decide(Input{Now: now, ScaleDownGrace: grace, Groups: []Group{{Name: "w", Min: 0, Max: 1, Template: template("s1.large", "4", "8Gi"),
+		Nodes: []Node{{Name: "w-a", Ready: true}, {Name: "w-b", Ready: true, Removing: true}, {Name: "w-c", Ready: true, Removing: true}}}}})
+	if len(got) != 0 {
+		t.Errorf("Decide() = %s, want nothing: one staying node is within max 1", dump(got))
+	}
+}

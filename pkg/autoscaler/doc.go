@@ -23,6 +23,10 @@
 //     rest by name, descending. The input carries no creation time, so "most
 //     recent" cannot be told apart beyond readiness; the last tie-break only
 //     makes the choice deterministic.
+//   - Nodes on their way out (Node.Removing: the provider drains them after
+//     an earlier scale-down) are dropped before anything else: they are not
+//     capacity (cordoned), not part of the count, and never named again, so a
+//     pod pending during a scale-down gets exactly one new node.
 //   - Scale up: the scheduler has already said the pending pods fit no
 //     existing Ready node, so every pending pod needs new capacity. Each pod is
 //     matched against every group's NodeTemplate with TemplateFits (requests

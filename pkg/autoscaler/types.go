@@ -38,6 +38,10 @@ type Node struct {
 	// EmptySince is when the node last became free of pods other than
 	// DaemonSet and mirror pods; zero while it runs such pods.
 	EmptySince time.Time
+	// Removing says the provider is draining the node to delete it (an
+	// earlier scale-down): it is neither capacity nor part of the group's
+	// count, and no decision names it again.
+	Removing bool
 }
 
 // Input is everything a decision depends on.

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"slices"
 	"time"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -26,7 +27,7 @@ import (
 	"k8s.io/client-go/util/retry"
 	"sigs.k8s.io/yaml"
 
-	"github.com/hikube/hikube/artifacts"
+	"github.com/hikube/hikube/pkg/installchart"
 	"github.com/hikube/hikube/pkg/platform"
 )
 
@@ -36,26 +37,46 @@ const fieldManager = "hikube-local"
 // tenantLabel marks a namespace as a tenant.
 const tenantLabel = platform.TenantLabel
 
-// localManifests are the files of artifacts/deploy the local platform
-// applies. productionManifests run hikube-apiserver as a Deployment behind a
-// ClusterIP Service; locally it is a process behind an ExternalName Service,
-// registered by registerHikube. Every file is in exactly one list (a test
-// keeps it so), so a new manifest forces a decision.
+// The local platform applies the install chart's RBAC (rendered with
+// namespace.create, as a GitOps tool would) and its APIService (registerHikube
+// points it at the local process); the workloads the chart also renders
+// (hikube-apiserver, hikube-controller, etcd, their Services, PDBs and
+// certificates) are processes here. Every rendered kind is in exactly one of
+// the two sets (a test keeps it so), so a new kind in the chart forces a
+// decision.
 var (
-	localManifests = []string{
-		"deploy/namespace.yaml",
-		"deploy/rbac-apiserver.yaml",
-		"deploy/rbac-tenants.yaml",
-		"deploy/rbac-catalog.yaml",
-		"deploy/rbac-apiserver-pki.yaml",
-		"deploy/rbac-controller.yaml",
-		"deploy/rbac-controller-kubevirt.yaml",
-	}
-	productionManifests = []string{
-		"deploy/apiserver.yaml",
-		"deploy/apiservice.yaml",
-	}
+	localKinds = []string{"Namespace", "ServiceAccount", "ClusterRole", "ClusterRoleBinding", "Role", "RoleBinding"}
+	// processKinds are replaced by processes, or by registerHikube (the
+	// APIService) and seedGPUInventory (the ConfigMap).
+	processKinds = []string{"Deployment", "StatefulSet", "Service", "PodDisruptionBudget", "Secret", "ConfigMap", "APIService"}
 )
+
+// chartValues render the chart for the local platform.
+var chartValues = map[string]any{"namespace": map[string]any{"create": true}}
+
+// renderChart renders the install chart with the local platform's values.
+func renderChart(ctx context.Context) ([]*unstructured.Unstructured, error) {
+	c, err := installchart.Load()
+	if err != nil {
+		return nil, err
+	}
+	return installchart.Render(ctx, c, chartValues)
+}
+
+// chartObjects are the rendered objects of the given kinds, in chart order.
+func chartObjects(ctx context.Context, kinds ...string) ([]*unstructured.Unstructured, error) {
+	objs, err := renderChart(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var out []*unstructured.Unstructured
+	for _, o := range objs {
+		if slices.Contains(kinds, o.GetKind()) {
+			out = append(out, o)
+		}
+	}
+	return out, nil
+}
 
 // createBackoff retries an apply whose namespace the just-started
 // kube-apiserver has not created yet (kube-system).
@@ -136,10 +157,10 @@ func (a *applier) apply(ctx context.Context, obj *unstructured.Unstructured) err
 	return nil
 }
 
-// applyPlatformObjects applies the local manifests and the tenants.
+// applyPlatformObjects applies the chart's RBAC and the tenants.
 func (p *Platform) applyPlatformObjects(ctx context.Context) error {
 	began := time.Now()
-	objs, err := decodeManifests(artifacts.FS, localManifests...)
+	objs, err := chartObjects(ctx, localKinds...)
 	if err != nil {
 		return err
 	}
@@ -155,7 +176,7 @@ func (p *Platform) applyPlatformObjects(ctx context.Context) error {
 	if err := p.applyTenants(ctx); err != nil {
 		return err
 	}
-	p.logf("applied %d manifests and %d tenants in %s", len(objs), len(Tenants), time.Since(began).Round(10*time.Millisecond))
+	p.logf("applied %d objects of the install chart and %d tenants in %s", len(objs), len(Tenants), time.Since(began).Round(10*time.Millisecond))
 	return nil
 }
 

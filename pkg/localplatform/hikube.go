@@ -18,7 +18,6 @@ import (
 	"k8s.io/client-go/rest"
 	"k8s.io/utils/ptr"
 
-	"github.com/hikube/hikube/artifacts"
 	"github.com/hikube/hikube/pkg/kubeconfig"
 	"github.com/hikube/hikube/pkg/process"
 )
@@ -142,8 +141,8 @@ func (p *Platform) waitHikubeServing(ctx context.Context, proc *process.Process)
 }
 
 // registerHikube applies the ExternalName Service (an Endpoints object may not
-// hold a loopback address) and the shipped APIService with this platform's
-// port and CA bundle.
+// hold a loopback address) and the install chart's APIService with this
+// platform's port and CA bundle.
 func (p *Platform) registerHikube(ctx context.Context) error {
 	svc := &unstructured.Unstructured{Object: map[string]any{
 		"apiVersion": "v1",
@@ -151,12 +150,12 @@ func (p *Platform) registerHikube(ctx context.Context) error {
 		"metadata":   map[string]any{"name": hikubeServiceName, "namespace": hikubeNamespace},
 		"spec":       map[string]any{"type": "ExternalName", "externalName": "localhost"},
 	}}
-	objs, err := decodeManifests(artifacts.FS, "deploy/apiservice.yaml")
+	objs, err := chartObjects(ctx, "APIService")
 	if err != nil {
 		return err
 	}
 	if len(objs) != 1 || objs[0].GetName() != apiServiceName {
-		return fmt.Errorf("deploy/apiservice.yaml: want exactly the APIService %s", apiServiceName)
+		return fmt.Errorf("the install chart: want exactly the APIService %s", apiServiceName)
 	}
 	apiService := objs[0]
 	if err := unstructured.SetNestedField(apiService.Object, int64(p.ports.HikubeAPIServer), "spec", "service", "port"); err != nil {

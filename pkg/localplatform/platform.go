@@ -72,6 +72,11 @@ type Options struct {
 	// written into the tenant, the default) or "kubevirt" (KubeVirt VMs in
 	// the host, with the simulated KubeVirt of kubevirt.go).
 	NodeProvider string
+	// Supervise restarts any process of the platform that exits, with a
+	// back-off and a log line saying why, as a kubelet restarts a container
+	// (supervise.go). `make run` and the fault tests set it; tests that
+	// kill and restart a component themselves leave it off.
+	Supervise bool
 }
 
 // Tenant is a tenant namespace of the local platform and its admin user.
@@ -98,7 +103,10 @@ type Platform struct {
 
 	mu    sync.Mutex
 	procs map[string]*process.Process
-	order []string // start order; Stop goes backwards
+	specs map[string]launchSpec // how each process was started, to restart it
+
+	supervisor supervisor
+	order      []string // start order; Stop goes backwards
 }
 
 // Start brings the platform up and returns once everything is ready: etcd and
@@ -123,7 +131,7 @@ func Start(ctx context.Context, o Options) (*Platform, error) {
 	if err := os.MkdirAll(home, 0o700); err != nil {
 		return nil, fmt.Errorf("creating local platform home: %w", err)
 	}
-	p := &Platform{opts: o, home: home, bin: bin, procs: map[string]*process.Process{}}
+	p := &Platform{opts: o, home: home, bin: bin, procs: map[string]*process.Process{}, specs: map[string]launchSpec{}}
 	if err := p.start(ctx); err != nil {
 		if stopErr := p.Stop(); stopErr != nil {
 			err = fmt.Errorf("%w (and stopping: %v)", err, stopErr)
@@ -173,6 +181,9 @@ func (p *Platform) start(ctx context.Context) error {
 		}
 	}
 	p.logf("platform ready in %s (home %s)", time.Since(began).Round(10*time.Millisecond), p.home)
+	if p.opts.Supervise {
+		p.supervisor.start(p)
+	}
 	return nil
 }
 
@@ -242,6 +253,7 @@ func (p *Platform) LogPath(name string) string {
 // Stop ends every process in the reverse order of their start: SIGTERM, then
 // SIGKILL after a grace period. It is safe to call more than once.
 func (p *Platform) Stop() error {
+	p.supervisor.stop() // nothing is restarted while the platform stops
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	var errs []error
@@ -289,6 +301,7 @@ func (p *Platform) launchBinary(name, binary string, args []string) (*process.Pr
 		p.order = append(p.order, name)
 	}
 	p.procs[name] = proc
+	p.specs[name] = launchSpec{binary: binary, args: args}
 	return proc, nil
 }
 

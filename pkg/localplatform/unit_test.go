@@ -1,7 +1,7 @@
 package localplatform
 
 import (
-	"io/fs"
+	"context"
 	"net"
 	"path/filepath"
 	"slices"
@@ -11,34 +11,31 @@ import (
 	"testing/fstest"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-
-	"github.com/hikube/hikube/artifacts"
 )
 
-func TestEveryDeployManifestIsEitherLocalOrProductionOnly(t *testing.T) {
-	files, err := fs.Glob(artifacts.FS, "deploy/*.yaml")
+func TestEveryChartKindIsEitherAppliedOrAProcessLocally(t *testing.T) {
+	objs, err := renderChart(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, f := range files {
-		local, prod := slices.Contains(localManifests, f), slices.Contains(productionManifests, f)
-		if local == prod {
-			t.Errorf("%s: in localManifests %v, in productionManifests %v; want exactly one", f, local, prod)
-		}
-	}
-	for _, f := range append(slices.Clone(localManifests), productionManifests...) {
-		if !slices.Contains(files, f) {
-			t.Errorf("%s is listed but not embedded", f)
-		}
-	}
-	objs, err := decodeManifests(artifacts.FS, files...)
-	if err != nil {
-		t.Fatalf("decoding the manifests: %v", err)
-	}
+	seen := map[string]bool{}
 	for _, o := range objs {
-		if _, found, _ := unstructured.NestedBool(o.Object, "spec", "insecureSkipTLSVerify"); found {
-			t.Errorf("%s %s sets insecureSkipTLSVerify", o.GetKind(), o.GetName())
+		kind := o.GetKind()
+		seen[kind] = true
+		if slices.Contains(localKinds, kind) == slices.Contains(processKinds, kind) {
+			t.Errorf("%s %s: kind %s must be in exactly one of localKinds and processKinds", kind, o.GetName(), kind)
 		}
+		if _, found, _ := unstructured.NestedBool(o.Object, "spec", "insecureSkipTLSVerify"); found {
+			t.Errorf("%s %s sets insecureSkipTLSVerify", kind, o.GetName())
+		}
+	}
+	for _, k := range append(slices.Clone(localKinds), processKinds...) {
+		if !seen[k] {
+			t.Errorf("kind %s is listed but the chart renders none", k)
+		}
+	}
+	if !seen["Namespace"] {
+		t.Error("the local values do not render the hikube-system Namespace")
 	}
 }
 

@@ -76,6 +76,9 @@ type NodeStatus struct {
 	// ("waiting for its disk", "booting"); the core counts them in the
 	// node group's condition. Empty when the provider cannot tell.
 	Progress string
+	// Removing says the machine is being deleted: the core neither counts it
+	// nor asks for it again.
+	Removing bool
 }
 
 // Provider carries out the core's decisions. Every method is idempotent:
@@ -116,6 +119,12 @@ type Provider interface {
 // group: the core lists a cluster's nodes by it and the provider owns what
 // carries it.
 const LabelNodeGroup = "apps.hikube.io/node-group"
+
+// AnnotationDrainStarted is on a worker Node the provider is draining in
+// order to remove it, with the time the drain began (RFC 3339). The core
+// counts such a node neither as capacity nor as a node of its group: it is
+// already on its way out.
+const AnnotationDrainStarted = "apps.hikube.io/drain-started"
 
 // NodeReady says whether a node's Ready condition is True.
 func NodeReady(n *corev1.Node) bool {

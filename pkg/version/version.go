@@ -9,8 +9,11 @@ var Version = Default
 // Revision is the git commit the binary was built from; empty until stamped.
 var Revision = ""
 
-// Default is the version of an unstamped build (go build, make build).
-const Default = "v0.1.0-dev"
+// Default is the version of this tree, what an unstamped build (go build,
+// make build, make images without a v* tag on HEAD) says: the chart's
+// appVersion, so that the chart's defaults run the images make images
+// writes (hack/images tests it).
+const Default = "v0.1.0"
 
 // String is the version and, when known, the revision: "v0.1.0 (3f2a1c9…)".
 func String() string {

@@ -64,6 +64,16 @@ func Main(m *testing.M, env *Env, opts localplatform.Options) int {
 	if err := p.Stop(); err != nil {
 		fmt.Fprintf(os.Stderr, "harness: stopping the platform: %v\n", err)
 	}
+	// Whatever the tests did, no log of the platform may hold key material.
+	findings, err := ScanLogs(home)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "harness: %v\n", err)
+		code = 1
+	}
+	for _, f := range findings {
+		fmt.Fprintf(os.Stderr, "harness: secret in a log: %s\n", f)
+		code = 1
+	}
 	if code == 0 {
 		os.RemoveAll(home)
 	} else {

@@ -58,6 +58,9 @@ func validateValuesOverride(a *apps.Addon, fldPath *field.Path) field.ErrorList 
 		return nil
 	}
 	raw := a.ValuesOverride.Raw
+	if len(raw) > apps.MaxValuesOverrideBytes {
+		return field.ErrorList{field.TooLong(fldPath, "", apps.MaxValuesOverrideBytes)}
+	}
 	var values map[string]interface{}
 	if err := json.Unmarshal(raw, &values); err != nil {
 		return field.ErrorList{field.Invalid(fldPath, abbreviate(string(raw)),

@@ -199,6 +199,9 @@ func TestValidateClusterRejects(t *testing.T) {
 			{field.ErrorTypeInvalid, "spec.addons.certManager.valuesOverride"},
 			{field.ErrorTypeInvalid, "spec.addons.ingressNginx.valuesOverride"},
 		}},
+		{name: "values override beyond its size", tenant: func(c *v1alpha1.Cluster) {
+			c.Spec.Addons.CertManager.ValuesOverride = &runtime.RawExtension{Raw: []byte(`{"blob":"` + strings.Repeat("x", apps.MaxValuesOverrideBytes) + `"}`)}
+		}, want: []wantErr{{field.ErrorTypeTooLong, "spec.addons.certManager.valuesOverride"}}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -179,12 +179,13 @@ func (e *emptyNodes) autoscalerGroups(s *state, nodes []corev1.Node, machines []
 			// keep that condition until the scheduler places them, and
 			// would otherwise ask for a second node.
 			ready := provider.NodeReady(&n) && hasLabels(n.Labels, ag.Template.Labels) && readyFor(&n, now) >= nodeSettle
-			ag.Nodes = append(ag.Nodes, autoscaler.Node{Name: n.Name, Zone: n.Labels[LabelZone], Ready: ready, EmptySince: since})
+			_, removing := n.Annotations[provider.AnnotationDrainStarted]
+			ag.Nodes = append(ag.Nodes, autoscaler.Node{Name: n.Name, Zone: n.Labels[LabelZone], Ready: ready, EmptySince: since, Removing: removing})
 		}
 		// A machine without its Node yet is starting, not empty.
 		for _, m := range machines {
 			if m.Group == name && !slices.ContainsFunc(nodes, func(n corev1.Node) bool { return n.Name == m.Name }) {
-				ag.Nodes = append(ag.Nodes, autoscaler.Node{Name: m.Name, Zone: m.Zone})
+				ag.Nodes = append(ag.Nodes, autoscaler.Node{Name: m.Name, Zone: m.Zone, Removing: m.Removing})
 			}
 		}
 		groups = append(groups, ag)
@@ -277,7 +278,9 @@ func desiredNodes(s *state, groups []autoscaler.Group, decisions []autoscaler.De
 		}
 		perZone := map[string]int{}
 		for _, n := range g.Nodes {
-			if remove[n.Name] {
+			// A node being drained stays out of the list, so the provider
+			// finishes removing it.
+			if remove[n.Name] || n.Removing {
 				continue
 			}
 			perZone[n.Zone]++

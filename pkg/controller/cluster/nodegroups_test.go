@@ -52,3 +52,27 @@ func TestNewNodesSpreadOverTheGroupsZones(t *testing.T) {
 		})
 	}
 }
+
+// A node the provider is draining (an earlier scale-down) is left out of the
+// desired list, so the provider finishes removing it, while a pending pod in
+// the same round gets one new node.
+func TestDrainingNodesAreNotAskedForAgain(t *testing.T) {
+	cl := &v1alpha1.Cluster{Spec: v1alpha1.ClusterSpec{NodeGroups: map[string]v1alpha1.NodeGroup{
+		"w": {MinReplicas: ptr.To[int32](1), MaxReplicas: ptr.To[int32](3), InstanceType: "s1.large"},
+	}}}
+	cl.Name = "c"
+	g := autoscaler.Group{Name: "w", Min: 1, Max: 3, Template: nodeTemplate(cl, "w", cl.Spec.NodeGroups["w"], nil),
+		Nodes: []autoscaler.Node{{Name: "c-w-a", Zone: "geneva", Ready: true}, {Name: "c-w-b", Zone: "lucerne", Ready: true, Removing: true}}}
+	specs := desiredNodes(&state{cluster: cl}, []autoscaler.Group{g}, []autoscaler.Decision{{Group: "w", From: 1, To: 2}})
+	if len(specs) != 2 {
+		t.Fatalf("desired %d nodes, want 2 (the staying one and one new)", len(specs))
+	}
+	for _, s := range specs {
+		if s.Name == "c-w-b" {
+			t.Error("the draining node c-w-b is asked for again")
+		}
+	}
+	if specs[0].Name != "c-w-a" {
+		t.Errorf("first desired node = %s, want the staying c-w-a", specs[0].Name)
+	}
+}

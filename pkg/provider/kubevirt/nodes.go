@@ -171,7 +171,8 @@ func (n *Nodes) ListNodes(ctx context.Context, c provider.ClusterRef) ([]provide
 	out := make([]provider.NodeStatus, 0, len(vms))
 	for _, name := range slices.Sorted(maps.Keys(vms)) {
 		l := vms[name].GetLabels()
-		out = append(out, provider.NodeStatus{Name: name, Group: l[provider.LabelNodeGroup], Zone: l[labelZone], Ready: ready[name]})
+		out = append(out, provider.NodeStatus{Name: name, Group: l[provider.LabelNodeGroup], Zone: l[labelZone], Ready: ready[name],
+			Removing: vms[name].GetDeletionTimestamp() != nil})
 	}
 	return out, nil
 }
@@ -419,7 +420,7 @@ func (n *Nodes) remove(ctx context.Context, c provider.ClusterRef, tenant kubern
 
 // annotationDrainStarted remembers on the Node when its drain began, so a
 // restarted controller keeps the same deadline.
-const annotationDrainStarted = "apps.hikube.io/drain-started"
+const annotationDrainStarted = provider.AnnotationDrainStarted
 
 // drain cordons the node and evicts its pods (DaemonSet pods stay, as
 // kubectl drain leaves them). It reports true once no evictable pod is left

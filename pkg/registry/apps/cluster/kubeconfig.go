@@ -191,16 +191,17 @@ func (r *KubeconfigREST) issue(ctx context.Context, name string, lifetime time.D
 }
 
 func clampExpiration(seconds int64) time.Duration {
-	d := time.Duration(seconds) * time.Second
+	// Compared in seconds: converting first would overflow for a huge
+	// ?expirationSeconds= and sign for the minimum instead of the maximum.
 	switch {
 	case seconds <= 0:
 		return DefaultKubeconfigExpiration
-	case d < MinKubeconfigExpiration:
+	case seconds < validation.MinKubeconfigExpirationSeconds:
 		return MinKubeconfigExpiration
-	case d > MaxKubeconfigExpiration:
+	case seconds > validation.MaxKubeconfigExpirationSeconds:
 		return MaxKubeconfigExpiration
 	}
-	return d
+	return time.Duration(seconds) * time.Second
 }
 
 // certGroups keeps the caller's own groups, minus the system ones that mean

@@ -12,6 +12,7 @@ import (
 	"sigs.k8s.io/structured-merge-diff/v6/fieldpath"
 
 	"github.com/hikube/hikube/apis/apps"
+	"github.com/hikube/hikube/pkg/registry/sizelimit"
 )
 
 // REST is the clusters resource.
@@ -56,6 +57,8 @@ func NewStorage(scheme *runtime.Scheme, optsGetter generic.RESTOptionsGetter, us
 	if err := store.CompleteWithOptions(&generic.StoreOptions{RESTOptions: optsGetter, AttrFunc: GetAttrs}); err != nil {
 		return nil, fmt.Errorf("completing the clusters store: %w", err)
 	}
+	// An object etcd refuses for its size is the client's error (413), not 500.
+	store.Storage.Storage = sizelimit.Wrap(store.Storage.Storage)
 
 	statusStore := *store
 	statusStrategy := NewStatusStrategy(strategy)
