@@ -16,6 +16,8 @@ import (
 	"github.com/spf13/cobra"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/fields"
 	"k8s.io/apimachinery/pkg/runtime"
 	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
 	"k8s.io/client-go/dynamic"
@@ -39,6 +41,8 @@ import (
 	"github.com/hikube/hikube/pkg/provider"
 	"github.com/hikube/hikube/pkg/provider/kubevirt"
 	"github.com/hikube/hikube/pkg/provider/local"
+	"github.com/hikube/hikube/pkg/quota"
+	"github.com/hikube/hikube/pkg/version"
 )
 
 // Options are hikube-controller's flags.
@@ -88,7 +92,9 @@ func NewCommand(ctx context.Context, o *Options) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "hikube-controller",
 		Short: "Reconcile hikube clusters: control planes, node groups, add-ons",
-		RunE:  func(c *cobra.Command, _ []string) error { return o.Run(c.Context()) },
+		// --version prints it (stamped by make images).
+		Version: version.String(),
+		RunE:    func(c *cobra.Command, _ []string) error { return o.Run(c.Context()) },
 	}
 	cmd.SetContext(ctx)
 	fs := cmd.Flags()
@@ -240,15 +246,23 @@ func (o *Options) runController(ctx context.Context, kube kubernetes.Interface, 
 		return err
 	}
 	cluster.RegisterPhaseCollector(prometheus.DefaultRegisterer, factory.Apps().V1alpha1().Clusters().Lister())
-	// The quotas' status is a display for kubectl describe quota: one writer,
-	// the leader, is enough (admission counts from the store).
+	// The usage records are kept exact by hikube-apiserver as it admits;
+	// their reconciler, which corrects drift, needs one writer: the leader.
 	kubeFactory := kubeinformers.NewSharedInformerFactory(kube, 10*time.Minute)
-	quotaStatus, err := quotastatus.New(kube, factory.Apps().V1alpha1().Clusters(), kubeFactory.Core().V1().ResourceQuotas())
+	// Of the ConfigMaps, only hikube-system's GPU usage record matters.
+	systemFactory := kubeinformers.NewSharedInformerFactoryWithOptions(kube, 10*time.Minute,
+		kubeinformers.WithNamespace(platform.Namespace),
+		kubeinformers.WithTweakListOptions(func(o *metav1.ListOptions) {
+			o.FieldSelector = fields.OneTermEqualSelector("metadata.name", quota.GPUUsageName).String()
+		}))
+	quotaStatus, err := quotastatus.New(kube, factory.Apps().V1alpha1().Clusters(), kubeFactory.Core().V1().ResourceQuotas(),
+		systemFactory.Core().V1().ConfigMaps())
 	if err != nil {
 		return err
 	}
 	factory.Start(ctx.Done())
 	kubeFactory.Start(ctx.Done())
+	systemFactory.Start(ctx.Done())
 	go func() {
 		if err := quotaStatus.Run(ctx, 1); err != nil {
 			klog.FromContext(ctx).Error(err, "Quota status controller stopped")
