@@ -294,6 +294,13 @@ func (o *Options) leaderElect(ctx context.Context, cfg *rest.Config, kube kubern
 			OnStoppedLeading: func() { klog.InfoS("Leadership lost or released", "identity", id) },
 		},
 	})
+	// Losing the lease while nobody asked us to stop (the host API was
+	// unreachable past the renew deadline) is a failure, as for
+	// kube-controller-manager: exit non-zero so that whatever supervises us
+	// counts and shows it, and restarts us to compete again.
+	if ctx.Err() == nil {
+		return fmt.Errorf("leader election lost (identity %s): the Lease could not be renewed within %s", id, 10*time.Second)
+	}
 	return nil
 }
 
