@@ -94,7 +94,10 @@ type GPU struct {
 type Addons struct {
 	// CertManager issues certificates inside the cluster.
 	CertManager *Addon
-	// IngressNginx is the ingress controller.
+	// IngressNginx is the ingress-nginx controller, pinned to the last chart
+	// release (4.15.1): the ingress-nginx project was retired upstream in
+	// March 2026 and gets no more fixes, security ones included. New clusters
+	// should use gatewayAPI (Gateway API with Envoy Gateway) instead.
 	IngressNginx *IngressNginxAddon
 	// Fluxcd is the GitOps toolkit.
 	Fluxcd *Addon
@@ -104,7 +107,8 @@ type Addons struct {
 	GPUOperator *Addon
 	// Velero backs up the cluster's resources and volumes.
 	Velero *Addon
-	// GatewayAPI installs the Gateway API resources and a controller.
+	// GatewayAPI installs the Gateway API CRDs and Envoy Gateway, a maintained
+	// Gateway controller: the successor of ingressNginx.
 	GatewayAPI *Addon
 }
 
@@ -112,7 +116,11 @@ type Addons struct {
 type Addon struct {
 	// Enabled installs the add-on when true and removes it when false.
 	Enabled bool
-	// ValuesOverride is merged over the add-on's default Helm values.
+	// ValuesOverride is merged over the add-on's Helm values with Helm's rules:
+	// maps merge key by key, anything else replaces, and null removes a key.
+	// Values the platform enforces are applied after it. For an add-on made
+	// of several charts (monitoringAgents), its top-level keys are the
+	// release names (node-exporter, kube-state-metrics, fluent-bit).
 	ValuesOverride *runtime.RawExtension
 }
 
@@ -195,18 +203,48 @@ type NodeGroupStatus struct {
 type AddonState string
 
 const (
+	// AddonInstalling: the release is being installed or upgraded, or its
+	// workloads are not available yet.
 	AddonInstalling AddonState = "Installing"
-	AddonReady      AddonState = "Ready"
-	AddonRemoving   AddonState = "Removing"
-	AddonFailed     AddonState = "Failed"
+	// AddonReady: every release of the add-on is deployed and its workloads
+	// are available.
+	AddonReady AddonState = "Ready"
+	// AddonUninstalling: the add-on was disabled; its releases are being
+	// uninstalled and its namespace deleted.
+	AddonUninstalling AddonState = "Uninstalling"
+	// AddonFailed: Helm failed, or the chart is not available; the reason
+	// and message say which. The controller retries.
+	AddonFailed AddonState = "Failed"
 )
 
 // AddonStatus reports one add-on.
 type AddonStatus struct {
-	// State is Installing, Ready, Removing or Failed.
+	// State is Installing, Ready, Uninstalling or Failed.
 	State AddonState
+	// Reason is a CamelCase word for the state, such as ChartUnavailable or
+	// InstallFailed.
+	Reason string
 	// Message explains the state when it is not Ready.
 	Message string
+	// Releases are the add-on's Helm releases in the cluster.
+	Releases []AddonRelease
+}
+
+// AddonRelease is one Helm release of an add-on.
+type AddonRelease struct {
+	// Name is the release name.
+	Name string
+	// Namespace is where the release and its workloads live.
+	Namespace string
+	// Chart is the chart's name.
+	Chart string
+	// ChartVersion is the chart version installed.
+	ChartVersion string
+	// Revision is the release's current revision.
+	Revision int32
+	// Status is Helm's status of that revision (deployed, failed,
+	// pending-install, ...).
+	Status string
 }
 
 // +k8s:deepcopy-gen:interfaces=k8s.io/apimachinery/pkg/runtime.Object

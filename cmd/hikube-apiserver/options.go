@@ -29,6 +29,7 @@ import (
 	"github.com/hikube/hikube/pkg/embeddedetcd"
 	generatedopenapi "github.com/hikube/hikube/pkg/generated/openapi"
 	"github.com/hikube/hikube/pkg/quota"
+	"github.com/hikube/hikube/pkg/version"
 )
 
 const etcdPathPrefix = "/registry/apps.hikube.io"
@@ -42,6 +43,9 @@ type Options struct {
 	// GPUCapacitySource is where quota admission and the gpumodels catalog
 	// read the GPU capacity: "inventory" or "nodes".
 	GPUCapacitySource string
+	// Shutdown is how the server drains on SIGTERM (the flags of
+	// kube-apiserver's that matter to an aggregated server).
+	Shutdown ShutdownOptions
 
 	Stdout, Stderr io.Writer
 }
@@ -69,6 +73,7 @@ func NewOptions(stdout, stderr io.Writer) *Options {
 	o.Recommended.Admission.RecommendedPluginOrder = append(o.Recommended.Admission.RecommendedPluginOrder,
 		reserved.PluginName, quotaadmission.PluginName)
 	o.GPUCapacitySource = quota.CapacitySourceInventory
+	o.Shutdown = DefaultShutdownOptions()
 	return o
 }
 
@@ -77,6 +82,8 @@ func NewCommand(ctx context.Context, o *Options) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "hikube-apiserver",
 		Short: "Serve the apps.hikube.io API behind the Kubernetes aggregation layer",
+		// --version prints it (stamped by make images).
+		Version: version.String(),
 		RunE: func(c *cobra.Command, _ []string) error {
 			return o.Run(c.Context())
 		},
@@ -88,12 +95,13 @@ func NewCommand(ctx context.Context, o *Options) *cobra.Command {
 		"Directory of the embedded etcd, used when --etcd-servers is empty.")
 	fs.StringVar(&o.GPUCapacitySource, "gpu-capacity-source", o.GPUCapacitySource,
 		"Where the GPU capacity per model and datacenter comes from: inventory (the ConfigMap hikube-system/gpu-inventory) or nodes (allocatable GPUs of the host's nodes per topology.kubernetes.io/zone).")
+	o.Shutdown.AddFlags(fs)
 	return cmd
 }
 
 // Validate checks the flags.
 func (o *Options) Validate() error {
-	return utilerrors.NewAggregate(o.Recommended.Validate())
+	return utilerrors.NewAggregate(append(o.Recommended.Validate(), o.Shutdown.Validate()...))
 }
 
 // Config builds the server configuration from the flags.
@@ -129,6 +137,7 @@ func (o *Options) Config() (*apiserver.Config, error) {
 	if err := o.Recommended.ApplyTo(cfg); err != nil {
 		return nil, fmt.Errorf("applying options: %w", err)
 	}
+	o.Shutdown.ApplyTo(&cfg.Config)
 	host, err := kubernetes.NewForConfig(cfg.ClientConfig)
 	if err != nil {
 		return nil, fmt.Errorf("client of the host cluster: %w", err)

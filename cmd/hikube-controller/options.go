@@ -16,6 +16,8 @@ import (
 	"github.com/spf13/cobra"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/fields"
 	"k8s.io/apimachinery/pkg/runtime"
 	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
 	"k8s.io/client-go/dynamic"
@@ -39,6 +41,8 @@ import (
 	"github.com/hikube/hikube/pkg/provider"
 	"github.com/hikube/hikube/pkg/provider/kubevirt"
 	"github.com/hikube/hikube/pkg/provider/local"
+	"github.com/hikube/hikube/pkg/quota"
+	"github.com/hikube/hikube/pkg/version"
 )
 
 // Options are hikube-controller's flags.
@@ -88,7 +92,9 @@ func NewCommand(ctx context.Context, o *Options) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "hikube-controller",
 		Short: "Reconcile hikube clusters: control planes, node groups, add-ons",
-		RunE:  func(c *cobra.Command, _ []string) error { return o.Run(c.Context()) },
+		// --version prints it (stamped by make images).
+		Version: version.String(),
+		RunE:    func(c *cobra.Command, _ []string) error { return o.Run(c.Context()) },
 	}
 	cmd.SetContext(ctx)
 	fs := cmd.Flags()
@@ -114,6 +120,10 @@ func NewCommand(ctx context.Context, o *Options) *cobra.Command {
 	fs.StringVar(&o.MetricsBindAddress, "metrics-bind-address", o.MetricsBindAddress, "Address of the Prometheus /metrics and the /healthz endpoints; empty disables them.")
 	fs.DurationVar(&o.Controller.ScaleDownGrace, "scale-down-grace", o.Controller.ScaleDownGrace, "How long a node must stay empty before the autoscaler removes it.")
 	fs.DurationVar(&o.Controller.ResyncReady, "resync-ready", o.Controller.ResyncReady, "How often a Ready cluster is checked again (control-plane health, pending pods).")
+	fs.StringVar(&o.Controller.Addons.ChartSource, "addon-chart-source", o.Controller.Addons.ChartSource, "Where add-on charts are pulled from, at the catalog's exact versions: an https:// chart repository (index.yaml, digests checked), an oci:// registry (oci://host/path holding <chart>:<version>), or a local directory of <chart>-<version>.tgz. Empty: add-ons report ChartUnavailable.")
+	fs.DurationVar(&o.Controller.Addons.Timeout, "addon-timeout", o.Controller.Addons.Timeout, "Deadline of one Helm action of an add-on, hooks included; a release left pending longer is rolled back or reinstalled.")
+	fs.DurationVar(&o.Controller.Addons.Recheck, "addon-recheck", o.Controller.Addons.Recheck, "How often an unchanged add-on is compared with its release again.")
+	fs.BoolVar(&o.Controller.Addons.AdmissionWebhooks, "addon-admission-webhooks", o.Controller.Addons.AdmissionWebhooks, "Keep the add-on charts' admission webhooks; false where the tenant API server cannot reach pods (simulated nodes), so charts run without them.")
 	return cmd
 }
 
@@ -236,15 +246,23 @@ func (o *Options) runController(ctx context.Context, kube kubernetes.Interface, 
 		return err
 	}
 	cluster.RegisterPhaseCollector(prometheus.DefaultRegisterer, factory.Apps().V1alpha1().Clusters().Lister())
-	// The quotas' status is a display for kubectl describe quota: one writer,
-	// the leader, is enough (admission counts from the store).
+	// The usage records are kept exact by hikube-apiserver as it admits;
+	// their reconciler, which corrects drift, needs one writer: the leader.
 	kubeFactory := kubeinformers.NewSharedInformerFactory(kube, 10*time.Minute)
-	quotaStatus, err := quotastatus.New(kube, factory.Apps().V1alpha1().Clusters(), kubeFactory.Core().V1().ResourceQuotas())
+	// Of the ConfigMaps, only hikube-system's GPU usage record matters.
+	systemFactory := kubeinformers.NewSharedInformerFactoryWithOptions(kube, 10*time.Minute,
+		kubeinformers.WithNamespace(platform.Namespace),
+		kubeinformers.WithTweakListOptions(func(o *metav1.ListOptions) {
+			o.FieldSelector = fields.OneTermEqualSelector("metadata.name", quota.GPUUsageName).String()
+		}))
+	quotaStatus, err := quotastatus.New(kube, factory.Apps().V1alpha1().Clusters(), kubeFactory.Core().V1().ResourceQuotas(),
+		systemFactory.Core().V1().ConfigMaps())
 	if err != nil {
 		return err
 	}
 	factory.Start(ctx.Done())
 	kubeFactory.Start(ctx.Done())
+	systemFactory.Start(ctx.Done())
 	go func() {
 		if err := quotaStatus.Run(ctx, 1); err != nil {
 			klog.FromContext(ctx).Error(err, "Quota status controller stopped")
@@ -276,6 +294,13 @@ func (o *Options) leaderElect(ctx context.Context, cfg *rest.Config, kube kubern
 			OnStoppedLeading: func() { klog.InfoS("Leadership lost or released", "identity", id) },
 		},
 	})
+	// Losing the lease while nobody asked us to stop (the host API was
+	// unreachable past the renew deadline) is a failure, as for
+	// kube-controller-manager: exit non-zero so that whatever supervises us
+	// counts and shows it, and restarts us to compete again.
+	if ctx.Err() == nil {
+		return fmt.Errorf("leader election lost (identity %s): the Lease could not be renewed within %s", id, 10*time.Second)
+	}
 	return nil
 }
 

@@ -77,6 +77,11 @@ Try (as alice):
   kubectl get --raw /apis/apps.hikube.io/v1alpha1/namespaces/tenant-a/clusters/ml/kubeconfig > ml.kubeconfig
   kubectl --kubeconfig ml.kubeconfig get nodes
 
+Add-ons (kubectl hikube addon enable CLUSTER cert-manager ...) are Helm releases of
+local stand-in charts (test/charts) served by this process, not the real charts;
+HIKUBE_ADDON_CHART_SOURCE=https://... or oci://... (or a directory of .tgz) makes
+hikube-controller pull the real ones from a chart repository.
+
 Tenant clusters run under %s; logs are in %s. Press Ctrl-C to stop.
 `, p.KubeconfigPath("admin"), alice, bob, alice, p.ClustersDir(), filepath.Join(p.Home(), "logs"))
 }

@@ -17,7 +17,6 @@ import (
 	"github.com/hikube/hikube/apis/apps"
 	"github.com/hikube/hikube/apis/apps/install"
 	"github.com/hikube/hikube/apis/apps/v1alpha1"
-	quotaadmission "github.com/hikube/hikube/pkg/admission/quota"
 	"github.com/hikube/hikube/pkg/quota"
 	catalogregistry "github.com/hikube/hikube/pkg/registry/apps/catalog"
 	clusterregistry "github.com/hikube/hikube/pkg/registry/apps/cluster"
@@ -47,7 +46,8 @@ type Config struct {
 	// Secrets live.
 	Host kubernetes.Interface
 	// Quota is quota admission's Tracker: it gives the gpumodels catalog its
-	// capacity figures; nil leaves them off.
+	// capacity figures and the clusters registry the usage to give back; nil
+	// leaves them off.
 	Quota *quota.Tracker
 }
 
@@ -79,7 +79,11 @@ func (c completedConfig) New() (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("creating the generic server: %w", err)
 	}
-	clusters, err := clusterregistry.NewStorage(Scheme, c.GenericConfig.RESTOptionsGetter)
+	var usage clusterregistry.Usage
+	if c.Quota != nil {
+		usage = c.Quota
+	}
+	clusters, err := clusterregistry.NewStorage(Scheme, c.GenericConfig.RESTOptionsGetter, usage)
 	if err != nil {
 		return nil, err
 	}
@@ -98,11 +102,6 @@ func (c completedConfig) New() (*Server, error) {
 	}
 	if err := generic.InstallAPIGroup(&group); err != nil {
 		return nil, fmt.Errorf("installing the %s API group: %w", apps.GroupName, err)
-	}
-	if c.Quota != nil {
-		generic.AddPostStartHookOrDie(quotaadmission.LedgerHookName, func(hook genericapiserver.PostStartHookContext) error {
-			return c.Quota.StartWatch(hook.Context)
-		})
 	}
 	return &Server{GenericAPIServer: generic}, nil
 }

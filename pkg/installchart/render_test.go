@@ -86,7 +86,7 @@ func TestDefaultsInstallAHighlyAvailablePlatform(t *testing.T) {
 	if !slices.Contains(a, wantEtcd) {
 		t.Errorf("hikube-apiserver args %v lack %s", a, wantEtcd)
 	}
-	if img, _, _ := unstructured.NestedSlice(api.Object, "spec", "template", "spec", "containers"); img[0].(map[string]any)["image"] != "ghcr.io/hikube/hikube-apiserver:0.1.0" {
+	if img, _, _ := unstructured.NestedSlice(api.Object, "spec", "template", "spec", "containers"); img[0].(map[string]any)["image"] != "ghcr.io/hikube/hikube-apiserver:v0.1.0" {
 		t.Errorf("hikube-apiserver image = %v, want the chart's appVersion", img[0].(map[string]any)["image"])
 	}
 	find(t, objs, "PodDisruptionBudget", "hikube-apiserver")

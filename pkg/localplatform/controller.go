@@ -28,8 +28,13 @@ func (p *Platform) startController(ctx context.Context) error {
 	if err := p.writeServiceAccountKubeconfig(ctx, controllerSA, procController); err != nil {
 		return err
 	}
-	_, err := p.launch(procController, p.controllerArgs())
+	args := p.controllerArgs()
+	addonArgs, err := p.addonChartArgs()
 	if err != nil {
+		return err
+	}
+	args = append(args, addonArgs...)
+	if _, err := p.launch(procController, args); err != nil {
 		return err
 	}
 	p.logf("hikube-controller started in %s (state in %s)", time.Since(began).Round(10*time.Millisecond), p.ClustersDir())

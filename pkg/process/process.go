@@ -135,13 +135,16 @@ func (p *Process) Signal(sig syscall.Signal) error {
 	return SignalGroup(p.PID(), sig)
 }
 
-// SignalGroup sends sig to the process group led by pid and to pid itself (in
-// case it leads no group). A process that is already gone is no error. The
-// caller makes sure that pid still names the process it means.
+// SignalGroup sends sig to the process group led by pid, or to pid alone
+// when it leads no group. Never both: a second SIGTERM is how Kubernetes
+// servers are told to skip their graceful shutdown (they exit 1 at once). A
+// process that is already gone is no error. The caller makes sure that pid
+// still names the process it means.
 func SignalGroup(pid int, sig syscall.Signal) error {
-	gerr := syscall.Kill(-pid, sig)
-	err := syscall.Kill(pid, sig)
-	if err != nil && !errors.Is(err, syscall.ESRCH) && gerr != nil {
+	if err := syscall.Kill(-pid, sig); err == nil {
+		return nil
+	}
+	if err := syscall.Kill(pid, sig); err != nil && !errors.Is(err, syscall.ESRCH) {
 		return fmt.Errorf("signalling pid %d: %w", pid, err)
 	}
 	return nil

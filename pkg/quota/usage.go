@@ -1,11 +1,13 @@
 // Package quota computes what a cluster takes from its tenant's quota and from
 // the platform's GPU capacity, and words the refusals. The computation is
 // pure functions (usage.go, check.go, gpus.go); the Tracker (tracker.go)
-// holds what needs state: the live counts of our store, the GPU capacity
-// source, the locks and the ledger of reservations of writes in flight. The
-// admission plugin (pkg/admission/quota) is a thin adapter over the Tracker,
-// the gpumodels catalog reads its GPUStatus, and hikube-controller's quota
-// status controller (pkg/controller/quotastatus) uses the pure functions.
+// checks and charges the usage records every hikube-apiserver replica shares
+// (quotausage.go: the quotas' status.used; gpuusage.go: the GPU usage
+// ConfigMap) with compare-and-swap, and gives back what did not land
+// (charges.go). The admission plugin (pkg/admission/quota) is a thin adapter
+// over the Tracker, the clusters registry gives back, the gpumodels catalog
+// reads its GPUStatus, and hikube-controller's quota status controller
+// (pkg/controller/quotastatus) corrects the records from the store.
 package quota
 
 import (

@@ -20,9 +20,9 @@ func newAddonCmd(f *Factory) *cobra.Command {
 	c := &cobra.Command{
 		Use:     "addon",
 		Aliases: []string{"addons"},
-		Short:   "Enable or disable the add-ons of a cluster (" + joinAddons() + ")",
+		Short:   "List, enable, disable the add-ons of a cluster and show their Helm values (" + joinAddons() + ")",
 	}
-	c.AddCommand(newAddonSwitchCmd(f, true), newAddonSwitchCmd(f, false))
+	c.AddCommand(newAddonListCmd(f), newAddonSwitchCmd(f, true), newAddonSwitchCmd(f, false), newAddonValuesCmd(f))
 	return c
 }
 

@@ -79,7 +79,10 @@ func TestSeedExamplesBecomeRealClusters(t *testing.T) {
 		if !contains(sc, "local=false", "replicated=true") {
 			t.Errorf("storage classes = %q, want local and replicated with replicated the default", sc)
 		}
-		pods := env.MustKubectl(t, kc, "get", "pods", "-n", "ingress-nginx", "-o", `jsonpath={range .items[*]}{.spec.nodeName}{" "}{.status.phase}{"\n"}{end}`)
+		// Ready is the control plane and the nodes; the add-ons say when they
+		// are installed on their own condition.
+		env.MustKubectl(t, "alice", "wait", "--for=condition=AddonsReady", "cluster/web", "-n", tenantA, "--timeout=2m")
+		pods := env.MustKubectl(t, kc, "get", "pods", "-n", "ingress-nginx", "-l", "app.kubernetes.io/component=controller", "-o", `jsonpath={range .items[*]}{.spec.nodeName}{" "}{.status.phase}{"\n"}{end}`)
 		for _, line := range strings.Split(strings.TrimSpace(pods), "\n") {
 			if !strings.HasPrefix(line, "web-web-") || !strings.HasSuffix(line, "Running") {
 				t.Errorf("ingress-nginx pod not running on a web node: %q", line)

@@ -25,14 +25,22 @@ import (
 // (these tests leave the controller out) until the test ends.
 func runQuotaStatus(t *testing.T) {
 	t.Helper()
+	runQuotaStatusWithGrace(t, quotastatus.DefaultGrace)
+}
+
+// runQuotaStatusWithGrace is runQuotaStatus with the grace before a figure
+// is lowered.
+func runQuotaStatusWithGrace(t *testing.T, grace time.Duration) {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	host := hostClient(t)
 	kubeFactory := kubeinformers.NewSharedInformerFactory(host, 0)
 	hikubeFactory := informers.NewSharedInformerFactory(hikubeClient(t, "admin"), 0)
-	c, err := quotastatus.New(host, hikubeFactory.Apps().V1alpha1().Clusters(), kubeFactory.Core().V1().ResourceQuotas())
+	c, err := quotastatus.New(host, hikubeFactory.Apps().V1alpha1().Clusters(), kubeFactory.Core().V1().ResourceQuotas(), kubeFactory.Core().V1().ConfigMaps())
 	if err != nil {
 		t.Fatal(err)
 	}
+	c.Grace = grace
 	kubeFactory.Start(ctx.Done())
 	hikubeFactory.Start(ctx.Done())
 	done := make(chan struct{})

@@ -4,9 +4,11 @@ package v1alpha1
 // `kubectl wait --for=condition=Ready`, the plugin and tenants' automation
 // read them, so the controller and its clients share these names.
 const (
-	// ConditionReady summarizes the three below: True when the control plane,
-	// the node groups and the add-ons are ready for the current generation;
-	// otherwise it carries the reason and message of the first one that is not.
+	// ConditionReady summarizes ControlPlaneReady and NodeGroupsReady: True
+	// when the control plane and the node groups are ready for the current
+	// generation; otherwise it carries the reason and message of the first one
+	// that is not. Add-ons are not part of it: they have AddonsReady, so that
+	// an add-on's install never holds a cluster back.
 	ConditionReady = "Ready"
 	// ConditionControlPlaneReady is True when the control plane serves the
 	// version the spec asks for.
@@ -15,7 +17,8 @@ const (
 	// autoscaler decided and all of them are Ready.
 	ConditionNodeGroupsReady = "NodeGroupsReady"
 	// ConditionAddonsReady is True when every enabled add-on is ready and the
-	// disabled ones are gone.
+	// disabled ones are gone; its reason is that of the first add-on that is
+	// not (AddonsProgressing, AddonsFailed).
 	ConditionAddonsReady = "AddonsReady"
 )
 
@@ -52,4 +55,28 @@ const (
 	ReasonAddonsProgressing = "AddonsProgressing"
 	// ReasonAddonsReady: every enabled add-on is ready (AddonsReady).
 	ReasonAddonsReady = "AddonsReady"
+)
+
+// Reasons of AddonsReady beyond the two above, and of an add-on's own
+// status (status.addons[*].reason).
+const (
+	// ReasonAddonsFailed: at least one add-on failed (AddonsReady).
+	ReasonAddonsFailed = "AddonsFailed"
+	// ReasonChartUnavailable: the configured chart source has no such chart
+	// or version; the message names the reference tried.
+	ReasonChartUnavailable = "ChartUnavailable"
+	// ReasonInstalling: Helm is installing or upgrading the release.
+	ReasonInstalling = "Installing"
+	// ReasonInstallFailed: Helm's install, upgrade or rollback failed; the
+	// message has Helm's description of the release.
+	ReasonInstallFailed = "InstallFailed"
+	// ReasonWorkloadsNotAvailable: the release is deployed, but some of its
+	// Deployments, DaemonSets or StatefulSets are not available yet.
+	ReasonWorkloadsNotAvailable = "WorkloadsNotAvailable"
+	// ReasonDeployed: every release is deployed and its workloads available.
+	ReasonDeployed = "Deployed"
+	// ReasonUninstalling: the add-on was disabled and is being uninstalled.
+	ReasonUninstalling = "Uninstalling"
+	// ReasonUninstallFailed: Helm's uninstall failed; it is retried.
+	ReasonUninstallFailed = "UninstallFailed"
 )

@@ -116,7 +116,10 @@ type Addons struct {
 	// CertManager issues certificates inside the cluster.
 	// +optional
 	CertManager *Addon `json:"certManager,omitempty"`
-	// IngressNginx is the ingress controller.
+	// IngressNginx is the ingress-nginx controller, pinned to the last chart
+	// release (4.15.1): the ingress-nginx project was retired upstream in
+	// March 2026 and gets no more fixes, security ones included. New clusters
+	// should use gatewayAPI (Gateway API with Envoy Gateway) instead.
 	// +optional
 	IngressNginx *IngressNginxAddon `json:"ingressNginx,omitempty"`
 	// Fluxcd is the GitOps toolkit.
@@ -131,7 +134,8 @@ type Addons struct {
 	// Velero backs up the cluster's resources and volumes.
 	// +optional
 	Velero *Addon `json:"velero,omitempty"`
-	// GatewayAPI installs the Gateway API resources and a controller.
+	// GatewayAPI installs the Gateway API CRDs and Envoy Gateway, a maintained
+	// Gateway controller: the successor of ingressNginx.
 	// +optional
 	GatewayAPI *Addon `json:"gatewayAPI,omitempty"`
 }
@@ -141,7 +145,11 @@ type Addon struct {
 	// Enabled installs the add-on when true and removes it when false.
 	// +optional
 	Enabled bool `json:"enabled"`
-	// ValuesOverride is merged over the add-on's default Helm values.
+	// ValuesOverride is merged over the add-on's Helm values with Helm's rules:
+	// maps merge key by key, anything else replaces, and null removes a key.
+	// Values the platform enforces are applied after it. For an add-on made
+	// of several charts (monitoringAgents), its top-level keys are the
+	// release names (node-exporter, kube-state-metrics, fluent-bit).
 	// +optional
 	ValuesOverride *runtime.RawExtension `json:"valuesOverride,omitempty"`
 }
@@ -244,20 +252,59 @@ type NodeGroupStatus struct {
 type AddonState string
 
 const (
+	// AddonInstalling: the release is being installed or upgraded, or its
+	// workloads are not available yet.
 	AddonInstalling AddonState = "Installing"
-	AddonReady      AddonState = "Ready"
-	AddonRemoving   AddonState = "Removing"
-	AddonFailed     AddonState = "Failed"
+	// AddonReady: every release of the add-on is deployed and its workloads
+	// are available.
+	AddonReady AddonState = "Ready"
+	// AddonUninstalling: the add-on was disabled; its releases are being
+	// uninstalled and its namespace deleted.
+	AddonUninstalling AddonState = "Uninstalling"
+	// AddonFailed: Helm failed, or the chart is not available; the reason
+	// and message say which. The controller retries.
+	AddonFailed AddonState = "Failed"
 )
 
 // AddonStatus reports one add-on.
 type AddonStatus struct {
-	// State is Installing, Ready, Removing or Failed.
+	// State is Installing, Ready, Uninstalling or Failed.
 	// +optional
 	State AddonState `json:"state,omitempty"`
+	// Reason is a CamelCase word for the state, such as ChartUnavailable or
+	// InstallFailed.
+	// +optional
+	Reason string `json:"reason,omitempty"`
 	// Message explains the state when it is not Ready.
 	// +optional
 	Message string `json:"message,omitempty"`
+	// Releases are the add-on's Helm releases in the cluster.
+	// +optional
+	// +listType=map
+	// +listMapKey=name
+	Releases []AddonRelease `json:"releases,omitempty"`
+}
+
+// AddonRelease is one Helm release of an add-on.
+type AddonRelease struct {
+	// Name is the release name.
+	Name string `json:"name"`
+	// Namespace is where the release and its workloads live.
+	// +optional
+	Namespace string `json:"namespace,omitempty"`
+	// Chart is the chart's name.
+	// +optional
+	Chart string `json:"chart,omitempty"`
+	// ChartVersion is the chart version installed.
+	// +optional
+	ChartVersion string `json:"chartVersion,omitempty"`
+	// Revision is the release's current revision.
+	// +optional
+	Revision int32 `json:"revision,omitempty"`
+	// Status is Helm's status of that revision (deployed, failed,
+	// pending-install, ...).
+	// +optional
+	Status string `json:"status,omitempty"`
 }
 
 // +k8s:deepcopy-gen:interfaces=k8s.io/apimachinery/pkg/runtime.Object

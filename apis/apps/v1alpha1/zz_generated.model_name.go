@@ -27,6 +27,11 @@ func (in Addon) OpenAPIModelName() string {
 }
 
 // OpenAPIModelName returns the OpenAPI model name for this type.
+func (in AddonRelease) OpenAPIModelName() string {
+	return "io.hikube.apps.v1alpha1.AddonRelease"
+}
+
+// OpenAPIModelName returns the OpenAPI model name for this type.
 func (in AddonStatus) OpenAPIModelName() string {
 	return "io.hikube.apps.v1alpha1.AddonStatus"
 }

@@ -15,7 +15,7 @@ var (
 		apps.ClusterPending, apps.ClusterProvisioning, apps.ClusterReady, apps.ClusterScaling,
 		apps.ClusterUpgrading, apps.ClusterDeleting, apps.ClusterFailed,
 	}
-	addonStates = []apps.AddonState{apps.AddonInstalling, apps.AddonReady, apps.AddonRemoving, apps.AddonFailed}
+	addonStates = []apps.AddonState{apps.AddonInstalling, apps.AddonReady, apps.AddonUninstalling, apps.AddonFailed}
 )
 
 // ValidateClusterStatusUpdate checks a write to clusters/status. The spec is

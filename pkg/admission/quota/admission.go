@@ -1,10 +1,11 @@
 // Package quota is the admission plugin that keeps tenants within their
 // ResourceQuota and GPU node groups within the platform's GPU capacity. It is
-// an adapter: the counting, the reservations of writes in flight and the
-// wording of refusals are pkg/quota's Tracker; the plugin hands it the
-// cluster of a create or update and turns its refusals into a 403 that gives
-// the numbers. (The quotas' status for kubectl describe quota is written by
-// hikube-controller, pkg/controller/quotastatus.)
+// an adapter: the checks, the charges to the shared usage records (the
+// quotas' status.used, the GPU usage ConfigMap) and the wording of refusals
+// are pkg/quota's Tracker; the plugin hands it the cluster of a create or
+// update and turns its refusals into a 403 that gives the numbers. The
+// registry gives back what did not land (pkg/registry/apps/cluster), and
+// hikube-controller corrects drift (pkg/controller/quotastatus).
 package quota
 
 import (
@@ -28,10 +29,6 @@ import (
 // PluginName is the name of the plugin in --enable-admission-plugins.
 const PluginName = "HikubeQuota"
 
-// LedgerHookName is the post-start hook that watches our store for the
-// admitted writes that landed (Tracker.StartWatch).
-const LedgerHookName = "hikube-quota-ledger"
-
 // Register adds the plugin to the registry of admission plugins.
 func Register(plugins *admission.Plugins) {
 	plugins.Register(PluginName, func(io.Reader) (admission.Interface, error) { return New(), nil })
@@ -53,8 +50,8 @@ func (i Initializer) Initialize(p admission.Interface) {
 }
 
 // NewTracker wires the Tracker from the generic server configuration: the
-// loopback client reaches our store, ClientConfig and SharedInformerFactory
-// the host. Call it from ExtraAdmissionInitializers, so that the informers it
+// loopback client reaches our store (to seed a usage record), ClientConfig
+// and SharedInformerFactory the host, where the records live. Call it from ExtraAdmissionInitializers, so that the informers it
 // asks for start with the server's. capacitySource is one of
 // quota.CapacitySourceInventory (the default when empty) and
 // quota.CapacitySourceNodes.
@@ -66,8 +63,8 @@ func NewTracker(c *genericapiserver.RecommendedConfig, capacitySource string) (*
 	if err != nil {
 		return nil, fmt.Errorf("loopback client: %w", err)
 	}
-	// Admission reads quotas and the GPU inventory on the write path: the
-	// default client rate limit (5/s) would throttle creates.
+	// Admission reads and charges quotas and the GPU usage on the write
+	// path: the default client rate limit (5/s) would throttle creates.
 	hostCfg := rest.CopyConfig(c.ClientConfig)
 	hostCfg.QPS, hostCfg.Burst = 200, 400
 	host, err := kubernetes.NewForConfig(hostCfg)
@@ -133,7 +130,7 @@ func (p *Plugin) Validate(ctx context.Context, a admission.Attributes, _ admissi
 	if ns == "" {
 		ns = a.GetNamespace()
 	}
-	refusals, err := p.tracker.Reserve(ctx, ns, c, old)
+	refusals, err := p.tracker.Reserve(ctx, ns, c, old, a.IsDryRun())
 	if err != nil {
 		return apierrors.NewInternalError(err)
 	}

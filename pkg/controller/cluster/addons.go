@@ -3,170 +3,242 @@ package cluster
 import (
 	"context"
 	"fmt"
-	"maps"
-	"slices"
+	"strings"
+	"sync"
 	"time"
 
+	"github.com/go-logr/logr"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	appsv1ac "k8s.io/client-go/applyconfigurations/apps/v1"
-	corev1ac "k8s.io/client-go/applyconfigurations/core/v1"
-	metav1ac "k8s.io/client-go/applyconfigurations/meta/v1"
+	"k8s.io/client-go/tools/record"
+	"k8s.io/klog/v2"
 
 	"github.com/hikube/hikube/apis/apps/v1alpha1"
+	"github.com/hikube/hikube/pkg/addons/catalog"
+	"github.com/hikube/hikube/pkg/addons/chartsource"
+	"github.com/hikube/hikube/pkg/addons/helm"
+	"github.com/hikube/hikube/pkg/addons/workers"
 )
 
-// addon is how an add-on lands in a tenant cluster: a namespace and its
-// controller Deployment, placed on the nodes of the role of the same name
-// when a group carries it.
-type addon struct {
-	namespace, deployment, role string
-	replicas                    int32
-	tolerateGPU                 bool
+// AddonOptions configure the add-ons' Helm releases.
+type AddonOptions struct {
+	// ChartSource is where charts come from: an https:// chart repository,
+	// an oci:// registry, or a local directory of packaged charts. Empty
+	// reports every enabled add-on ChartUnavailable.
+	ChartSource string
+	// Timeout bounds one Helm action; a release pending for longer is stuck
+	// and repaired.
+	Timeout time.Duration
+	// Recheck is how often an add-on whose spec did not change is compared
+	// with its release again (someone deleted it, a failed one is retried).
+	Recheck time.Duration
+	// AdmissionWebhooks is false on platforms where the tenant API server
+	// cannot reach pods: charts then run without their webhooks.
+	AdmissionWebhooks bool
 }
 
-// addons by spec key. The workloads run the add-ons' controllers; their
-// values override goes into the "values" ConfigMap next to them.
-var addons = map[string]addon{
-	"certManager":      {namespace: "cert-manager", deployment: "cert-manager", replicas: 1},
-	"ingressNginx":     {namespace: "ingress-nginx", deployment: "ingress-nginx-controller", role: "ingress-nginx", replicas: 2},
-	"fluxcd":           {namespace: "flux-system", deployment: "source-controller", replicas: 1},
-	"monitoringAgents": {namespace: "hikube-monitoring", deployment: "monitoring-agent", role: "monitoring", replicas: 1},
-	"gpuOperator":      {namespace: "gpu-operator", deployment: "gpu-operator", replicas: 1, tolerateGPU: true},
-	"velero":           {namespace: "velero", deployment: "velero", replicas: 1},
-	"gatewayAPI":       {namespace: "gateway-system", deployment: "gateway-controller", replicas: 1},
+// DefaultAddonOptions are the defaults of hikube-controller's flags.
+func DefaultAddonOptions() AddonOptions {
+	return AddonOptions{Timeout: 5 * time.Minute, Recheck: 30 * time.Second, AdmissionWebhooks: true}
 }
 
-const labelAddon = "apps.hikube.io/addon"
+const (
+	labelAddon   = "apps.hikube.io/addon"
+	labelManaged = "apps.hikube.io/managed"
+)
 
-// addonsReconciler installs the enabled add-ons in the tenant cluster,
-// removes the disabled ones and reports each one's state.
+// addonOutcome is what an add-on's job found or did.
+type addonOutcome struct {
+	status    v1alpha1.AddonStatus
+	workloads []workloadRef
+	events    []string
+	// gone is true when a disabled add-on's namespace no longer exists.
+	gone bool
+}
+
+// addonsReconciler reports the add-ons and hands their Helm work to a
+// worker per (cluster, add-on): a reconcile never waits for Helm.
 type addonsReconciler struct {
+	opts     AddonOptions
+	source   chartsource.Source
+	pool     *workers.Pool[addonOutcome]
+	recorder record.EventRecorder
 	// resyncProgressing is how soon to look again while add-ons converge.
 	resyncProgressing time.Duration
+
+	mu    sync.Mutex
+	helms map[string]*helm.Client // by namespace/name/UID@endpoint
+	// seen are the outcomes whose events were recorded already.
+	seen map[workers.Key]time.Time
+}
+
+func newAddonsReconciler(ctx context.Context, opts AddonOptions, recorder record.EventRecorder, resync time.Duration, notify func(workers.Key)) *addonsReconciler {
+	r := &addonsReconciler{opts: opts, recorder: recorder, resyncProgressing: resync,
+		helms: map[string]*helm.Client{}, seen: map[workers.Key]time.Time{}}
+	if opts.ChartSource != "" {
+		if src, err := chartsource.New(opts.ChartSource); err != nil {
+			klog.FromContext(ctx).Error(err, "Add-on chart source unusable; add-ons will report ChartUnavailable", "source", opts.ChartSource)
+		} else {
+			r.source = chartsource.Cached(src)
+		}
+	}
+	// A job's deadline covers a repair and an install of each release of the
+	// largest add-on (three charts), plus the chart pulls.
+	r.pool = workers.New[addonOutcome](ctx, opts.Timeout*7+time.Minute, notify)
+	return r
 }
 
 func (r *addonsReconciler) reconcile(ctx context.Context, s *state) (reconcileStatus, error) {
-	enabled := enabledAddons(&s.cluster.Spec.Addons)
 	st := map[string]v1alpha1.AddonStatus{}
-	for _, key := range slices.Sorted(maps.Keys(addons)) {
-		a := addons[key]
-		spec, on := enabled[key]
-		var state v1alpha1.AddonStatus
-		var err error
-		if on {
-			state, err = installAddon(ctx, s, key, a, spec)
-		} else {
-			state, err = removeAddon(ctx, s, a)
-		}
+	for _, a := range catalog.Addons {
+		status, present, err := r.addon(ctx, s, a)
 		if err != nil {
-			return reconcileStop, fmt.Errorf("add-on %s of %s: %w", key, s.ref, err)
+			return reconcileStop, fmt.Errorf("add-on %s of %s: %w", a.Key, s.ref, err)
 		}
-		if state.State != "" {
-			st[key] = state
+		if present {
+			st[a.Key] = status
 		}
 	}
 	s.status.Addons = st
-	var waiting []string
-	for _, key := range slices.Sorted(maps.Keys(st)) {
-		if st[key].State != v1alpha1.AddonReady {
-			waiting = append(waiting, key+" "+string(st[key].State))
+	var waiting, failed []string
+	for _, a := range catalog.Addons {
+		x, ok := st[a.Key]
+		switch {
+		case !ok || x.State == v1alpha1.AddonReady:
+		case x.State == v1alpha1.AddonFailed:
+			failed = append(failed, a.Key+": "+x.Message)
+		default:
+			waiting = append(waiting, a.Key+" "+string(x.State))
 		}
 	}
-	if len(waiting) > 0 {
+	switch {
+	case len(failed) > 0:
+		setCondition(s, v1alpha1.ConditionAddonsReady, metav1.ConditionFalse, v1alpha1.ReasonAddonsFailed, "failed: "+strings.Join(failed, "; "))
+	case len(waiting) > 0:
 		setCondition(s, v1alpha1.ConditionAddonsReady, metav1.ConditionFalse, v1alpha1.ReasonAddonsProgressing, "waiting for add-ons: "+joinComma(waiting))
-		s.requeueAfter(r.resyncProgressing)
-		return reconcileContinue, nil
+	default:
+		setCondition(s, v1alpha1.ConditionAddonsReady, metav1.ConditionTrue, v1alpha1.ReasonAddonsReady, fmt.Sprintf("%d add-ons ready", len(st)))
 	}
-	setCondition(s, v1alpha1.ConditionAddonsReady, metav1.ConditionTrue, v1alpha1.ReasonAddonsReady, fmt.Sprintf("%d add-ons ready", len(st)))
+	if len(waiting) > 0 {
+		// Workloads becoming available are polled; a failed add-on waits for
+		// its next job, whose end requeues the cluster.
+		s.requeueAfter(r.resyncProgressing)
+	}
 	return reconcileContinue, nil
 }
 
-func enabledAddons(a *v1alpha1.Addons) map[string]*v1alpha1.Addon {
-	out := map[string]*v1alpha1.Addon{}
-	add := func(key string, x *v1alpha1.Addon) {
-		if x != nil && x.Enabled {
-			out[key] = x
+// addon reports one add-on, starting its job when the spec or the recheck
+// period asks for one. present is false for a disabled add-on that left
+// nothing behind.
+func (r *addonsReconciler) addon(ctx context.Context, s *state, a catalog.Addon) (v1alpha1.AddonStatus, bool, error) {
+	spec := catalog.Spec(&s.cluster.Spec.Addons, a.Key)
+	key := workers.Key{Cluster: string(s.cluster.UID), Name: s.cluster.Namespace + "/" + s.cluster.Name, Addon: a.Key}
+	enabled := spec != nil && spec.Enabled
+	var intent string
+	var job workers.Job[addonOutcome]
+	if enabled {
+		desired, err := r.desired(s, a, spec)
+		if err != nil {
+			return v1alpha1.AddonStatus{State: v1alpha1.AddonFailed, Reason: v1alpha1.ReasonInstallFailed, Message: err.Error()}, true, nil
+		}
+		intent = "install"
+		for _, d := range desired {
+			intent += "/" + d.hash
+		}
+		job = r.installJob(s, a, desired)
+	} else {
+		if _, reported := s.cluster.Status.Addons[a.Key]; !reported && !r.pool.Known(key) {
+			// Never reported by this or an earlier controller: nothing to
+			// uninstall, and no need to ask the tenant cluster every resync.
+			return v1alpha1.AddonStatus{}, false, nil
+		}
+		ns, err := s.tenant.kube.CoreV1().Namespaces().Get(ctx, a.Namespace, metav1.GetOptions{})
+		if apierrors.IsNotFound(err) || (err == nil && ns.Labels[labelAddon] != a.Key) {
+			return v1alpha1.AddonStatus{}, false, nil // never installed, or not ours
+		}
+		if err != nil {
+			return v1alpha1.AddonStatus{}, false, err
+		}
+		intent = "uninstall"
+		job = r.uninstallJob(s, a)
+	}
+	last, _ := r.pool.Ensure(key, intent, r.opts.Recheck, job)
+	if last != nil {
+		r.recordEvents(s, key, last)
+	}
+	if last == nil || last.Intent != intent {
+		st := v1alpha1.AddonStatus{State: v1alpha1.AddonInstalling, Reason: v1alpha1.ReasonInstalling, Message: "Helm is installing or upgrading the release"}
+		if !enabled {
+			st = v1alpha1.AddonStatus{State: v1alpha1.AddonUninstalling, Reason: v1alpha1.ReasonUninstalling, Message: "Helm is uninstalling the release"}
+		}
+		if last != nil {
+			st.Releases = last.Value.status.Releases
+		}
+		return st, true, nil
+	}
+	out := last.Value
+	if !enabled && out.gone {
+		return v1alpha1.AddonStatus{}, false, nil
+	}
+	st := out.status
+	if st.State == v1alpha1.AddonReady {
+		// Deployed: the add-on is Ready once its workloads are available.
+		if msg, err := unavailable(ctx, s, out.workloads); err != nil {
+			return st, true, err
+		} else if msg != "" {
+			st.State, st.Reason, st.Message = v1alpha1.AddonInstalling, v1alpha1.ReasonWorkloadsNotAvailable, msg
 		}
 	}
-	add("certManager", a.CertManager)
-	if a.IngressNginx != nil {
-		add("ingressNginx", &a.IngressNginx.Addon)
-	}
-	add("fluxcd", a.Fluxcd)
-	add("monitoringAgents", a.MonitoringAgents)
-	add("gpuOperator", a.GPUOperator)
-	add("velero", a.Velero)
-	add("gatewayAPI", a.GatewayAPI)
-	return out
+	return st, true, nil
 }
 
-func installAddon(ctx context.Context, s *state, key string, a addon, spec *v1alpha1.Addon) (v1alpha1.AddonStatus, error) {
-	kube := s.tenant.kube
-	labels := map[string]string{labelAddon: key, "apps.hikube.io/managed": "true"}
-	if _, err := kube.CoreV1().Namespaces().Apply(ctx, corev1ac.Namespace(a.namespace).WithLabels(labels), applyOptions); err != nil {
-		return v1alpha1.AddonStatus{}, err
+func (r *addonsReconciler) recordEvents(s *state, key workers.Key, o *workers.Outcome[addonOutcome]) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if !r.seen[key].Before(o.Done) {
+		return
 	}
-	values := "{}"
-	if spec.ValuesOverride != nil && len(spec.ValuesOverride.Raw) > 0 {
-		values = string(spec.ValuesOverride.Raw)
+	r.seen[key] = o.Done
+	for _, e := range o.Value.events {
+		r.recorder.Eventf(s.cluster, corev1.EventTypeWarning, "AddonReleaseRepaired", "%s: %s", key.Addon, e)
 	}
-	cm := corev1ac.ConfigMap("values", a.namespace).WithLabels(labels).WithData(map[string]string{"values.json": values})
-	if _, err := kube.CoreV1().ConfigMaps(a.namespace).Apply(ctx, cm, applyOptions); err != nil {
-		return v1alpha1.AddonStatus{}, err
+	if st := o.Value.status; st.State == v1alpha1.AddonFailed {
+		r.recorder.Eventf(s.cluster, corev1.EventTypeWarning, "AddonFailed", "%s: %s: %s", key.Addon, st.Reason, st.Message)
 	}
-	podSpec := corev1ac.PodSpec().WithContainers(corev1ac.Container().
-		WithName("controller").
-		WithImage("registry.hikube.io/addons/" + a.deployment + ":stable").
-		WithResources(corev1ac.ResourceRequirements().WithRequests(corev1.ResourceList{
-			corev1.ResourceCPU: resource.MustParse("50m"), corev1.ResourceMemory: resource.MustParse("64Mi"),
-		})))
-	if a.role != "" && groupHasRole(s.cluster, a.role) {
-		podSpec = podSpec.WithNodeSelector(map[string]string{"node-role.kubernetes.io/" + a.role: ""})
-	}
-	if a.tolerateGPU {
-		podSpec = podSpec.WithTolerations(corev1ac.Toleration().WithKey(TaintGPU).WithOperator(corev1.TolerationOpExists).WithEffect(corev1.TaintEffectNoSchedule))
-	}
-	selector := map[string]string{labelAddon: key}
-	dep := appsv1ac.Deployment(a.deployment, a.namespace).WithLabels(labels).WithSpec(appsv1ac.DeploymentSpec().
-		WithReplicas(a.replicas).
-		WithSelector(metav1ac.LabelSelector().WithMatchLabels(selector)).
-		WithTemplate(corev1ac.PodTemplateSpec().WithLabels(selector).WithSpec(podSpec)))
-	applied, err := kube.AppsV1().Deployments(a.namespace).Apply(ctx, dep, applyOptions)
-	if err != nil {
-		return v1alpha1.AddonStatus{}, err
-	}
-	if applied.Status.AvailableReplicas >= 1 && applied.Status.ObservedGeneration >= applied.Generation {
-		return v1alpha1.AddonStatus{State: v1alpha1.AddonReady}, nil
-	}
-	return v1alpha1.AddonStatus{State: v1alpha1.AddonInstalling,
-		Message: fmt.Sprintf("%d/%d replicas of %s/%s available", applied.Status.AvailableReplicas, a.replicas, a.namespace, a.deployment)}, nil
 }
 
-// removeAddon deletes the add-on's namespace; the state is Removing until it is gone.
-func removeAddon(ctx context.Context, s *state, a addon) (v1alpha1.AddonStatus, error) {
-	ns, err := s.tenant.kube.CoreV1().Namespaces().Get(ctx, a.namespace, metav1.GetOptions{})
-	if apierrors.IsNotFound(err) || (err == nil && ns.Labels[labelAddon] == "") {
-		return v1alpha1.AddonStatus{}, nil // never installed, or not ours
+// helmClient returns a function giving the Helm client of the cluster's
+// current endpoint, built on first use by a job.
+func (r *addonsReconciler) helmClient(s *state) func() *helm.Client {
+	key := s.cluster.Namespace + "/" + s.cluster.Name + "/" + string(s.cluster.UID) + "@" + s.tenant.host
+	config, ref := s.tenant.config, s.ref
+	return func() *helm.Client {
+		r.mu.Lock()
+		defer r.mu.Unlock()
+		c, ok := r.helms[key]
+		if !ok {
+			log := logr.ToSlogHandler(klog.Background().WithValues("cluster", ref.String()))
+			c = helm.NewClient(config, log)
+			r.helms[key] = c
+		}
+		return c
 	}
-	if err != nil {
-		return v1alpha1.AddonStatus{}, err
-	}
-	if ns.DeletionTimestamp == nil {
-		if err := s.tenant.kube.CoreV1().Namespaces().Delete(ctx, a.namespace, metav1.DeleteOptions{}); err != nil && !apierrors.IsNotFound(err) {
-			return v1alpha1.AddonStatus{}, err
+}
+
+// forget drops what the reconciler keeps for a deleted cluster.
+func (r *addonsReconciler) forget(ns, name string) {
+	r.pool.Forget(ns + "/" + name)
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for k := range r.seen {
+		if k.Name == ns+"/"+name {
+			delete(r.seen, k)
 		}
 	}
-	return v1alpha1.AddonStatus{State: v1alpha1.AddonRemoving, Message: "namespace " + a.namespace + " is being deleted"}, nil
-}
-
-func groupHasRole(cl *v1alpha1.Cluster, role string) bool {
-	for _, g := range cl.Spec.NodeGroups {
-		if slices.Contains(g.Roles, role) {
-			return true
+	for k := range r.helms {
+		if strings.HasPrefix(k, ns+"/"+name+"/") {
+			delete(r.helms, k)
 		}
 	}
-	return false
 }

@@ -24,6 +24,7 @@ import (
 	"k8s.io/client-go/util/workqueue"
 	"k8s.io/klog/v2"
 
+	"github.com/hikube/hikube/pkg/addons/workers"
 	"github.com/hikube/hikube/pkg/clusterpki"
 	clientset "github.com/hikube/hikube/pkg/generated/clientset/versioned"
 	informers "github.com/hikube/hikube/pkg/generated/informers/externalversions/apps/v1alpha1"
@@ -45,11 +46,13 @@ type Options struct {
 	// ResyncProgressing is how soon a cluster that is still converging is
 	// looked at again.
 	ResyncProgressing time.Duration
+	// Addons configure the add-ons' Helm releases.
+	Addons AddonOptions
 }
 
 // DefaultOptions are the defaults of hikube-controller's flags.
 func DefaultOptions() Options {
-	return Options{ScaleDownGrace: 10 * time.Minute, ResyncReady: time.Second, ResyncProgressing: 250 * time.Millisecond}
+	return Options{ScaleDownGrace: 10 * time.Minute, ResyncReady: time.Second, ResyncProgressing: 250 * time.Millisecond, Addons: DefaultAddonOptions()}
 }
 
 // Controller reconciles clusters.
@@ -60,12 +63,17 @@ type Controller struct {
 	providerName string
 	reconciler   *reconciler
 	tenants      *tenantClients
+	addons       *addonsReconciler
 }
 
 // New returns a controller fed by the cluster informer.
 func New(hikube clientset.Interface, kube kubernetes.Interface, inf informers.ClusterInformer,
 	p provider.Provider, recorder record.EventRecorder, opts Options) (*Controller, error) {
+	// An add-on's finished Helm job requeues its cluster; c is set below,
+	// before any job can start.
+	var c *Controller
 	r, tenants := newReconciler(wiring{
+		notifyAddon:     func(k workers.Key) { c.queue.Add(k.Name) },
 		clusters:        apiClusterWriter{clusters: hikube.AppsV1alpha1()},
 		core:            kube.CoreV1(),
 		provider:        p,
@@ -75,13 +83,14 @@ func New(hikube clientset.Interface, kube kubernetes.Interface, inf informers.Cl
 		now:             time.Now,
 		opts:            opts,
 	})
-	c := &Controller{
+	c = &Controller{
 		lister:       inf.Lister(),
 		synced:       inf.Informer().HasSynced,
 		queue:        workqueue.NewTypedRateLimitingQueueWithConfig(workqueue.DefaultTypedControllerRateLimiter[string](), workqueue.TypedRateLimitingQueueConfig[string]{Name: "clusters"}),
 		providerName: p.Name(),
 		reconciler:   r,
 		tenants:      tenants,
+		addons:       r.addons,
 	}
 	_, err := inf.Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{
 		AddFunc:    c.enqueue,
@@ -164,6 +173,7 @@ func (c *Controller) sync(ctx context.Context, key string) (time.Duration, error
 	cl, err := c.lister.Clusters(ns).Get(name)
 	if apierrors.IsNotFound(err) {
 		c.tenants.forget(ns, name)
+		c.addons.forget(ns, name)
 		return 0, nil
 	}
 	if err != nil {
@@ -187,6 +197,8 @@ type wiring struct {
 	generatePKI     func(clusterpki.ClusterRef) (clusterpki.PKI, error)
 	now             func() time.Time
 	opts            Options
+	// notifyAddon requeues a cluster when one of its add-on jobs ends.
+	notifyAddon func(workers.Key)
 }
 
 // newReconciler builds the steps of a reconcile, in their order, and the
@@ -194,7 +206,9 @@ type wiring struct {
 func newReconciler(w wiring) (*reconciler, *tenantClients) {
 	tenants := newTenantClients(w.provider.AdminConfig, w.newTenantClient)
 	status := &statusWriter{clusters: w.clusters, recorder: w.recorder}
+	addons := newAddonsReconciler(context.Background(), w.opts.Addons, w.recorder, w.opts.ResyncProgressing, w.notifyAddon)
 	return &reconciler{
+		addons: addons,
 		steps: []namedStep{
 			{"finalizer", &finalizerReconciler{clusters: w.clusters}},
 			{"pki", &pkiReconciler{secrets: w.core, generate: w.generatePKI}},
@@ -202,7 +216,7 @@ func newReconciler(w wiring) (*reconciler, *tenantClients) {
 			{"tenant bootstrap", &tenantBootstrapReconciler{tenants: tenants, storage: tenantStorage(w.provider)}},
 			{"node groups", &nodeGroupsReconciler{provider: w.provider, configMaps: w.core, recorder: w.recorder, now: w.now,
 				scaleDownGrace: w.opts.ScaleDownGrace, resyncProgressing: w.opts.ResyncProgressing, empty: newEmptyNodes()}},
-			{"add-ons", &addonsReconciler{resyncProgressing: w.opts.ResyncProgressing}},
+			{"add-ons", addons},
 		},
 		delete: &deleteReconciler{provider: w.provider, secrets: w.core, clusters: w.clusters, tenants: tenants,
 			recorder: w.recorder, resyncProgressing: w.opts.ResyncProgressing},

@@ -74,6 +74,8 @@ type reconciler struct {
 	status *statusWriter
 	// resyncReady is when to look again at a cluster no step asked about.
 	resyncReady time.Duration
+	// addons is the add-ons step, whose workers outlive a reconcile.
+	addons *addonsReconciler
 }
 
 // reconcile runs the steps and writes the status they built; it says when to

@@ -24,7 +24,9 @@ func summarize(s *state, stepErr error) {
 		return
 	}
 	var notReady *metav1.Condition
-	for _, t := range []string{v1alpha1.ConditionControlPlaneReady, v1alpha1.ConditionNodeGroupsReady, v1alpha1.ConditionAddonsReady} {
+	// Add-ons report AddonsReady on their own: an add-on's install never
+	// holds the cluster's Ready.
+	for _, t := range []string{v1alpha1.ConditionControlPlaneReady, v1alpha1.ConditionNodeGroupsReady} {
 		cond := meta.FindStatusCondition(s.status.Conditions, t)
 		if cond == nil || cond.Status != metav1.ConditionTrue || cond.ObservedGeneration != s.cluster.Generation {
 			if cond == nil {
@@ -38,7 +40,7 @@ func summarize(s *state, stepErr error) {
 		notReady = &metav1.Condition{Type: "Reconcile", Reason: v1alpha1.ReasonReconcileError, Message: stepErr.Error()}
 	}
 	if notReady == nil {
-		setCondition(s, v1alpha1.ConditionReady, metav1.ConditionTrue, v1alpha1.ReasonClusterReady, "control plane, node groups and add-ons are ready")
+		setCondition(s, v1alpha1.ConditionReady, metav1.ConditionTrue, v1alpha1.ReasonClusterReady, "control plane and node groups are ready")
 		s.status.Phase = v1alpha1.ClusterReady
 		return
 	}

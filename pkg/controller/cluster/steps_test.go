@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/resource"
@@ -389,70 +390,73 @@ func TestNodeGroupsPlaceGPUNodesWhereTheInventoryHasThem(t *testing.T) {
 }
 
 func TestAddonsStep(t *testing.T) {
-	ours := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "velero", Labels: map[string]string{labelAddon: "velero"}}}
-	notOurs := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "flux-system"}}
+	notOurs := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "velero"}}
+	placeholder := &appsv1.Deployment{ObjectMeta: metav1.ObjectMeta{Name: "cert-manager", Namespace: "cert-manager", Labels: map[string]string{labelManaged: "true"}}}
 	for _, tc := range []struct {
 		name       string
 		addons     v1alpha1.Addons
 		existing   []runtime.Object
-		wantState  map[string]v1alpha1.AddonState
+		wantFirst  map[string]v1alpha1.AddonState
+		wantAfter  map[string]v1alpha1.AddonState
 		wantReason string
-		wantGone   []string
-		wantKept   []string
 	}{
-		{name: "none", wantState: map[string]v1alpha1.AddonState{}, wantReason: v1alpha1.ReasonAddonsReady},
-		{name: "an enabled add-on is installed", addons: v1alpha1.Addons{CertManager: &v1alpha1.Addon{Enabled: true, ValuesOverride: &runtime.RawExtension{Raw: []byte(`{"replicas":2}`)}}},
-			wantState: map[string]v1alpha1.AddonState{"certManager": v1alpha1.AddonInstalling}, wantReason: v1alpha1.ReasonAddonsProgressing},
-		{name: "a disabled add-on is removed, a namespace not ours is left", addons: v1alpha1.Addons{Velero: &v1alpha1.Addon{Enabled: false}}, existing: []runtime.Object{ours, notOurs},
-			wantState: map[string]v1alpha1.AddonState{"velero": v1alpha1.AddonRemoving}, wantReason: v1alpha1.ReasonAddonsProgressing, wantGone: []string{"velero"}, wantKept: []string{"flux-system"}},
+		{name: "none", wantFirst: map[string]v1alpha1.AddonState{}, wantAfter: map[string]v1alpha1.AddonState{}, wantReason: v1alpha1.ReasonAddonsReady},
+		{name: "an enabled add-on without its chart fails ChartUnavailable; the placeholder goes",
+			addons:    v1alpha1.Addons{CertManager: &v1alpha1.Addon{Enabled: true, ValuesOverride: &runtime.RawExtension{Raw: []byte(`{"replicaCount":2}`)}}},
+			existing:  []runtime.Object{placeholder},
+			wantFirst: map[string]v1alpha1.AddonState{"certManager": v1alpha1.AddonInstalling},
+			wantAfter: map[string]v1alpha1.AddonState{"certManager": v1alpha1.AddonFailed}, wantReason: v1alpha1.ReasonAddonsFailed},
+		{name: "a disabled add-on whose namespace is not ours is left alone", addons: v1alpha1.Addons{Velero: &v1alpha1.Addon{Enabled: false}}, existing: []runtime.Object{notOurs},
+			wantFirst: map[string]v1alpha1.AddonState{}, wantAfter: map[string]v1alpha1.AddonState{}, wantReason: v1alpha1.ReasonAddonsReady},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
+			ctx := context.Background()
 			kube := kubefake.NewClientset(tc.existing...)
 			cl := newCluster("u1")
 			cl.Spec.Addons = tc.addons
-			s := newState(cl)
-			s.tenant = &tenantClient{ref: s.ref, kube: kube}
-			st, err := (&addonsReconciler{resyncProgressing: time.Second}).reconcile(context.Background(), s)
-			if err != nil || st != reconcileContinue {
-				t.Fatalf("status %v err %v", st, err)
+			r := newAddonsReconciler(ctx, DefaultAddonOptions(), record.NewFakeRecorder(10), time.Second, nil)
+			var reason string
+			states := func() map[string]v1alpha1.AddonState {
+				s := newState(cl)
+				s.tenant = &tenantClient{ref: s.ref, kube: kube}
+				if st, err := r.reconcile(ctx, s); err != nil || st != reconcileContinue {
+					t.Fatalf("status %v err %v", st, err)
+				}
+				got := map[string]v1alpha1.AddonState{}
+				for k, v := range s.status.Addons {
+					got[k] = v.State
+					if v.State == v1alpha1.AddonFailed && (v.Reason != v1alpha1.ReasonChartUnavailable || !strings.Contains(v.Message, "no chart source")) {
+						t.Errorf("%s: %s %q, want ChartUnavailable naming the missing source", k, v.Reason, v.Message)
+					}
+				}
+				if c := condition(&v1alpha1.Cluster{Status: s.status}, v1alpha1.ConditionAddonsReady); c != nil {
+					reason = c.Reason
+				}
+				return got
 			}
-			got := map[string]v1alpha1.AddonState{}
-			for k, v := range s.status.Addons {
-				got[k] = v.State
+			if got := states(); !maps.Equal(got, tc.wantFirst) {
+				t.Errorf("first reconcile: add-ons %v, want %v", got, tc.wantFirst)
 			}
-			if !maps.Equal(got, tc.wantState) {
-				t.Errorf("add-ons %v, want %v", got, tc.wantState)
+			r.pool.Wait()
+			if got := states(); !maps.Equal(got, tc.wantAfter) || reason != tc.wantReason {
+				t.Errorf("after the jobs: add-ons %v, AddonsReady %s; want %v, %s", got, reason, tc.wantAfter, tc.wantReason)
 			}
-			if c := condition(&v1alpha1.Cluster{Status: s.status}, v1alpha1.ConditionAddonsReady); c == nil || c.Reason != tc.wantReason {
-				t.Errorf("AddonsReady = %+v, want reason %s", c, tc.wantReason)
-			}
-			ctx := context.Background()
 			if tc.addons.CertManager != nil {
-				cm, err := kube.CoreV1().ConfigMaps("cert-manager").Get(ctx, "values", metav1.GetOptions{})
-				if err != nil || cm.Data["values.json"] != `{"replicas":2}` {
-					t.Errorf("values %v, %v; want the override", cm, err)
+				ns, err := kube.CoreV1().Namespaces().Get(ctx, "cert-manager", metav1.GetOptions{})
+				if err != nil || ns.Labels[labelAddon] != "certManager" {
+					t.Errorf("namespace %v, %v; want it labelled for the add-on", ns, err)
 				}
-				if _, err := kube.AppsV1().Deployments("cert-manager").Get(ctx, "cert-manager", metav1.GetOptions{}); err != nil {
-					t.Errorf("deployment: %v", err)
-				}
-			}
-			for _, ns := range tc.wantGone {
-				if _, err := kube.CoreV1().Namespaces().Get(ctx, ns, metav1.GetOptions{}); !apierrors.IsNotFound(err) {
-					t.Errorf("namespace %s: %v, want it deleted", ns, err)
+				if _, err := kube.AppsV1().Deployments("cert-manager").Get(ctx, "cert-manager", metav1.GetOptions{}); !apierrors.IsNotFound(err) {
+					t.Errorf("placeholder deployment: %v, want it removed", err)
 				}
 			}
-			for _, ns := range tc.wantKept {
-				if _, err := kube.CoreV1().Namespaces().Get(ctx, ns, metav1.GetOptions{}); err != nil {
-					t.Errorf("namespace %s: %v, want it left alone", ns, err)
-				}
+			if _, err := kube.CoreV1().Namespaces().Get(ctx, "velero", metav1.GetOptions{}); len(tc.existing) > 0 && tc.existing[0] == notOurs && err != nil {
+				t.Errorf("namespace not ours: %v, want it kept", err)
 			}
 		})
 	}
 }
 
-// A machine the provider made but whose Node has not joined yet (a VM still
-// booting) is counted: the next reconcile asks for the same nodes, never for
-// new ones in their place.
 func TestNodeGroupsStepCountsMachinesThatHaveNotJoined(t *testing.T) {
 	p := &providertest.Provider{NodeReady: func(provider.NodeSpec) bool { return false }}
 	s := newState(newCluster("u1"))

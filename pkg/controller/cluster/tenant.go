@@ -22,6 +22,9 @@ type tenantClient struct {
 	ref  clusterpki.ClusterRef
 	host string
 	kube kubernetes.Interface
+	// config is the admin configuration kube was built from; the add-ons'
+	// Helm client is built from it too.
+	config *rest.Config
 }
 
 var applyOptions = metav1.ApplyOptions{FieldManager: fieldManager, Force: true}
@@ -61,7 +64,7 @@ func (t *tenantClients) get(ctx context.Context, ref clusterpki.ClusterRef) (*te
 	if err != nil {
 		return nil, fmt.Errorf("client of %s: %w", ref, err)
 	}
-	c := &tenantClient{ref: ref, host: cfg.Host, kube: cs}
+	c := &tenantClient{ref: ref, host: cfg.Host, kube: cs, config: cfg}
 	t.clients[ref.UID] = c
 	return c, nil
 }

@@ -34,6 +34,8 @@ func ForKind(kind schema.GroupVersionKind) interface{} {
 	// Group=apps.hikube.io, Version=v1alpha1
 	case v1alpha1.SchemeGroupVersion.WithKind("Addon"):
 		return &appsv1alpha1.AddonApplyConfiguration{}
+	case v1alpha1.SchemeGroupVersion.WithKind("AddonRelease"):
+		return &appsv1alpha1.AddonReleaseApplyConfiguration{}
 	case v1alpha1.SchemeGroupVersion.WithKind("Addons"):
 		return &appsv1alpha1.AddonsApplyConfiguration{}
 	case v1alpha1.SchemeGroupVersion.WithKind("AddonStatus"):

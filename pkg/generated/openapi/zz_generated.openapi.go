@@ -34,6 +34,7 @@ import (
 func GetOpenAPIDefinitions(ref common.ReferenceCallback) map[string]common.OpenAPIDefinition {
 	return map[string]common.OpenAPIDefinition{
 		v1alpha1.Addon{}.OpenAPIModelName():                   schema_hikube_apis_apps_v1alpha1_Addon(ref),
+		v1alpha1.AddonRelease{}.OpenAPIModelName():            schema_hikube_apis_apps_v1alpha1_AddonRelease(ref),
 		v1alpha1.AddonStatus{}.OpenAPIModelName():             schema_hikube_apis_apps_v1alpha1_AddonStatus(ref),
 		v1alpha1.Addons{}.OpenAPIModelName():                  schema_hikube_apis_apps_v1alpha1_Addons(ref),
 		v1alpha1.Cluster{}.OpenAPIModelName():                 schema_hikube_apis_apps_v1alpha1_Cluster(ref),
@@ -134,7 +135,7 @@ func schema_hikube_apis_apps_v1alpha1_Addon(ref common.ReferenceCallback) common
 					},
 					"valuesOverride": {
 						SchemaProps: spec.SchemaProps{
-							Description: "ValuesOverride is merged over the add-on's default Helm values.",
+							Description: "ValuesOverride is merged over the add-on's Helm values with Helm's rules: maps merge key by key, anything else replaces, and null removes a key. Values the platform enforces are applied after it. For an add-on made of several charts (monitoringAgents), its top-level keys are the release names (node-exporter, kube-state-metrics, fluent-bit).",
 							Ref:         ref(runtime.RawExtension{}.OpenAPIModelName()),
 						},
 					},
@@ -143,6 +144,63 @@ func schema_hikube_apis_apps_v1alpha1_Addon(ref common.ReferenceCallback) common
 		},
 		Dependencies: []string{
 			runtime.RawExtension{}.OpenAPIModelName()},
+	}
+}
+
+func schema_hikube_apis_apps_v1alpha1_AddonRelease(ref common.ReferenceCallback) common.OpenAPIDefinition {
+	return common.OpenAPIDefinition{
+		Schema: spec.Schema{
+			SchemaProps: spec.SchemaProps{
+				Description: "AddonRelease is one Helm release of an add-on.",
+				Type:        []string{"object"},
+				Properties: map[string]spec.Schema{
+					"name": {
+						SchemaProps: spec.SchemaProps{
+							Description: "Name is the release name.",
+							Default:     "",
+							Type:        []string{"string"},
+							Format:      "",
+						},
+					},
+					"namespace": {
+						SchemaProps: spec.SchemaProps{
+							Description: "Namespace is where the release and its workloads live.",
+							Type:        []string{"string"},
+							Format:      "",
+						},
+					},
+					"chart": {
+						SchemaProps: spec.SchemaProps{
+							Description: "Chart is the chart's name.",
+							Type:        []string{"string"},
+							Format:      "",
+						},
+					},
+					"chartVersion": {
+						SchemaProps: spec.SchemaProps{
+							Description: "ChartVersion is the chart version installed.",
+							Type:        []string{"string"},
+							Format:      "",
+						},
+					},
+					"revision": {
+						SchemaProps: spec.SchemaProps{
+							Description: "Revision is the release's current revision.",
+							Type:        []string{"integer"},
+							Format:      "int32",
+						},
+					},
+					"status": {
+						SchemaProps: spec.SchemaProps{
+							Description: "Status is Helm's status of that revision (deployed, failed, pending-install, ...).",
+							Type:        []string{"string"},
+							Format:      "",
+						},
+					},
+				},
+				Required: []string{"name"},
+			},
+		},
 	}
 }
 
@@ -155,7 +213,14 @@ func schema_hikube_apis_apps_v1alpha1_AddonStatus(ref common.ReferenceCallback) 
 				Properties: map[string]spec.Schema{
 					"state": {
 						SchemaProps: spec.SchemaProps{
-							Description: "State is Installing, Ready, Removing or Failed.",
+							Description: "State is Installing, Ready, Uninstalling or Failed.",
+							Type:        []string{"string"},
+							Format:      "",
+						},
+					},
+					"reason": {
+						SchemaProps: spec.SchemaProps{
+							Description: "Reason is a CamelCase word for the state, such as ChartUnavailable or InstallFailed.",
 							Type:        []string{"string"},
 							Format:      "",
 						},
@@ -167,9 +232,32 @@ func schema_hikube_apis_apps_v1alpha1_AddonStatus(ref common.ReferenceCallback) 
 							Format:      "",
 						},
 					},
+					"releases": {
+						VendorExtensible: spec.VendorExtensible{
+							Extensions: spec.Extensions{
+								"x-kubernetes-list-map-keys": []interface{}{
+									"name",
+								},
+								"x-kubernetes-list-type": "map",
+							},
+						},
+						SchemaProps: spec.SchemaProps{
+							Description: "Releases are the add-on's Helm releases in the cluster.",
+							Type:        []string{"array"},
+							Items: &spec.SchemaOrArray{
+								Schema: &spec.Schema{
+									SchemaProps: spec.SchemaProps{
+										Ref: ref(v1alpha1.AddonRelease{}.OpenAPIModelName()),
+									},
+								},
+							},
+						},
+					},
 				},
 			},
 		},
+		Dependencies: []string{
+			v1alpha1.AddonRelease{}.OpenAPIModelName()},
 	}
 }
 
@@ -188,7 +276,7 @@ func schema_hikube_apis_apps_v1alpha1_Addons(ref common.ReferenceCallback) commo
 					},
 					"ingressNginx": {
 						SchemaProps: spec.SchemaProps{
-							Description: "IngressNginx is the ingress controller.",
+							Description: "IngressNginx is the ingress-nginx controller, pinned to the last chart release (4.15.1): the ingress-nginx project was retired upstream in March 2026 and gets no more fixes, security ones included. New clusters should use gatewayAPI (Gateway API with Envoy Gateway) instead.",
 							Ref:         ref(v1alpha1.IngressNginxAddon{}.OpenAPIModelName()),
 						},
 					},
@@ -218,7 +306,7 @@ func schema_hikube_apis_apps_v1alpha1_Addons(ref common.ReferenceCallback) commo
 					},
 					"gatewayAPI": {
 						SchemaProps: spec.SchemaProps{
-							Description: "GatewayAPI installs the Gateway API resources and a controller.",
+							Description: "GatewayAPI installs the Gateway API CRDs and Envoy Gateway, a maintained Gateway controller: the successor of ingressNginx.",
 							Ref:         ref(v1alpha1.Addon{}.OpenAPIModelName()),
 						},
 					},
@@ -812,7 +900,7 @@ func schema_hikube_apis_apps_v1alpha1_IngressNginxAddon(ref common.ReferenceCall
 					},
 					"valuesOverride": {
 						SchemaProps: spec.SchemaProps{
-							Description: "ValuesOverride is merged over the add-on's default Helm values.",
+							Description: "ValuesOverride is merged over the add-on's Helm values with Helm's rules: maps merge key by key, anything else replaces, and null removes a key. Values the platform enforces are applied after it. For an add-on made of several charts (monitoringAgents), its top-level keys are the release names (node-exporter, kube-state-metrics, fluent-bit).",
 							Ref:         ref(runtime.RawExtension{}.OpenAPIModelName()),
 						},
 					},

@@ -23,6 +23,11 @@ const (
 	kwokAnnotationValue = "fake"
 	labelZone           = "topology.kubernetes.io/zone"
 	labelHostname       = "kubernetes.io/hostname"
+	// The kubelet labels every node with its OS and architecture, and charts
+	// select on them (nodeSelector kubernetes.io/os: linux); kwok has no
+	// kubelet, so the provider sets them as a kubelet would.
+	labelOS   = "kubernetes.io/os"
+	labelArch = "kubernetes.io/arch"
 )
 
 // managedNodes is a client of the tenant cluster and the nodes the provider
@@ -101,6 +106,7 @@ func desiredNode(spec provider.NodeSpec) *corev1.Node {
 	}
 	labels[provider.LabelNodeGroup] = spec.Group
 	labels[labelHostname] = spec.Name
+	labels[labelOS], labels[labelArch] = "linux", "amd64"
 	if spec.Zone != "" {
 		labels[labelZone] = spec.Zone
 	}

@@ -75,7 +75,7 @@ func prod() *v1alpha1.Cluster {
 			Addons: map[string]v1alpha1.AddonStatus{"certManager": {State: v1alpha1.AddonReady}, "ingressNginx": {State: v1alpha1.AddonReady}, "monitoringAgents": {State: v1alpha1.AddonReady}},
 			Conditions: []metav1.Condition{
 				cond("AddonsReady", metav1.ConditionTrue, "AddonsReady", "3 add-ons ready"),
-				cond("Ready", metav1.ConditionTrue, "ClusterReady", "control plane, node groups and add-ons are ready"),
+				cond("Ready", metav1.ConditionTrue, "ClusterReady", "control plane and node groups are ready"),
 				cond("ControlPlaneReady", metav1.ConditionTrue, "Running", "3/3 replicas of Kubernetes v1.36.3 serve"),
 				cond("NodeGroupsReady", metav1.ConditionTrue, "NodesReady", "2 node groups ready"),
 			},

@@ -18,6 +18,7 @@ import (
 // REST is the clusters resource.
 type REST struct {
 	*genericregistry.Store
+	usage Usage
 }
 
 // StatusREST is the clusters/status subresource.
@@ -32,8 +33,10 @@ type Storage struct {
 }
 
 // NewStorage wires the clusters store over the storage the options describe
-// (etcd, with the watch cache).
-func NewStorage(scheme *runtime.Scheme, optsGetter generic.RESTOptionsGetter) (*Storage, error) {
+// (etcd, with the watch cache). usage, when not nil, is given back what
+// quota admission charged for writes that did not land, lowered or deleted
+// clusters.
+func NewStorage(scheme *runtime.Scheme, optsGetter generic.RESTOptionsGetter, usage Usage) (*Storage, error) {
 	strategy := NewStrategy(scheme)
 	store := &genericregistry.Store{
 		NewFunc:                   func() runtime.Object { return &apps.Cluster{} },
@@ -49,6 +52,8 @@ func NewStorage(scheme *runtime.Scheme, optsGetter generic.RESTOptionsGetter) (*
 
 		TableConvertor: tableConvertor{},
 	}
+	r := &REST{Store: store, usage: usage}
+	store.AfterDelete = r.afterDelete
 	if err := store.CompleteWithOptions(&generic.StoreOptions{RESTOptions: optsGetter, AttrFunc: GetAttrs}); err != nil {
 		return nil, fmt.Errorf("completing the clusters store: %w", err)
 	}
@@ -59,7 +64,7 @@ func NewStorage(scheme *runtime.Scheme, optsGetter generic.RESTOptionsGetter) (*
 	statusStrategy := NewStatusStrategy(strategy)
 	statusStore.UpdateStrategy = statusStrategy
 	statusStore.ResetFieldsStrategy = statusStrategy
-	return &Storage{Cluster: &REST{store}, Status: &StatusREST{store: &statusStore}}, nil
+	return &Storage{Cluster: r, Status: &StatusREST{store: &statusStore}}, nil
 }
 
 var (

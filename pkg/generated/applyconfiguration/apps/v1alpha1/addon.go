@@ -29,7 +29,11 @@ import (
 type AddonApplyConfiguration struct {
 	// Enabled installs the add-on when true and removes it when false.
 	Enabled *bool `json:"enabled,omitempty"`
-	// ValuesOverride is merged over the add-on's default Helm values.
+	// ValuesOverride is merged over the add-on's Helm values with Helm's rules:
+	// maps merge key by key, anything else replaces, and null removes a key.
+	// Values the platform enforces are applied after it. For an add-on made
+	// of several charts (monitoringAgents), its top-level keys are the
+	// release names (node-exporter, kube-state-metrics, fluent-bit).
 	ValuesOverride *runtime.RawExtension `json:"valuesOverride,omitempty"`
 }
 

@@ -25,7 +25,10 @@ package v1alpha1
 type AddonsApplyConfiguration struct {
 	// CertManager issues certificates inside the cluster.
 	CertManager *AddonApplyConfiguration `json:"certManager,omitempty"`
-	// IngressNginx is the ingress controller.
+	// IngressNginx is the ingress-nginx controller, pinned to the last chart
+	// release (4.15.1): the ingress-nginx project was retired upstream in
+	// March 2026 and gets no more fixes, security ones included. New clusters
+	// should use gatewayAPI (Gateway API with Envoy Gateway) instead.
 	IngressNginx *IngressNginxAddonApplyConfiguration `json:"ingressNginx,omitempty"`
 	// Fluxcd is the GitOps toolkit.
 	Fluxcd *AddonApplyConfiguration `json:"fluxcd,omitempty"`
@@ -35,7 +38,8 @@ type AddonsApplyConfiguration struct {
 	GPUOperator *AddonApplyConfiguration `json:"gpuOperator,omitempty"`
 	// Velero backs up the cluster's resources and volumes.
 	Velero *AddonApplyConfiguration `json:"velero,omitempty"`
-	// GatewayAPI installs the Gateway API resources and a controller.
+	// GatewayAPI installs the Gateway API CRDs and Envoy Gateway, a maintained
+	// Gateway controller: the successor of ingressNginx.
 	GatewayAPI *AddonApplyConfiguration `json:"gatewayAPI,omitempty"`
 }
 

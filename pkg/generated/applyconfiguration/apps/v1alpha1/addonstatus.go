@@ -27,10 +27,15 @@ import (
 //
 // AddonStatus reports one add-on.
 type AddonStatusApplyConfiguration struct {
-	// State is Installing, Ready, Removing or Failed.
+	// State is Installing, Ready, Uninstalling or Failed.
 	State *appsv1alpha1.AddonState `json:"state,omitempty"`
+	// Reason is a CamelCase word for the state, such as ChartUnavailable or
+	// InstallFailed.
+	Reason *string `json:"reason,omitempty"`
 	// Message explains the state when it is not Ready.
 	Message *string `json:"message,omitempty"`
+	// Releases are the add-on's Helm releases in the cluster.
+	Releases []AddonReleaseApplyConfiguration `json:"releases,omitempty"`
 }
 
 // AddonStatusApplyConfiguration constructs a declarative configuration of the AddonStatus type for use with
@@ -47,10 +52,31 @@ func (b *AddonStatusApplyConfiguration) WithState(value appsv1alpha1.AddonState)
 	return b
 }
 
+// WithReason sets the Reason field in the declarative configuration to the given value
+// and returns the receiver, so that objects can be built by chaining "With" function invocations.
+// If called multiple times, the Reason field is set to the value of the last call.
+func (b *AddonStatusApplyConfiguration) WithReason(value string) *AddonStatusApplyConfiguration {
+	b.Reason = &value
+	return b
+}
+
 // WithMessage sets the Message field in the declarative configuration to the given value
 // and returns the receiver, so that objects can be built by chaining "With" function invocations.
 // If called multiple times, the Message field is set to the value of the last call.
 func (b *AddonStatusApplyConfiguration) WithMessage(value string) *AddonStatusApplyConfiguration {
 	b.Message = &value
+	return b
+}
+
+// WithReleases adds the given value to the Releases field in the declarative configuration
+// and returns the receiver, so that objects can be build by chaining "With" function invocations.
+// If called multiple times, values provided by each call will be appended to the Releases field.
+func (b *AddonStatusApplyConfiguration) WithReleases(values ...*AddonReleaseApplyConfiguration) *AddonStatusApplyConfiguration {
+	for i := range values {
+		if values[i] == nil {
+			panic("nil value passed to WithReleases")
+		}
+		b.Releases = append(b.Releases, *values[i])
+	}
 	return b
 }
