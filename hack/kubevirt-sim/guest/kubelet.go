@@ -162,6 +162,21 @@ func runPod(ctx context.Context, cs kubernetes.Interface, p *corev1.Pod, ips *po
 			State: corev1.ContainerState{Running: &corev1.ContainerStateRunning{StartedAt: now}},
 		})
 	}
+	// A Job's pod runs to completion at once, as kwok's pod-complete stage
+	// has it (add-on charts' hook Jobs wait for that).
+	if ownedByJob(p) {
+		st.Status.Phase = corev1.PodSucceeded
+		for i := range st.Status.ContainerStatuses {
+			cs := &st.Status.ContainerStatuses[i]
+			cs.Ready, cs.Started = false, ptr.To(false)
+			cs.State = corev1.ContainerState{Terminated: &corev1.ContainerStateTerminated{Reason: "Completed", StartedAt: now, FinishedAt: now}}
+		}
+		for i := range st.Status.Conditions {
+			if c := &st.Status.Conditions[i]; c.Type == corev1.PodReady || c.Type == corev1.ContainersReady {
+				c.Status, c.Reason = corev1.ConditionFalse, "PodCompleted"
+			}
+		}
+	}
 	_, err := cs.CoreV1().Pods(p.Namespace).UpdateStatus(ctx, st, metav1.UpdateOptions{})
 	if apierrors.IsConflict(err) || apierrors.IsNotFound(err) {
 		return nil // the informer brings the newer pod
@@ -186,4 +201,13 @@ func (a *podIPs) of(uid types.UID) string {
 	ip := fmt.Sprintf("10.%d.%d.%d", 244+h.Sum32()%8, h.Sum32()>>8%256, a.next%254+1)
 	a.used[uid] = ip
 	return ip
+}
+
+func ownedByJob(p *corev1.Pod) bool {
+	for _, o := range p.OwnerReferences {
+		if o.Kind == "Job" {
+			return true
+		}
+	}
+	return false
 }
