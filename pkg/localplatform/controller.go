@@ -19,36 +19,49 @@ const (
 // processes and data (<Home>/clusters/<namespace>/<name>).
 func (p *Platform) ClustersDir() string { return filepath.Join(p.home, "clusters") }
 
-// startController runs hikube-controller with the local provider, as the
-// hikube-controller service account, holding its Lease in hikube-system.
+// startController runs hikube-controller as the hikube-controller service
+// account, holding its Lease in hikube-system: with the local provider, or in
+// the kubevirt mode with kubevirt control planes (host Deployments and
+// StatefulSets, run by the process node) and KubeVirt workers.
 func (p *Platform) startController(ctx context.Context) error {
 	began := time.Now()
 	if err := p.writeServiceAccountKubeconfig(ctx, controllerSA, procController); err != nil {
 		return err
 	}
-	args := []string{
-		"--kubeconfig=" + p.KubeconfigPath(procController),
-		"--provider=local",
-		"--state-dir=" + p.ClustersDir(),
-		"--bin-dir=" + p.bin,
-		"--metrics-bind-address=127.0.0.1:0",
-	}
-	if p.opts.NodeProvider == NodeProviderKubeVirt {
-		args = append(args, "--node-provider=kubevirt", "--kubevirt-node-image="+kubevirtNodeImage)
-	}
+	args := p.controllerArgs()
 	addonArgs, err := p.addonChartArgs()
 	if err != nil {
 		return err
 	}
 	args = append(args, addonArgs...)
-	if p.opts.ScaleDownGrace > 0 {
-		args = append(args, "--scale-down-grace="+p.opts.ScaleDownGrace.String())
-	}
 	if _, err := p.launch(procController, args); err != nil {
 		return err
 	}
 	p.logf("hikube-controller started in %s (state in %s)", time.Since(began).Round(10*time.Millisecond), p.ClustersDir())
 	return nil
+}
+
+// controllerArgs are hikube-controller's flags in the platform's mode.
+func (p *Platform) controllerArgs() []string {
+	args := []string{
+		"--kubeconfig=" + p.KubeconfigPath(procController),
+		"--state-dir=" + p.ClustersDir(),
+		"--bin-dir=" + p.bin,
+		"--metrics-bind-address=127.0.0.1:0",
+	}
+	if p.opts.NodeProvider == NodeProviderKubeVirt {
+		// The provider's defaults fit the process node: the etcd class
+		// "replicated" it serves, LoadBalancer endpoints it gives an
+		// address, and control-plane nodes labelled as the default
+		// selector wants.
+		args = append(args, "--control-plane-provider=kubevirt", "--node-provider=kubevirt", "--kubevirt-node-image="+kubevirtNodeImage)
+	} else {
+		args = append(args, "--control-plane-provider=local")
+	}
+	if p.opts.ScaleDownGrace > 0 {
+		args = append(args, "--scale-down-grace="+p.opts.ScaleDownGrace.String())
+	}
+	return args
 }
 
 // StopController stops hikube-controller (SIGTERM, then SIGKILL after the

@@ -120,7 +120,9 @@ func (p *Platform) startKubeVirtHost(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("host nodes not Ready: is %s running? (log: %s): %w", procHostKwok, p.LogPath(procHostKwok), err)
 	}
-	if _, err := p.launch(procGuestSim, []string{"--kubeconfig=" + p.KubeconfigPath("admin")}); err != nil {
+	// The guest simulator also plays each joined VM's kubelet: the
+	// kubevirt control planes run no kwok of their own.
+	if _, err := p.launch(procGuestSim, []string{"--kubeconfig=" + p.KubeconfigPath("admin"), "--kubelet"}); err != nil {
 		return err
 	}
 	if err := p.startWorkloadHost(ctx); err != nil {

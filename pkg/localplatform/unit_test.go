@@ -137,3 +137,18 @@ func TestControllerManagerFlagsByMode(t *testing.T) {
 		t.Errorf("kubevirt mode keys: %+v", kv)
 	}
 }
+
+// The kubevirt mode runs the kubevirt provider whole: control planes as host
+// workloads and KubeVirt workers; the local mode keeps the local provider.
+func TestControllerProviderByMode(t *testing.T) {
+	local := (&Platform{home: "/h", bin: "/b"}).controllerArgs()
+	if !slices.Contains(local, "--control-plane-provider=local") || slices.ContainsFunc(local, func(a string) bool { return strings.HasPrefix(a, "--node-provider") }) {
+		t.Errorf("local mode: %v", local)
+	}
+	kv := (&Platform{home: "/h", bin: "/b", opts: Options{NodeProvider: NodeProviderKubeVirt}}).controllerArgs()
+	for _, want := range []string{"--control-plane-provider=kubevirt", "--node-provider=kubevirt"} {
+		if !slices.Contains(kv, want) {
+			t.Errorf("kubevirt mode lacks %s: %v", want, kv)
+		}
+	}
+}

@@ -14,8 +14,10 @@ import (
 // blocks (keys, and certificates, which a log has no reason to print either),
 // kubeadm bootstrap tokens and service-account JWTs.
 var secretPatterns = map[string]*regexp.Regexp{
-	"PEM block":             regexp.MustCompile(`-----BEGIN [A-Z0-9 ]+-----`),
-	"bootstrap token":       regexp.MustCompile(`\b[a-z0-9]{6}\.[a-z0-9]{16}\b`),
+	"PEM block": regexp.MustCompile(`-----BEGIN [A-Z0-9 ]+-----`),
+	// Not the tail of a longer name: an Event of the node process-geneva
+	// is process-geneva.<16 hex digits>, which etcd logs when slow.
+	"bootstrap token":       regexp.MustCompile(`(?:^|[^a-z0-9-])[a-z0-9]{6}\.[a-z0-9]{16}\b`),
 	"service-account token": regexp.MustCompile(`\beyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}`),
 }
 

@@ -16,7 +16,8 @@ func TestScanLogsFindsKeysAndTokensOnly(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	write("logs/clean.log", "I1201 Starting hikube-apiserver etcd=[https://127.0.0.1:2379]\nnode web-abcde joined\n")
+	write("logs/clean.log", "I1201 Starting hikube-apiserver etcd=[https://127.0.0.1:2379]\nnode web-abcde joined\n"+
+		`"key":"/registry/events/default/process-geneva.187d1f2a3b4c5d6e"`+"\n")
 	write("clusters/t/c/logs/kube-apiserver.log", "ok\nkey -----BEGIN EC PRIVATE KEY-----\n")
 	write("logs/controller.log", "created token abcdef.0123456789abcdef for node\n")
 	write("logs/sa.log", "Authorization: Bearer eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJzeXN0ZW0ifQ.c2lnbmF0dXJlc2ln\n")

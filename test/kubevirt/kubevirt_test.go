@@ -1,8 +1,10 @@
-// Package kubevirt tests hikube with KubeVirt workers, end to end: the real
-// host kube-apiserver with KubeVirt's and CDI's CRDs, real tenant control
-// planes, and the simulated KubeVirt of the local platform (host kwok stages
-// for VMs, DataVolumes and VMIs; the guest simulator joining each VM's node
-// with its cloud-init, as kubeadm would). One platform serves the package,
+// Package kubevirt tests hikube with the kubevirt provider, end to end: the
+// real host kube-apiserver with KubeVirt's and CDI's CRDs, tenant control
+// planes as host Deployments and StatefulSets run by the process node (real
+// binaries as processes), and the simulated KubeVirt of the local platform
+// (host kwok stages for VMs, DataVolumes and VMIs; the guest simulator
+// joining each VM's node with its cloud-init, as kubeadm would, and playing
+// its kubelet). One platform serves the package,
 // as `HIKUBE_PROVIDER=kubevirt make run` starts it.
 package kubevirt
 
@@ -94,7 +96,8 @@ func waitReady(t *testing.T, name string) {
 }
 
 // TestSeedClustersOnKubeVirt: the seed's three clusters become Ready with
-// every worker a VM whose node joined by bootstrap token.
+// their control planes as host workloads on the process nodes and every
+// worker a VM whose node joined by bootstrap token through the endpoint.
 func TestSeedClustersOnKubeVirt(t *testing.T) {
 	c := hostClients(t)
 	for _, f := range []string{"web", "ml", "production"} {
@@ -106,6 +109,9 @@ func TestSeedClustersOnKubeVirt(t *testing.T) {
 	}
 
 	for _, name := range []string{"web", "ml", "production"} {
+		t.Run(name+": the control plane runs as process-node pods behind the endpoint", func(t *testing.T) {
+			checkOnProcessNodes(t, c, name)
+		})
 		t.Run(name+": every node is a VM that joined", func(t *testing.T) {
 			nodes, err := tenant(t, name).CoreV1().Nodes().List(context.Background(), metav1.ListOptions{LabelSelector: provider.LabelNodeGroup})
 			if err != nil {

@@ -150,8 +150,9 @@ func probeTLS(server string, caPEM []byte) error {
 
 // register creates the Node as its kubelet would: its labels and taints
 // from the join configuration, the providerID, and the hardware it has. The
-// annotation hands the Node's heartbeat to the tenant's kwok, which plays
-// the kubelet from here on.
+// annotation hands the Node's heartbeat to the tenant's kwok where the
+// control plane runs one (local control planes); elsewhere the simulator's
+// own kubelet (--kubelet, kubelet.go) plays it.
 func register(ctx context.Context, cs kubernetes.Interface, j kubevirt.Join, hw machine) error {
 	labels := map[string]string{"kubernetes.io/hostname": j.NodeName, "kubernetes.io/os": "linux", "kubernetes.io/arch": "amd64"}
 	for k, v := range j.Labels {

@@ -7,7 +7,10 @@
 // CA pin, endpoint or tenant RBAC leaves the node unjoined, and says why.
 // When the VMI goes, the node goes.
 //
-//	guest --kubeconfig host.kubeconfig
+// With --kubelet it also plays each joined VM's kubelet with the node's
+// credentials, for control planes that run no kwok of their own.
+//
+//	guest --kubeconfig host.kubeconfig [--kubelet]
 package main
 
 import (
@@ -44,24 +47,27 @@ import (
 var gvrClusterInstancetype = instancetypev1beta1.SchemeGroupVersion.WithResource("virtualmachineclusterinstancetypes")
 
 type guests struct {
-	host  kubernetes.Interface
-	dyn   dynamic.Interface
-	vmis  cache.GenericLister
-	queue workqueue.TypedRateLimitingInterface[string]
+	host     kubernetes.Interface
+	dyn      dynamic.Interface
+	vmis     cache.GenericLister
+	queue    workqueue.TypedRateLimitingInterface[string]
+	kubelets bool
 
 	mu     sync.Mutex
 	joined map[string]joinedNode // by VMI namespace/name
 }
 
 type joinedNode struct {
-	uid  string
-	name string
-	node kubernetes.Interface
+	uid     string
+	name    string
+	node    kubernetes.Interface
+	kubelet *kubelet
 }
 
 func main() {
 	klog.InitFlags(nil)
 	kubeconfig := flag.String("kubeconfig", "", "kubeconfig of the host cluster")
+	kubelets := flag.Bool("kubelet", false, "also play each joined VM's kubelet (heartbeat, pods reported running); off where the control plane's kwok does")
 	flag.Parse()
 	cfg, err := clientcmd.BuildConfigFromFlags("", *kubeconfig)
 	if err != nil {
@@ -71,10 +77,11 @@ func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
 	g := &guests{
-		host:   kubernetes.NewForConfigOrDie(cfg),
-		dyn:    dynamic.NewForConfigOrDie(cfg),
-		queue:  workqueue.NewTypedRateLimitingQueue(workqueue.DefaultTypedControllerRateLimiter[string]()),
-		joined: map[string]joinedNode{},
+		host:     kubernetes.NewForConfigOrDie(cfg),
+		dyn:      dynamic.NewForConfigOrDie(cfg),
+		queue:    workqueue.NewTypedRateLimitingQueue(workqueue.DefaultTypedControllerRateLimiter[string]()),
+		joined:   map[string]joinedNode{},
+		kubelets: *kubelets,
 	}
 	inf := dynamicinformer.NewDynamicSharedInformerFactory(g.dyn, 10*time.Minute).ForResource(kubevirt.GVRVirtualMachineInstance)
 	g.vmis = inf.Lister()
@@ -166,8 +173,15 @@ func (g *guests) sync(ctx context.Context, key string) error {
 	if err != nil {
 		return err
 	}
+	if done { // a new VMI of the same name: the old one's kubelet is gone
+		j.kubelet.stop()
+	}
+	var kubelet *kubelet
+	if g.kubelets {
+		kubelet = startKubelet(key, cfg.NodeName, node)
+	}
 	g.mu.Lock()
-	g.joined[key] = joinedNode{uid: string(vmi.UID), name: cfg.NodeName, node: node}
+	g.joined[key] = joinedNode{uid: string(vmi.UID), name: cfg.NodeName, node: node, kubelet: kubelet}
 	g.mu.Unlock()
 	klog.InfoS("Node joined its cluster", "vmi", key, "node", cfg.NodeName, "endpoint", cfg.APIServerEndpoint)
 	return nil
@@ -185,6 +199,7 @@ func (g *guests) powerOff(ctx context.Context, key string) {
 	if !ok {
 		return
 	}
+	j.kubelet.stop()
 	patch := []byte(`{"metadata":{"annotations":{"kwok.x-k8s.io/node":null}}}`)
 	_, err := j.node.CoreV1().Nodes().Patch(ctx, j.name, types.MergePatchType, patch, metav1.PatchOptions{})
 	if apierrors.IsNotFound(err) {

@@ -31,9 +31,10 @@ var env harness.Env
 // seconds rather than the default ten minutes. It is not timed.
 const scaleDownGrace = 2 * time.Second
 
-// TestMain starts the platform with the local provider's workers, or with
-// KubeVirt workers on the simulated KubeVirt when HIKUBE_NODE_PROVIDER is
-// kubevirt (`make bench` runs both).
+// TestMain starts the platform with the local provider, or, when
+// HIKUBE_NODE_PROVIDER is kubevirt, in the kubevirt mode: control planes as
+// host workloads run by the process node (needs root) and KubeVirt workers
+// on the simulated KubeVirt (`make bench` runs both).
 func TestMain(m *testing.M) {
 	os.Exit(harness.Main(m, &env, localplatform.Options{ScaleDownGrace: scaleDownGrace, NodeProvider: os.Getenv("HIKUBE_NODE_PROVIDER")}))
 }
