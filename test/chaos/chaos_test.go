@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"github.com/hikube/hikube/pkg/localplatform"
+
+	"github.com/hikube/hikube/test/harness"
 )
 
 const (
@@ -153,7 +155,7 @@ func kill(t *testing.T, cluster, component string) {
 		// (delete): kill it if it runs within a few seconds.
 		deadline := time.Now().Add(20 * time.Second)
 		for time.Now().Before(deadline) {
-			if pid := tenantPIDs(t, cluster)[proc]; pid != 0 && alive(pid) {
+			if pid := tenantPIDs(t, cluster)[proc]; pid != 0 && harness.Alive(pid) {
 				err = syscall.Kill(pid, syscall.SIGKILL)
 				t.Logf("killed tenant %s (pid %d)", proc, pid)
 				break
@@ -227,24 +229,13 @@ func tenantPIDs(t *testing.T, name string) map[string]int {
 	return out
 }
 
-// alive says whether pid runs (a zombie does not count).
-func alive(pid int) bool {
-	stat, err := os.ReadFile(filepath.Join("/proc", strconv.Itoa(pid), "stat"))
-	if err != nil {
-		return false
-	}
-	rest := stat[strings.LastIndexByte(string(stat), ')')+1:]
-	fields := strings.Fields(string(rest))
-	return len(fields) > 0 && fields[0] != "Z"
-}
-
 // assertNothingLeft checks a deleted cluster left no process, state
 // directory or Secret behind.
 func assertNothingLeft(t *testing.T, name string, pids map[string]int) {
 	t.Helper()
 	eventuallyDo(t, time.Minute, "the processes of "+name+" to end", func() (bool, string) {
 		for proc, pid := range pids {
-			if alive(pid) {
+			if harness.Alive(pid) {
 				return false, fmt.Sprintf("%s (pid %d) still runs", proc, pid)
 			}
 		}

@@ -5,11 +5,12 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/hikube/hikube/test/harness"
 )
 
 // clusterDir is where the local provider keeps a tenant cluster.
@@ -31,19 +32,6 @@ func tenantPID(t *testing.T, cluster, proc string) int {
 		t.Fatalf("pid file of %s: %v %s", proc, err, data)
 	}
 	return rec.PID
-}
-
-// alive says whether pid runs; a zombie (dead, not yet reaped by whoever
-// inherited it after the controller was killed) does not count.
-func alive(pid int) bool {
-	stat, err := os.ReadFile(filepath.Join("/proc", strconv.Itoa(pid), "stat"))
-	if err != nil {
-		return false
-	}
-	// The state follows the command name, which is in parentheses.
-	rest := stat[strings.LastIndexByte(string(stat), ')')+1:]
-	fields := strings.Fields(string(rest))
-	return len(fields) > 0 && fields[0] != "Z"
 }
 
 func restartController(t *testing.T, kill bool) {
@@ -87,7 +75,7 @@ func TestControllerCrashDuringProvisioningAndDelete(t *testing.T) {
 	if r.Err != nil {
 		t.Fatalf("cluster not deleted after the controller crash: %v %s", r.Err, r.Stderr)
 	}
-	if alive(apiserver) {
+	if harness.Alive(apiserver) {
 		t.Errorf("the tenant kube-apiserver (pid %d) outlived its cluster", apiserver)
 	}
 	if _, err := os.Stat(clusterDir("crash")); !os.IsNotExist(err) {
@@ -130,7 +118,7 @@ func TestControllerRestartKeepsClusters(t *testing.T) {
 	// The new controller reconciles every second: over a few rounds it must
 	// adopt the process, never replace it.
 	consistently(t, 4*time.Second, "the tenant kube-apiserver keeping its pid", func() bool {
-		return tenantPID(t, "adopted", "kube-apiserver-0") == pid && alive(pid)
+		return tenantPID(t, "adopted", "kube-apiserver-0") == pid && harness.Alive(pid)
 	})
 	waitReady(t, tenantA, "adopted", time.Minute)
 }
