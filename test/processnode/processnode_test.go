@@ -371,37 +371,13 @@ var placement = corev1.PodSpec{
 	Tolerations:  []corev1.Toleration{{Key: controlPlane, Operator: corev1.TolerationOpExists}},
 }
 
+// createEtcd is a one-member etcd StatefulSet with its data on a PVC of the
+// replicated class.
 func createEtcd(t *testing.T, ctx context.Context, host kubernetes.Interface) {
 	t.Helper()
-	mustOK(t, errOf(host.CoreV1().Services(ns).Create(ctx, &corev1.Service{
-		ObjectMeta: metav1.ObjectMeta{Name: "etcd"},
-		Spec: corev1.ServiceSpec{ClusterIP: corev1.ClusterIPNone, Selector: map[string]string{"app": "etcd"}, PublishNotReadyAddresses: true,
-			Ports: []corev1.ServicePort{{Name: "client", Port: 2379}, {Name: "peer", Port: 2380}}},
-	}, metav1.CreateOptions{})))
-	member := "$(POD_NAME).etcd.$(POD_NAMESPACE).svc"
+	createEtcdService(t, ctx, host, "etcd")
 	spec := placement
-	spec.Containers = []corev1.Container{{
-		Name: "etcd", Image: etcdImage, Command: []string{"etcd"},
-		Args: []string{
-			"--name=$(POD_NAME)",
-			"--data-dir=/var/lib/etcd/data",
-			"--listen-client-urls=http://0.0.0.0:2379",
-			"--advertise-client-urls=http://" + member + ":2379",
-			"--listen-peer-urls=http://0.0.0.0:2380",
-			"--initial-advertise-peer-urls=http://" + member + ":2380",
-			"--initial-cluster=etcd-0=http://etcd-0.etcd.$(POD_NAMESPACE).svc:2380",
-			"--initial-cluster-state=new",
-			"--listen-metrics-urls=http://0.0.0.0:2381",
-		},
-		Env: []corev1.EnvVar{
-			{Name: "POD_NAME", ValueFrom: &corev1.EnvVarSource{FieldRef: &corev1.ObjectFieldSelector{FieldPath: "metadata.name"}}},
-			{Name: "POD_NAMESPACE", ValueFrom: &corev1.EnvVarSource{FieldRef: &corev1.ObjectFieldSelector{FieldPath: "metadata.namespace"}}},
-		},
-		Ports:        []corev1.ContainerPort{{Name: "client", ContainerPort: 2379}, {Name: "peer", ContainerPort: 2380}, {Name: "metrics", ContainerPort: 2381}},
-		VolumeMounts: []corev1.VolumeMount{{Name: "data", MountPath: "/var/lib/etcd"}},
-		ReadinessProbe: &corev1.Probe{ProbeHandler: corev1.ProbeHandler{HTTPGet: &corev1.HTTPGetAction{Path: "/health", Port: intstr.FromString("metrics")}},
-			PeriodSeconds: 1, FailureThreshold: 3},
-	}}
+	spec.Containers = []corev1.Container{etcdContainer("etcd", "etcd-0=http://etcd-0.etcd.$(POD_NAMESPACE).svc:2380")}
 	labels := map[string]string{"app": "etcd"}
 	mustOK(t, errOf(host.AppsV1().StatefulSets(ns).Create(ctx, &appsv1.StatefulSet{
 		ObjectMeta: metav1.ObjectMeta{Name: "etcd"},
@@ -425,42 +401,17 @@ func createEtcd(t *testing.T, ctx context.Context, host kubernetes.Interface) {
 // zones, its members addressed by name.
 func createEtcdCluster(t *testing.T, ctx context.Context, host kubernetes.Interface) {
 	t.Helper()
-	mustOK(t, errOf(host.CoreV1().Services(ns).Create(ctx, &corev1.Service{
-		ObjectMeta: metav1.ObjectMeta{Name: "etcd3"},
-		Spec: corev1.ServiceSpec{ClusterIP: corev1.ClusterIPNone, Selector: map[string]string{"app": "etcd3"}, PublishNotReadyAddresses: true,
-			Ports: []corev1.ServicePort{{Name: "client", Port: 2379}, {Name: "peer", Port: 2380}}},
-	}, metav1.CreateOptions{})))
+	createEtcdService(t, ctx, host, "etcd3")
 	var initial []string
 	for i := range 3 {
 		name := "etcd3-" + strconv.Itoa(i)
 		initial = append(initial, name+"=http://"+name+".etcd3.$(POD_NAMESPACE).svc:2380")
 	}
-	member := "$(POD_NAME).etcd3.$(POD_NAMESPACE).svc"
 	labels := map[string]string{"app": "etcd3"}
 	spec := placement
 	spec.TopologySpreadConstraints = []corev1.TopologySpreadConstraint{{MaxSkew: 1, TopologyKey: "topology.kubernetes.io/zone",
 		WhenUnsatisfiable: corev1.DoNotSchedule, LabelSelector: &metav1.LabelSelector{MatchLabels: labels}}}
-	spec.Containers = []corev1.Container{{
-		Name: "etcd", Image: etcdImage, Command: []string{"etcd"},
-		Args: []string{
-			"--name=$(POD_NAME)",
-			"--data-dir=/var/lib/etcd/data",
-			"--listen-client-urls=http://0.0.0.0:2379",
-			"--advertise-client-urls=http://" + member + ":2379",
-			"--listen-peer-urls=http://0.0.0.0:2380",
-			"--initial-advertise-peer-urls=http://" + member + ":2380",
-			"--initial-cluster=" + strings.Join(initial, ","),
-			"--initial-cluster-state=new",
-			"--listen-metrics-urls=http://0.0.0.0:2381",
-		},
-		Env: []corev1.EnvVar{
-			{Name: "POD_NAME", ValueFrom: &corev1.EnvVarSource{FieldRef: &corev1.ObjectFieldSelector{FieldPath: "metadata.name"}}},
-			{Name: "POD_NAMESPACE", ValueFrom: &corev1.EnvVarSource{FieldRef: &corev1.ObjectFieldSelector{FieldPath: "metadata.namespace"}}},
-		},
-		VolumeMounts: []corev1.VolumeMount{{Name: "data", MountPath: "/var/lib/etcd"}},
-		ReadinessProbe: &corev1.Probe{ProbeHandler: corev1.ProbeHandler{HTTPGet: &corev1.HTTPGetAction{Path: "/health", Port: intstr.FromInt32(2381)}},
-			PeriodSeconds: 1, FailureThreshold: 3},
-	}}
+	spec.Containers = []corev1.Container{etcdContainer("etcd3", strings.Join(initial, ","))}
 	spec.Volumes = []corev1.Volume{{Name: "data", VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{}}}}
 	mustOK(t, errOf(host.AppsV1().StatefulSets(ns).Create(ctx, &appsv1.StatefulSet{
 		ObjectMeta: metav1.ObjectMeta{Name: "etcd3"},
@@ -470,6 +421,47 @@ func createEtcdCluster(t *testing.T, ctx context.Context, host kubernetes.Interf
 			Template: corev1.PodTemplateSpec{ObjectMeta: metav1.ObjectMeta{Labels: labels}, Spec: spec},
 		},
 	}, metav1.CreateOptions{})))
+}
+
+// createEtcdService is the headless Service that names the members of the
+// StatefulSet svc (pods labelled app=svc), addresses published before they
+// are ready so that they can find each other.
+func createEtcdService(t *testing.T, ctx context.Context, host kubernetes.Interface, svc string) {
+	t.Helper()
+	mustOK(t, errOf(host.CoreV1().Services(ns).Create(ctx, &corev1.Service{
+		ObjectMeta: metav1.ObjectMeta{Name: svc},
+		Spec: corev1.ServiceSpec{ClusterIP: corev1.ClusterIPNone, Selector: map[string]string{"app": svc}, PublishNotReadyAddresses: true,
+			Ports: []corev1.ServicePort{{Name: "client", Port: 2379}, {Name: "peer", Port: 2380}}},
+	}, metav1.CreateOptions{})))
+}
+
+// etcdContainer runs an etcd member of the StatefulSet behind the headless
+// Service svc, with the real etcd flags, its name and addresses from
+// $(VAR)s, and initial the --initial-cluster list.
+func etcdContainer(svc, initial string) corev1.Container {
+	member := "$(POD_NAME)." + svc + ".$(POD_NAMESPACE).svc"
+	return corev1.Container{
+		Name: "etcd", Image: etcdImage, Command: []string{"etcd"},
+		Args: []string{
+			"--name=$(POD_NAME)",
+			"--data-dir=/var/lib/etcd/data",
+			"--listen-client-urls=http://0.0.0.0:2379",
+			"--advertise-client-urls=http://" + member + ":2379",
+			"--listen-peer-urls=http://0.0.0.0:2380",
+			"--initial-advertise-peer-urls=http://" + member + ":2380",
+			"--initial-cluster=" + initial,
+			"--initial-cluster-state=new",
+			"--listen-metrics-urls=http://0.0.0.0:2381",
+		},
+		Env: []corev1.EnvVar{
+			{Name: "POD_NAME", ValueFrom: &corev1.EnvVarSource{FieldRef: &corev1.ObjectFieldSelector{FieldPath: "metadata.name"}}},
+			{Name: "POD_NAMESPACE", ValueFrom: &corev1.EnvVarSource{FieldRef: &corev1.ObjectFieldSelector{FieldPath: "metadata.namespace"}}},
+		},
+		Ports:        []corev1.ContainerPort{{Name: "client", ContainerPort: 2379}, {Name: "peer", ContainerPort: 2380}, {Name: "metrics", ContainerPort: 2381}},
+		VolumeMounts: []corev1.VolumeMount{{Name: "data", MountPath: "/var/lib/etcd"}},
+		ReadinessProbe: &corev1.Probe{ProbeHandler: corev1.ProbeHandler{HTTPGet: &corev1.HTTPGetAction{Path: "/health", Port: intstr.FromString("metrics")}},
+			PeriodSeconds: 1, FailureThreshold: 3},
+	}
 }
 
 // etcdMembers is the number of members the etcd at ip lists (its v3 JSON
