@@ -12,8 +12,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/hikube/hikube/pkg/localplatform"
-
 	"github.com/hikube/hikube/test/harness"
 )
 
@@ -143,9 +141,9 @@ func kill(t *testing.T, cluster, component string) {
 	case "hikube-controller":
 		err = p.KillController()
 	case "host kube-apiserver":
-		err = p.KillHostProcess(localplatform.HostProcesses[1])
+		err = p.KillHostProcess("kube-apiserver")
 	case "host etcd":
-		err = p.KillHostProcess(localplatform.HostProcesses[0])
+		err = p.KillHostProcess("etcd")
 	case "tenant kube-apiserver", "tenant etcd":
 		proc := "kube-apiserver-0"
 		if component == "tenant etcd" {
