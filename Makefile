@@ -83,11 +83,14 @@ test-plugin: tools build
 
 ## bench: aggregated clusters vs. an equivalent CRD on the same kube-apiserver, then create-to-Ready and
 ## autoscaler reaction of the local provider (docs/benchmarks.md).
+BENCH_SAMPLES := $(CURDIR)/_output/bench
 bench: tools build
-	$(GO) test -count=1 -run '^$$' -bench . -skip Shutdown -benchtime 200x -timeout 60m ./test/bench/
+	rm -rf $(BENCH_SAMPLES)
+	HIKUBE_BENCH_SAMPLES=$(BENCH_SAMPLES) $(GO) test -count=1 -run '^$$' -bench . -skip Shutdown -benchtime 200x -timeout 60m ./test/bench/
 	$(GO) test -count=1 -run '^$$' -bench Shutdown -benchtime 5x -timeout 30m ./test/bench/
-	$(GO) test -count=1 -run '^$$' -bench . -benchtime 5x -timeout 30m ./test/bench/provisioning/
-	HIKUBE_NODE_PROVIDER=kubevirt $(GO) test -count=1 -run '^$$' -bench CreateToReady -benchtime 5x -timeout 30m ./test/bench/provisioning/
+	HIKUBE_BENCH_SAMPLES=$(BENCH_SAMPLES) $(GO) test -count=1 -run '^$$' -bench . -benchtime 5x -timeout 30m ./test/bench/provisioning/
+	HIKUBE_BENCH_SAMPLES=$(BENCH_SAMPLES) HIKUBE_NODE_PROVIDER=kubevirt $(GO) test -count=1 -run '^$$' -bench CreateToReady -benchtime 5x -timeout 30m ./test/bench/provisioning/
+	$(GO) run ./hack/benchplot -in $(BENCH_SAMPLES) -out docs/img
 
 clean:
 	rm -rf _output

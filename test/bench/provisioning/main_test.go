@@ -21,6 +21,7 @@ import (
 	"k8s.io/client-go/rest"
 
 	"github.com/hikube/hikube/pkg/localplatform"
+	"github.com/hikube/hikube/test/benchsamples"
 	"github.com/hikube/hikube/test/harness"
 )
 
@@ -35,8 +36,23 @@ const scaleDownGrace = 2 * time.Second
 // HIKUBE_NODE_PROVIDER is kubevirt, in the kubevirt mode: control planes as
 // host workloads run by the process node (needs root) and KubeVirt workers
 // on the simulated KubeVirt (`make bench` runs both).
+//
+// The samples for docs/benchmarks.md's figures are written at the end
+// (test/benchsamples), one file per provider.
 func TestMain(m *testing.M) {
-	os.Exit(harness.Main(m, &env, localplatform.Options{ScaleDownGrace: scaleDownGrace, NodeProvider: os.Getenv("HIKUBE_NODE_PROVIDER")}))
+	nodes := os.Getenv("HIKUBE_NODE_PROVIDER")
+	code := harness.Main(m, &env, localplatform.Options{ScaleDownGrace: scaleDownGrace, NodeProvider: nodes})
+	name := "provisioning"
+	if nodes != "" {
+		name += "-" + nodes
+	}
+	if path, err := benchsamples.Flush(name); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		code = max(code, 1)
+	} else if path != "" {
+		fmt.Fprintln(os.Stderr, "samples written to", path)
+	}
+	os.Exit(code)
 }
 
 // hostClients are the admin's clients of the host cluster, without

@@ -1,0 +1,52 @@
+package benchsamples
+
+import (
+	"testing"
+	"time"
+)
+
+// forget drops every series, so that each test starts empty.
+func forget(*testing.T) {
+	mu.Lock()
+	series = map[key]*Series{}
+	mu.Unlock()
+}
+
+func TestWriteReadRoundTrip(t *testing.T) {
+	forget(t)
+	dir := t.TempDir()
+	Add(Latency, "get", "crd", 1500*time.Microsecond)
+	Add(Latency, "get", "crd", 2*time.Millisecond)
+	AddOrdered(Phases, "small", "Ready", 2, 3*time.Second)
+	AddOrdered(Phases, "small", "ControlPlaneReady", 1, time.Second)
+	Add(Latency, "get", "probe", time.Second)
+	Reset(Latency, "get", "probe")
+	path, err := Write(dir, "test/bench")
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := Read(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f.Package != "test/bench" || len(f.Series) != 3 {
+		t.Fatalf("read %+v", f)
+	}
+	got := f.Series[0]
+	if got.Kind != Latency || got.Name != "crd" || len(got.MS) != 2 || got.MS[0] != 1.5 || got.MS[1] != 2 {
+		t.Errorf("first series %+v, want the two crd gets in ms", got)
+	}
+	if f.Series[1].Name != "ControlPlaneReady" || f.Series[2].Name != "Ready" {
+		t.Errorf("phases not in milestone order: %+v", f.Series[1:])
+	}
+}
+
+func TestFlushWithoutDirectoryWritesNothing(t *testing.T) {
+	forget(t)
+	t.Setenv(EnvDir, "")
+	Add(Histogram, "h", "x", time.Millisecond)
+	path, err := Flush("p")
+	if err != nil || path != "" {
+		t.Fatalf("Flush = %q, %v; want nothing written", path, err)
+	}
+}
