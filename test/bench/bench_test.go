@@ -38,9 +38,11 @@ func BenchmarkGet(b *testing.B) {
 	for _, be := range withDirect(ctx) {
 		b.Run(be.name, func(b *testing.B) {
 			c := be.client().Resource(be.gvr).Namespace(nsSmall)
+			get := func() error { _, err := c.Get(ctx, getName, metav1.GetOptions{}); return err }
+			resetSamples("get", be.name)
 			b.ResetTimer()
 			for i := 0; i < b.N; i++ {
-				if _, err := c.Get(ctx, getName, metav1.GetOptions{}); err != nil {
+				if err := sampled("get", be.name, get); err != nil {
 					b.Fatalf("get %s: %v", be.name, err)
 				}
 			}

@@ -24,6 +24,7 @@ import (
 	"k8s.io/client-go/rest"
 
 	"github.com/hikube/hikube/pkg/localplatform"
+	"github.com/hikube/hikube/test/benchsamples"
 )
 
 var env struct {
@@ -75,6 +76,12 @@ func run(m *testing.M) int {
 	} else {
 		code = m.Run()
 		printSummary(os.Stdout)
+		if path, err := benchsamples.Flush("api"); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			code = max(code, 1)
+		} else if path != "" {
+			fmt.Fprintln(os.Stderr, "samples written to", path)
+		}
 	}
 	if err := p.Stop(); err != nil {
 		fmt.Fprintf(os.Stderr, "bench: stopping the platform: %v\n", err)

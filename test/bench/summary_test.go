@@ -6,6 +6,8 @@ import (
 	"sync"
 	"text/tabwriter"
 	"time"
+
+	"github.com/hikube/hikube/test/benchsamples"
 )
 
 // results[metric][backend] is the mean time per operation of the last run
@@ -14,6 +16,20 @@ var (
 	resultsMu sync.Mutex
 	results   = map[string]map[string]time.Duration{}
 )
+
+// sampled times one operation of a sub-benchmark for the latency figure
+// (test/benchsamples); call it inside the timed loop. The samples of a
+// sub-benchmark's earlier run (Go's one-iteration probe) are dropped when
+// the next run starts, through reset.
+func sampled(metric, backend string, op func() error) error {
+	start := time.Now()
+	err := op()
+	benchsamples.Add(benchsamples.Latency, metric, backend, time.Since(start))
+	return err
+}
+
+// resetSamples drops what an earlier run of the sub-benchmark recorded.
+func resetSamples(metric, backend string) { benchsamples.Reset(benchsamples.Latency, metric, backend) }
 
 func record(metric, backend string, total time.Duration, n int) {
 	resultsMu.Lock()
