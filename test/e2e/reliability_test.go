@@ -2,7 +2,6 @@ package e2e
 
 import (
 	"context"
-	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
@@ -21,17 +20,11 @@ func clusterDir(name string) string {
 // tenantPID reads the pid the local provider recorded for a process.
 func tenantPID(t *testing.T, cluster, proc string) int {
 	t.Helper()
-	data, err := os.ReadFile(filepath.Join(clusterDir(cluster), "run", proc+".json"))
-	if err != nil {
-		t.Fatalf("pid file of %s: %v", proc, err)
+	pid := harness.TenantPIDs(clusterDir(cluster))[proc]
+	if pid == 0 {
+		t.Fatalf("no pid recorded for %s of %s", proc, cluster)
 	}
-	var rec struct {
-		PID int `json:"pid"`
-	}
-	if err := json.Unmarshal(data, &rec); err != nil || rec.PID == 0 {
-		t.Fatalf("pid file of %s: %v %s", proc, err, data)
-	}
-	return rec.PID
+	return pid
 }
 
 func restartController(t *testing.T, kill bool) {
