@@ -37,7 +37,7 @@ const fieldManager = "hikube-local"
 // tenantLabel marks a namespace as a tenant.
 const tenantLabel = platform.TenantLabel
 
-// The local platform applies the install chart's RBAC (rendered with
+// The local platform applies the install chart's RBAC and FlowSchemas (rendered with
 // namespace.create, as a GitOps tool would) and its APIService (registerHikube
 // points it at the local process); the workloads the chart also renders
 // (hikube-apiserver, hikube-controller, etcd, their Services, PDBs and
@@ -45,7 +45,7 @@ const tenantLabel = platform.TenantLabel
 // the two sets (a test keeps it so), so a new kind in the chart forces a
 // decision.
 var (
-	localKinds = []string{"Namespace", "ServiceAccount", "ClusterRole", "ClusterRoleBinding", "Role", "RoleBinding"}
+	localKinds = []string{"Namespace", "ServiceAccount", "ClusterRole", "ClusterRoleBinding", "Role", "RoleBinding", "FlowSchema"}
 	// processKinds are replaced by processes, or by registerHikube (the
 	// APIService) and seedGPUInventory (the ConfigMap).
 	processKinds = []string{"Deployment", "StatefulSet", "Service", "PodDisruptionBudget", "Secret", "ConfigMap", "APIService"}
