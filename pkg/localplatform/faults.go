@@ -6,16 +6,19 @@ import (
 	"github.com/hikube/hikube/pkg/process"
 )
 
-// KillHostProcess kills the host's "etcd" or "kube-apiserver" with SIGKILL
-// and waits for it to end, for tests of what survives a crash; with
-// Options.Supervise the supervisor starts it again.
+// KillHostProcess kills one of the host's processes with SIGKILL and waits
+// for it to end, for tests of what survives a crash: "etcd",
+// "kube-apiserver", "kube-controller-manager", and in the kubevirt mode
+// "kube-scheduler", "hikube-process-node", "host-kwok" and
+// "hikube-guest-sim". With Options.Supervise the supervisor starts it again.
+// hikube's own processes have KillHikubeAPIServer and KillController.
 func (p *Platform) KillHostProcess(name string) error {
-	if name != procEtcd && name != procKube {
-		return fmt.Errorf("KillHostProcess: %q is neither %s nor %s", name, procEtcd, procKube)
+	if name == procHikube || name == procController {
+		return fmt.Errorf("KillHostProcess: %s is hikube's, not the host's", name)
 	}
 	proc := p.proc(name)
 	if proc == nil {
-		return fmt.Errorf("%s was never started", name)
+		return fmt.Errorf("KillHostProcess: the platform started no process %q", name)
 	}
 	return process.Kill(proc)
 }

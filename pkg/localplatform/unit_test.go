@@ -11,6 +11,8 @@ import (
 	"testing/fstest"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+
+	"github.com/hikube/hikube/pkg/process"
 )
 
 func TestEveryChartKindIsEitherAppliedOrAProcessLocally(t *testing.T) {
@@ -149,6 +151,18 @@ func TestControllerProviderByMode(t *testing.T) {
 	for _, want := range []string{"--control-plane-provider=kubevirt", "--node-provider=kubevirt"} {
 		if !slices.Contains(kv, want) {
 			t.Errorf("kubevirt mode lacks %s: %v", want, kv)
+		}
+	}
+}
+
+// KillHostProcess kills only host processes the platform started: hikube's
+// own have their own methods, and a name it never started is an error, not
+// a silent no-op that would make a fault test pass without a fault.
+func TestKillHostProcessRefusesWhatIsNotAHostProcess(t *testing.T) {
+	p := &Platform{procs: map[string]*process.Process{}}
+	for _, name := range []string{procHikube, procController, procProcessNode, "no-such-process"} {
+		if err := p.KillHostProcess(name); err == nil {
+			t.Errorf("KillHostProcess(%q) = nil, want an error", name)
 		}
 	}
 }

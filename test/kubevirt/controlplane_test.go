@@ -2,10 +2,7 @@ package kubevirt
 
 import (
 	"context"
-	"encoding/json"
 	"net"
-	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"syscall"
@@ -119,19 +116,7 @@ func apiserverPID(t *testing.T, uid types.UID) int {
 	t.Helper()
 	var pid int
 	harness.Eventually(t, time.Minute, "the process node's record of kube-apiserver", func() bool {
-		data, err := os.ReadFile(filepath.Join(env.Platform.ProcessNodeHome(), "pods", string(uid), "state.json"))
-		if err != nil {
-			return false
-		}
-		var r struct {
-			PIDs map[string]struct {
-				PID int `json:"pid"`
-			} `json:"pids"`
-		}
-		if json.Unmarshal(data, &r) != nil {
-			return false
-		}
-		pid = r.PIDs["kube-apiserver"].PID
+		pid = harness.PodPIDs(env.Platform, uid)["kube-apiserver"]
 		return pid > 0 && syscall.Kill(pid, 0) == nil
 	})
 	return pid
