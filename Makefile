@@ -106,12 +106,17 @@ test-kubevirt: tools build
 	@# The process node running a control plane's pods as processes (needs root).
 	$(GO) test -count=1 -timeout 15m ./test/processnode/...
 
-## test-chaos: a seeded sample of the fault matrix (three kills); chaos: all of it (docs/reliability.md).
+## test-chaos: a seeded sample of the fault matrix in each mode of the platform (three kills on the local
+## provider, one in the kubevirt mode); chaos: all of it, HIKUBE_CHAOS_PROVIDER=local|kubevirt|both (the
+## default) (docs/reliability.md).
+HIKUBE_CHAOS_PROVIDER ?= both
+CHAOS_MODES = $(if $(filter both,$(HIKUBE_CHAOS_PROVIDER)),local kubevirt,$(HIKUBE_CHAOS_PROVIDER))
 test-chaos: tools build
-	$(GO) test -count=1 -timeout 30m ./test/chaos/...
+	HIKUBE_CHAOS_PROVIDER=local $(GO) test -count=1 -timeout 30m ./test/chaos/...
+	HIKUBE_CHAOS_PROVIDER=kubevirt $(GO) test -count=1 -timeout 15m ./test/chaos/...
 
 chaos: tools build
-	HIKUBE_CHAOS=full $(GO) test -count=1 -v -timeout 120m ./test/chaos/...
+	set -e; for m in $(CHAOS_MODES); do HIKUBE_CHAOS=full HIKUBE_CHAOS_PROVIDER=$$m $(GO) test -count=1 -v -timeout 180m ./test/chaos/...; done
 
 ## soak: SOAK_TENANTS tenants create, scale, upgrade and delete clusters for SOAK_DURATION on a fresh local
 ## platform; errors, conflicts, memory and leftovers are printed (docs/reliability.md).

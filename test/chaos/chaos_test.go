@@ -1,11 +1,11 @@
 package chaos
 
 import (
-	"encoding/json"
 	"fmt"
 	"math/rand"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -15,16 +15,48 @@ import (
 	"github.com/hikube/hikube/test/harness"
 )
 
-const (
-	tenant   = "tenant-a"
-	converge = 4 * time.Minute
-)
+const tenant = "tenant-a"
 
-// components can be killed; phases are when.
+// The rows every mode has, and the phases: the columns.
 var (
 	components = []string{"hikube-apiserver", "hikube-controller", "host kube-apiserver", "host etcd", "tenant kube-apiserver", "tenant etcd"}
 	phases     = []string{"create", "scale up", "scale down", "upgrade", "delete"}
 )
+
+// hostProcesses are the components that are processes of the platform, by
+// the name the platform started them with; its supervisor restarts them.
+var hostProcesses = map[string]string{
+	"host kube-apiserver": "kube-apiserver",
+	"host etcd":           "etcd",
+	// The kubevirt mode's own.
+	"process node": "hikube-process-node",
+	"kubevirt sim": "host-kwok",
+	"guest sim":    "hikube-guest-sim",
+}
+
+// platformMode is what differs between the platform's modes; the matrix,
+// the faults and the checks common to both are this file's.
+type platformMode interface {
+	// components are the mode's rows of the matrix beyond the common ones.
+	components() []string
+	// sample is how many pairs `make test` runs.
+	sample() int
+	// converge bounds the time a cluster has to reach its spec.
+	converge() time.Duration
+	// tenantPID is the pid of a running tenant control-plane process,
+	// "kube-apiserver" or "etcd", or 0.
+	tenantPID(t *testing.T, cluster, proc string) int
+	// snapshot records what a cluster has before it is deleted, for
+	// nothingLeft to check it is all gone afterwards.
+	snapshot(t *testing.T, cluster string) any
+	nothingLeft(t *testing.T, cluster string, before any)
+	// machinesMatch checks the mode's machines against the tenant's nodes
+	// of the group (names): one each, nothing else.
+	machinesMatch(t *testing.T, cluster, kubeconfig string, nodes []string) (bool, string)
+	// orphans lists what the platform holds for clusters that no longer
+	// exist or objects that no longer exist.
+	orphans(t *testing.T) []string
+}
 
 type fault struct{ component, phase string }
 
@@ -37,24 +69,56 @@ func TestKillAnyComponentInAnyPhase(t *testing.T) {
 			t.Fatalf("HIKUBE_CHAOS_SEED=%q: %v", s, err)
 		}
 	}
-	t.Logf("chaos seed %d (replay with HIKUBE_CHAOS_SEED=%d)", seed, seed)
+	t.Logf("chaos seed %d (replay with HIKUBE_CHAOS_SEED=%d HIKUBE_CHAOS_PROVIDER=%s)", seed, seed, modeName())
 	rng := rand.New(rand.NewSource(seed))
 	var faults []fault
-	for _, c := range components {
+	for _, c := range slices.Concat(components, mode.components()) {
 		for _, p := range phases {
 			faults = append(faults, fault{c, p})
 		}
 	}
 	rng.Shuffle(len(faults), func(i, j int) { faults[i], faults[j] = faults[j], faults[i] })
 	if os.Getenv("HIKUBE_CHAOS") != "full" {
-		faults = faults[:3] // the sample of `make test`; `make chaos` runs all
+		faults = faults[:mode.sample()] // the sample of `make test`; `make chaos` runs all
 	}
+	// On a loaded machine the full matrix of the kubevirt mode may not fit
+	// the time there is: HIKUBE_CHAOS_BUDGET stops starting pairs once it is
+	// spent, and HIKUBE_CHAOS_FROM resumes the same seed's order there.
+	from, budget := envInt(t, "HIKUBE_CHAOS_FROM"), time.Duration(envInt(t, "HIKUBE_CHAOS_BUDGET"))*time.Minute
+	began := time.Now()
 	for i, f := range faults {
 		delay := time.Duration(rng.Int63n(int64(2 * time.Second)))
+		if i < from {
+			continue
+		}
+		if budget > 0 && time.Since(began) > budget {
+			t.Logf("HIKUBE_CHAOS_BUDGET=%d spent after %d of %d pairs; the rest: HIKUBE_CHAOS_SEED=%d HIKUBE_CHAOS_FROM=%d", budget/time.Minute, i-from, len(faults)-from, seed, i)
+			break
+		}
 		t.Run(fmt.Sprintf("%s during %s", f.component, f.phase), func(t *testing.T) {
 			run(t, fmt.Sprintf("chaos-%d", i), f, delay)
 		})
 	}
+}
+
+// envInt is a whole number from the environment, 0 when unset.
+func envInt(t *testing.T, name string) int {
+	v := os.Getenv(name)
+	if v == "" {
+		return 0
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 0 {
+		t.Fatalf("%s=%q: want a whole number", name, v)
+	}
+	return n
+}
+
+func modeName() string {
+	if _, ok := mode.(kubevirtMode); ok {
+		return "kubevirt"
+	}
+	return "local"
 }
 
 // run takes one cluster through phase with component killed delay after the
@@ -75,10 +139,12 @@ func run(t *testing.T, name string, f fault, delay time.Duration) {
 		env.MustKubectl(t, witness, "create", "configmap", "chaos-witness", "-n", "default", "--from-literal=written=before-the-fault")
 	}
 	t.Cleanup(func() {
-		env.Kubectl(t, "admin", "delete", "cluster", name, "-n", tenant, "--wait=true", "--timeout=3m")
+		// Not waiting: the next pair's cluster is made while this one goes,
+		// and what it leaves is what the next pairs' orphan checks find.
+		env.Kubectl(t, "admin", "delete", "cluster", name, "-n", tenant, "--wait=false")
 	})
 
-	pids := map[string]int{}
+	var before any
 	switch f.phase {
 	case "create":
 		apply(t, name, version, 1, 2)
@@ -92,7 +158,7 @@ func run(t *testing.T, name string, f fault, delay time.Duration) {
 		version = "v1.37"
 		apply(t, name, version, min, max)
 	case "delete":
-		pids = tenantPIDs(t, name)
+		before = mode.snapshot(t, name)
 		env.MustKubectl(t, "alice", "delete", "cluster", name, "-n", tenant, "--wait=false")
 	}
 	time.Sleep(delay)
@@ -100,20 +166,31 @@ func run(t *testing.T, name string, f fault, delay time.Duration) {
 
 	if f.phase == "delete" {
 		// kubectl wait gives up at once while the host API restarts: ask again.
-		eventuallyDo(t, converge, name+" to be deleted", func() (bool, string) {
+		eventuallyDo(t, mode.converge(), name+" to be deleted", func() (bool, string) {
 			r := env.Kubectl(t, "alice", "wait", "--for=delete", "cluster/"+name, "-n", tenant, "--timeout=30s")
 			return r.Err == nil, r.Stderr
 		})
-		assertNothingLeft(t, name, pids)
+		mode.nothingLeft(t, name, before)
+		if _, err := os.Stat(clusterDir(name)); !os.IsNotExist(err) {
+			t.Errorf("the state directory of %s is left behind (%v)", name, err)
+		}
+		secrets := env.MustKubectl(t, "admin", "get", "secrets", "-n", "hikube-system", "-o", "name")
+		if strings.Contains(secrets, tenant+"."+name+".pki") {
+			t.Errorf("the PKI Secret of %s is left behind", name)
+		}
+		noOrphans(t)
 		return
 	}
 	waitReady(t, name)
 	kc := tenantKubeconfig(t, name)
-	eventuallyDo(t, converge, fmt.Sprintf("%s to have exactly %d nodes of version %s", name, min, version), func() (bool, string) {
-		nodes := env.Kubectl(t, kc, "get", "nodes", "-l", "apps.hikube.io/node-group=workers", "-o", "jsonpath={.items[*].metadata.name}")
+	eventuallyDo(t, mode.converge(), fmt.Sprintf("%s to have exactly %d nodes of version %s, one machine each", name, min, version), func() (bool, string) {
+		r := env.Kubectl(t, kc, "get", "nodes", "-l", "apps.hikube.io/node-group=workers", "-o", "jsonpath={.items[*].metadata.name}")
 		got := env.Kubectl(t, "admin", "get", "cluster", name, "-n", tenant, "-o", "jsonpath={.status.version}").Stdout
-		n := len(strings.Fields(nodes.Stdout))
-		return n == min && strings.HasPrefix(got, version), fmt.Sprintf("%d nodes (%s), version %q", n, nodes.Stdout, got)
+		nodes := strings.Fields(r.Stdout)
+		if r.Err != nil || len(nodes) != min || !strings.HasPrefix(got, version) {
+			return false, fmt.Sprintf("%d nodes (%s %s), version %q", len(nodes), r.Stdout, r.Stderr, got)
+		}
+		return mode.machinesMatch(t, name, kc, nodes)
 	})
 	if witness != "" {
 		out := env.MustKubectl(t, kc, "get", "configmap", "chaos-witness", "-n", "default", "-o", "jsonpath={.data.written}")
@@ -126,11 +203,22 @@ func run(t *testing.T, name string, f fault, delay time.Duration) {
 	if strings.TrimSpace(events) == "" {
 		t.Errorf("no events about %s tell what happened", name)
 	}
+	noOrphans(t)
+}
+
+// noOrphans waits for the platform to hold nothing for what no longer
+// exists (a replaced pod's directory may take a moment to go).
+func noOrphans(t *testing.T) {
+	t.Helper()
+	eventuallyDo(t, time.Minute, "no orphans", func() (bool, string) {
+		left := mode.orphans(t)
+		return len(left) == 0, strings.Join(left, "; ")
+	})
 }
 
 // kill kills component with SIGKILL. Nothing here restarts it: the
 // platform's supervisor does for hikube's and the host's processes,
-// hikube-controller for a tenant's.
+// hikube-controller (local) or the process node (kubevirt) for a tenant's.
 func kill(t *testing.T, cluster, component string) {
 	t.Helper()
 	p := env.Platform
@@ -140,26 +228,30 @@ func kill(t *testing.T, cluster, component string) {
 		err = p.KillHikubeAPIServer()
 	case "hikube-controller":
 		err = p.KillController()
-	case "host kube-apiserver":
-		err = p.KillHostProcess("kube-apiserver")
-	case "host etcd":
-		err = p.KillHostProcess("etcd")
 	case "tenant kube-apiserver", "tenant etcd":
-		proc := "kube-apiserver-0"
-		if component == "tenant etcd" {
-			proc = "etcd"
-		}
+		proc := strings.TrimPrefix(component, "tenant ")
 		// The process may not be started yet (create) or already gone
-		// (delete): kill it if it runs within a few seconds.
-		deadline := time.Now().Add(20 * time.Second)
-		for time.Now().Before(deadline) {
-			if pid := tenantPIDs(t, cluster)[proc]; pid != 0 && harness.Alive(pid) {
+		// (delete): kill it if it runs within a while.
+		deadline := time.Now().Add(mode.converge() / 4)
+		for {
+			if pid := mode.tenantPID(t, cluster, proc); pid != 0 && harness.Alive(pid) {
 				err = syscall.Kill(pid, syscall.SIGKILL)
 				t.Logf("killed tenant %s (pid %d)", proc, pid)
 				break
 			}
+			if time.Now().After(deadline) {
+				t.Logf("no tenant %s ran to be killed", proc)
+				break
+			}
 			time.Sleep(200 * time.Millisecond)
 		}
+	default:
+		name, ok := hostProcesses[component]
+		if !ok {
+			t.Fatalf("no way to kill %q", component)
+		}
+		err = p.KillHostProcess(name)
+		t.Logf("killed %s", name)
 	}
 	if err != nil {
 		t.Fatalf("killing %s: %v", component, err)
@@ -186,7 +278,7 @@ spec:
 
 func waitReady(t *testing.T, name string) {
 	t.Helper()
-	eventuallyDo(t, converge, name+" to be Ready", func() (bool, string) {
+	eventuallyDo(t, mode.converge(), name+" to be Ready", func() (bool, string) {
 		r := env.Kubectl(t, "alice", "wait", "--for=condition=Ready", "cluster/"+name, "-n", tenant, "--timeout=20s")
 		if r.Err == nil {
 			return true, ""
@@ -197,7 +289,13 @@ func waitReady(t *testing.T, name string) {
 
 func tenantKubeconfig(t *testing.T, name string) string {
 	t.Helper()
-	out := env.MustKubectl(t, "alice", "get", "--raw", "/apis/apps.hikube.io/v1alpha1/namespaces/"+tenant+"/clusters/"+name+"/kubeconfig")
+	var out string
+	// hikube-apiserver may just be restarting.
+	eventuallyDo(t, time.Minute, "the kubeconfig of "+name, func() (bool, string) {
+		r := env.Kubectl(t, "alice", "get", "--raw", "/apis/apps.hikube.io/v1alpha1/namespaces/"+tenant+"/clusters/"+name+"/kubeconfig")
+		out = r.Stdout
+		return r.Err == nil, r.Stderr
+	})
 	file := filepath.Join(t.TempDir(), name+".kubeconfig")
 	if err := os.WriteFile(file, []byte(out), 0o600); err != nil {
 		t.Fatal(err)
@@ -206,47 +304,6 @@ func tenantKubeconfig(t *testing.T, name string) string {
 }
 
 func clusterDir(name string) string { return filepath.Join(env.Platform.ClustersDir(), tenant, name) }
-
-// tenantPIDs reads the pids the local provider recorded for the cluster.
-func tenantPIDs(t *testing.T, name string) map[string]int {
-	t.Helper()
-	out := map[string]int{}
-	files, _ := filepath.Glob(filepath.Join(clusterDir(name), "run", "*.json"))
-	for _, f := range files {
-		data, err := os.ReadFile(f)
-		if err != nil {
-			continue
-		}
-		var rec struct {
-			PID int `json:"pid"`
-		}
-		if json.Unmarshal(data, &rec) == nil && rec.PID != 0 {
-			out[strings.TrimSuffix(filepath.Base(f), ".json")] = rec.PID
-		}
-	}
-	return out
-}
-
-// assertNothingLeft checks a deleted cluster left no process, state
-// directory or Secret behind.
-func assertNothingLeft(t *testing.T, name string, pids map[string]int) {
-	t.Helper()
-	eventuallyDo(t, time.Minute, "the processes of "+name+" to end", func() (bool, string) {
-		for proc, pid := range pids {
-			if harness.Alive(pid) {
-				return false, fmt.Sprintf("%s (pid %d) still runs", proc, pid)
-			}
-		}
-		return true, ""
-	})
-	if _, err := os.Stat(clusterDir(name)); !os.IsNotExist(err) {
-		t.Errorf("the state directory of %s is left behind (%v)", name, err)
-	}
-	secrets := env.MustKubectl(t, "admin", "get", "secrets", "-n", "hikube-system", "-o", "name")
-	if strings.Contains(secrets, tenant+"."+name+".pki") {
-		t.Errorf("the PKI Secret of %s is left behind", name)
-	}
-}
 
 // eventuallyDo polls cond until it holds or timeout passes, then fails with
 // the last thing cond said.
