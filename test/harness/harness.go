@@ -15,6 +15,8 @@ import (
 	"testing"
 	"time"
 
+	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 
 	clientset "github.com/hikube/hikube/pkg/generated/clientset/versioned"
@@ -168,4 +170,20 @@ func Consistently(t *testing.T, d time.Duration, what string, cond func() bool) 
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
+}
+
+// HostClients are the admin's clients of the host cluster.
+type HostClients struct {
+	Core    kubernetes.Interface
+	Dynamic dynamic.Interface
+}
+
+// Host returns the admin's clients of the host cluster. Each request is
+// bounded, so that a test polling across a fault of the host's API is not
+// stuck on a connection that died with it.
+func (e *Env) Host(t *testing.T) HostClients {
+	t.Helper()
+	cfg := e.RESTConfig(t, "admin")
+	cfg.Timeout = 30 * time.Second
+	return HostClients{Core: kubernetes.NewForConfigOrDie(cfg), Dynamic: dynamic.NewForConfigOrDie(cfg)}
 }

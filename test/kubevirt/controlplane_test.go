@@ -35,7 +35,7 @@ const (
 // controlPlanePods are the running control-plane and etcd pods of a cluster.
 func controlPlanePods(t *testing.T, c clients, cluster, component string) []corev1.Pod {
 	t.Helper()
-	pods, err := c.host.CoreV1().Pods(hostNamespace(cluster)).List(context.Background(), metav1.ListOptions{LabelSelector: labelComponent + "=" + component})
+	pods, err := c.Core.CoreV1().Pods(hostNamespace(cluster)).List(context.Background(), metav1.ListOptions{LabelSelector: labelComponent + "=" + component})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -84,7 +84,7 @@ func checkOnProcessNodes(t *testing.T, c clients, cluster string) {
 	if port != strconv.Itoa(endpointPort) {
 		t.Errorf("the tenant kubeconfig names port %s, want the endpoint's %d", port, endpointPort)
 	}
-	svc, err := c.host.CoreV1().Services(hostNamespace(cluster)).Get(context.Background(), cluster+"-apiserver", metav1.GetOptions{})
+	svc, err := c.Core.CoreV1().Services(hostNamespace(cluster)).Get(context.Background(), cluster+"-apiserver", metav1.GetOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -180,7 +180,7 @@ spec:
 			t.Fatalf("kill -9 %d: %v", pid, err)
 		}
 		harness.Eventually(t, 2*time.Minute, "kube-apiserver restarted and the pod Ready again", func() bool {
-			p, err := c.host.CoreV1().Pods(ns).Get(context.Background(), pod.Name, metav1.GetOptions{})
+			p, err := c.Core.CoreV1().Pods(ns).Get(context.Background(), pod.Name, metav1.GetOptions{})
 			return err == nil && restarts(p, "kube-apiserver") > before && podReady(p)
 		})
 		harness.Eventually(t, time.Minute, "the ConfigMap written before", func() bool { return proofExists(t, name) })
@@ -216,7 +216,7 @@ spec:
 			st := env.Kubectl(t, "admin", "get", "cluster", name, "-n", tenantA, "-o", `jsonpath={.status.conditions[?(@.type=="Ready")].status}`)
 			return err == nil && strings.HasPrefix(v.GitVersion, "v1.37.") && st.Stdout == "True"
 		})
-		d, err := c.host.AppsV1().Deployments(ns).Get(context.Background(), name+"-control-plane", metav1.GetOptions{})
+		d, err := c.Core.AppsV1().Deployments(ns).Get(context.Background(), name+"-control-plane", metav1.GetOptions{})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -241,19 +241,19 @@ spec:
 	t.Run("delete leaves nothing in the host namespace and removes it", func(t *testing.T) {
 		env.MustKubectl(t, "alice", "delete", "cluster", name, "-n", tenantA, "--wait=true", "--timeout=3m")
 		harness.Eventually(t, 2*time.Minute, "host namespace "+ns+" gone", func() bool {
-			_, err := c.host.CoreV1().Namespaces().Get(context.Background(), ns, metav1.GetOptions{})
+			_, err := c.Core.CoreV1().Namespaces().Get(context.Background(), ns, metav1.GetOptions{})
 			return apierrors.IsNotFound(err)
 		})
-		pods, err := c.host.CoreV1().Pods(ns).List(context.Background(), metav1.ListOptions{})
+		pods, err := c.Core.CoreV1().Pods(ns).List(context.Background(), metav1.ListOptions{})
 		if err != nil || len(pods.Items) > 0 {
 			t.Errorf("pods left in %s: %v %v", ns, err, pods)
 		}
-		pvs, err := c.host.CoreV1().PersistentVolumes().List(context.Background(), metav1.ListOptions{})
+		pvs, err := c.Core.CoreV1().PersistentVolumes().List(context.Background(), metav1.ListOptions{})
 		if err != nil {
 			t.Fatal(err)
 		}
 		harness.Eventually(t, time.Minute, "the etcd volumes of "+name+" released and deleted", func() bool {
-			pvs, err = c.host.CoreV1().PersistentVolumes().List(context.Background(), metav1.ListOptions{})
+			pvs, err = c.Core.CoreV1().PersistentVolumes().List(context.Background(), metav1.ListOptions{})
 			if err != nil {
 				return false
 			}

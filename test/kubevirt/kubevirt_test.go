@@ -25,7 +25,6 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
-	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/clientcmd"
 
@@ -43,16 +42,9 @@ func TestMain(m *testing.M) {
 
 const tenantA = "tenant-a"
 
-type clients struct {
-	host kubernetes.Interface
-	dyn  dynamic.Interface
-}
+type clients = harness.HostClients
 
-func hostClients(t *testing.T) clients {
-	t.Helper()
-	cfg := env.RESTConfig(t, "admin")
-	return clients{host: kubernetes.NewForConfigOrDie(cfg), dyn: dynamic.NewForConfigOrDie(cfg)}
-}
+func hostClients(t *testing.T) clients { return env.Host(t) }
 
 // tenant is alice's client of one of her clusters, through the kubeconfig
 // subresource.
@@ -70,7 +62,7 @@ func hostNamespace(name string) string { return "hikube-" + tenantA + "-" + name
 
 func list(t *testing.T, c clients, gvr schema.GroupVersionResource, ns string) []unstructured.Unstructured {
 	t.Helper()
-	l, err := c.dyn.Resource(gvr).Namespace(ns).List(context.Background(), metav1.ListOptions{})
+	l, err := c.Dynamic.Resource(gvr).Namespace(ns).List(context.Background(), metav1.ListOptions{})
 	if err != nil {
 		t.Fatalf("listing %s in %s: %v", gvr.Resource, ns, err)
 	}
@@ -255,7 +247,7 @@ func TestSeedClustersOnKubeVirt(t *testing.T) {
 		env.MustKubectl(t, "alice", "delete", "cluster", "web", "-n", tenantA, "--wait=true", "--timeout=3m")
 		ns := hostNamespace("web")
 		harness.Eventually(t, 2*time.Minute, "host namespace "+ns+" gone", func() bool {
-			_, err := c.host.CoreV1().Namespaces().Get(context.Background(), ns, metav1.GetOptions{})
+			_, err := c.Core.CoreV1().Namespaces().Get(context.Background(), ns, metav1.GetOptions{})
 			return apierrors.IsNotFound(err)
 		})
 		for _, gvr := range []schema.GroupVersionResource{kv.GVRVirtualMachine, kv.GVRVirtualMachineInstance, kv.GVRDataVolume} {
@@ -263,7 +255,7 @@ func TestSeedClustersOnKubeVirt(t *testing.T) {
 				t.Errorf("%s left behind: %v", gvr.Resource, names(left))
 			}
 		}
-		if s, err := c.host.CoreV1().Secrets(ns).List(context.Background(), metav1.ListOptions{}); err != nil || len(s.Items) > 0 {
+		if s, err := c.Core.CoreV1().Secrets(ns).List(context.Background(), metav1.ListOptions{}); err != nil || len(s.Items) > 0 {
 			t.Errorf("secrets left behind in %s: %v %v", ns, err, s)
 		}
 	})
@@ -281,7 +273,7 @@ func rogueVM(t *testing.T, c clients, cluster, rogue string, spoil func(*kv.Join
 		t.Fatal("no VM to copy")
 	}
 	// The user data of a real node, with the token's secret replaced.
-	s, err := c.host.CoreV1().Secrets(ns).Get(ctx, vms[0].GetName()+"-userdata", metav1.GetOptions{})
+	s, err := c.Core.CoreV1().Secrets(ns).Get(ctx, vms[0].GetName()+"-userdata", metav1.GetOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -296,7 +288,7 @@ func rogueVM(t *testing.T, c clients, cluster, rogue string, spoil func(*kv.Join
 		t.Fatal(err)
 	}
 	// No cluster labels: the provider neither counts nor removes it.
-	if _, err := c.host.CoreV1().Secrets(ns).Create(ctx, kv.UserDataSecret(ns, rogue+"-userdata", nil, ud), metav1.CreateOptions{}); err != nil {
+	if _, err := c.Core.CoreV1().Secrets(ns).Create(ctx, kv.UserDataSecret(ns, rogue+"-userdata", nil, ud), metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	vm, err := kv.VirtualMachine(kv.Machine{
@@ -310,15 +302,15 @@ func rogueVM(t *testing.T, c clients, cluster, rogue string, spoil func(*kv.Join
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := c.dyn.Resource(kv.GVRVirtualMachine).Namespace(ns).Create(ctx, u, metav1.CreateOptions{}); err != nil {
+	if _, err := c.Dynamic.Resource(kv.GVRVirtualMachine).Namespace(ns).Create(ctx, u, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {
-		c.dyn.Resource(kv.GVRVirtualMachine).Namespace(ns).Delete(context.Background(), rogue, metav1.DeleteOptions{})
-		c.host.CoreV1().Secrets(ns).Delete(context.Background(), rogue+"-userdata", metav1.DeleteOptions{})
+		c.Dynamic.Resource(kv.GVRVirtualMachine).Namespace(ns).Delete(context.Background(), rogue, metav1.DeleteOptions{})
+		c.Core.CoreV1().Secrets(ns).Delete(context.Background(), rogue+"-userdata", metav1.DeleteOptions{})
 	})
 	harness.Eventually(t, time.Minute, "the rogue VM running", func() bool {
-		vmi, err := c.dyn.Resource(kv.GVRVirtualMachineInstance).Namespace(ns).Get(ctx, rogue, metav1.GetOptions{})
+		vmi, err := c.Dynamic.Resource(kv.GVRVirtualMachineInstance).Namespace(ns).Get(ctx, rogue, metav1.GetOptions{})
 		if err != nil {
 			return false
 		}

@@ -2,6 +2,7 @@ package chaos
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -14,7 +15,6 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
-	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/clientcmd"
 
@@ -23,6 +23,79 @@ import (
 	kv "github.com/hikube/hikube/pkg/provider/kubevirt"
 	"github.com/hikube/hikube/test/harness"
 )
+
+// localMode is the local provider: each tenant control plane is processes
+// hikube-controller runs under <clusters>/<namespace>/<name>, workers are
+// kwok nodes in the tenant.
+type localMode struct{}
+
+func (localMode) components() []string    { return nil }
+func (localMode) sample() int             { return 3 }
+func (localMode) converge() time.Duration { return 4 * time.Minute }
+
+func (localMode) tenantPID(t *testing.T, cluster, proc string) int {
+	if proc == "kube-apiserver" {
+		proc = "kube-apiserver-0"
+	}
+	return localPIDs(t, cluster)[proc]
+}
+
+func (localMode) snapshot(t *testing.T, cluster string) any { return localPIDs(t, cluster) }
+
+// nothingLeft: no process of the cluster runs (the state directory and the
+// PKI Secret are checked for every mode).
+func (localMode) nothingLeft(t *testing.T, cluster string, before any) {
+	t.Helper()
+	eventuallyDo(t, time.Minute, "the processes of "+cluster+" to end", func() (bool, string) {
+		for proc, pid := range before.(map[string]int) {
+			if harness.Alive(pid) {
+				return false, fmt.Sprintf("%s (pid %d) still runs", proc, pid)
+			}
+		}
+		return true, ""
+	})
+}
+
+// machinesMatch: kwok nodes are the machines.
+func (localMode) machinesMatch(*testing.T, string, string, []string) (bool, string) { return true, "" }
+
+// orphans are state directories of clusters that do not exist.
+func (localMode) orphans(t *testing.T) []string {
+	r := env.Kubectl(t, "admin", "get", "clusters", "-A", "-o", `jsonpath={range .items[*]}{.metadata.namespace}/{.metadata.name}{"\n"}{end}`)
+	if r.Err != nil {
+		return []string{"listing clusters: " + r.Stderr}
+	}
+	clusters := strings.Fields(r.Stdout)
+	dirs, _ := filepath.Glob(filepath.Join(env.Platform.ClustersDir(), "*", "*"))
+	var left []string
+	for _, d := range dirs {
+		rel, _ := filepath.Rel(env.Platform.ClustersDir(), d)
+		if fi, err := os.Stat(d); err == nil && fi.IsDir() && !slices.Contains(clusters, rel) {
+			left = append(left, "the directory of cluster "+rel)
+		}
+	}
+	return left
+}
+
+// localPIDs reads the pids the local provider recorded for the cluster.
+func localPIDs(t *testing.T, name string) map[string]int {
+	t.Helper()
+	out := map[string]int{}
+	files, _ := filepath.Glob(filepath.Join(clusterDir(name), "run", "*.json"))
+	for _, f := range files {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			continue
+		}
+		var rec struct {
+			PID int `json:"pid"`
+		}
+		if json.Unmarshal(data, &rec) == nil && rec.PID != 0 {
+			out[strings.TrimSuffix(filepath.Base(f), ".json")] = rec.PID
+		}
+	}
+	return out
+}
 
 // kubevirtMode is the platform as `HIKUBE_PROVIDER=kubevirt make run` starts
 // it: each tenant control plane is an etcd StatefulSet and a control-plane
@@ -44,20 +117,10 @@ var containerOf = map[string]string{"kube-apiserver": "control-plane", "etcd": "
 
 func hostNamespace(cluster string) string { return naming.HostNamespace(tenant, cluster, "") }
 
-type hostClients struct {
-	cs  kubernetes.Interface
-	dyn dynamic.Interface
-}
-
-func host(t *testing.T) hostClients {
-	t.Helper()
-	cfg := env.RESTConfig(t, "admin")
-	cfg.Timeout = 20 * time.Second
-	return hostClients{cs: kubernetes.NewForConfigOrDie(cfg), dyn: dynamic.NewForConfigOrDie(cfg)}
-}
+func host(t *testing.T) harness.HostClients { return env.Host(t) }
 
 func (kubevirtMode) tenantPID(t *testing.T, cluster, proc string) int {
-	pods, err := host(t).cs.CoreV1().Pods(hostNamespace(cluster)).List(context.Background(), metav1.ListOptions{
+	pods, err := host(t).Core.CoreV1().Pods(hostNamespace(cluster)).List(context.Background(), metav1.ListOptions{
 		LabelSelector: "apps.hikube.io/component=" + containerOf[proc]})
 	if err != nil {
 		return 0
@@ -81,14 +144,14 @@ func (kubevirtMode) snapshot(t *testing.T, cluster string) any {
 	c := host(t)
 	ns := hostNamespace(cluster)
 	s := kubevirtSnapshot{pods: map[types.UID]map[string]int{}}
-	pods, err := c.cs.CoreV1().Pods(ns).List(context.Background(), metav1.ListOptions{})
+	pods, err := c.Core.CoreV1().Pods(ns).List(context.Background(), metav1.ListOptions{})
 	if err != nil {
 		t.Fatalf("listing the pods of %s: %v", ns, err)
 	}
 	for _, p := range pods.Items {
 		s.pods[p.UID] = harness.PodPIDs(env.Platform, p.UID)
 	}
-	pvs, err := c.cs.CoreV1().PersistentVolumes().List(context.Background(), metav1.ListOptions{})
+	pvs, err := c.Core.CoreV1().PersistentVolumes().List(context.Background(), metav1.ListOptions{})
 	if err != nil {
 		t.Fatalf("listing volumes: %v", err)
 	}
@@ -112,14 +175,14 @@ func (m kubevirtMode) nothingLeft(t *testing.T, cluster string, before any) {
 	c := host(t)
 	ns := hostNamespace(cluster)
 	eventuallyDo(t, m.converge(), "host namespace "+ns+" gone", func() (bool, string) {
-		n, err := c.cs.CoreV1().Namespaces().Get(context.Background(), ns, metav1.GetOptions{})
+		n, err := c.Core.CoreV1().Namespaces().Get(context.Background(), ns, metav1.GetOptions{})
 		if apierrors.IsNotFound(err) {
 			return true, ""
 		}
 		return false, fmt.Sprintf("%v %v", err, n.Status)
 	})
 	for _, gvr := range []schema.GroupVersionResource{kv.GVRVirtualMachine, kv.GVRVirtualMachineInstance, kv.GVRDataVolume} {
-		l, err := c.dyn.Resource(gvr).Namespace(ns).List(context.Background(), metav1.ListOptions{})
+		l, err := c.Dynamic.Resource(gvr).Namespace(ns).List(context.Background(), metav1.ListOptions{})
 		if err != nil || len(l.Items) > 0 {
 			t.Errorf("%s left in %s: %v %v", gvr.Resource, ns, err, len(l.Items))
 		}
@@ -136,7 +199,7 @@ func (m kubevirtMode) nothingLeft(t *testing.T, cluster string, before any) {
 			}
 		}
 		for _, pv := range s.pvs {
-			if _, err := c.cs.CoreV1().PersistentVolumes().Get(context.Background(), pv, metav1.GetOptions{}); !apierrors.IsNotFound(err) {
+			if _, err := c.Core.CoreV1().PersistentVolumes().Get(context.Background(), pv, metav1.GetOptions{}); !apierrors.IsNotFound(err) {
 				return false, fmt.Sprintf("volume %s is left (%v)", pv, err)
 			}
 			if _, err := os.Stat(filepath.Join(env.Platform.ProcessNodeHome(), "volumes", pv)); !os.IsNotExist(err) {
@@ -155,7 +218,7 @@ func (kubevirtMode) machinesMatch(t *testing.T, cluster, kubeconfig string, node
 	c := host(t)
 	ns := hostNamespace(cluster)
 	names := func(gvr schema.GroupVersionResource) ([]string, error) {
-		l, err := c.dyn.Resource(gvr).Namespace(ns).List(context.Background(), metav1.ListOptions{})
+		l, err := c.Dynamic.Resource(gvr).Namespace(ns).List(context.Background(), metav1.ListOptions{})
 		if err != nil {
 			return nil, err
 		}
@@ -187,7 +250,7 @@ func (kubevirtMode) machinesMatch(t *testing.T, cluster, kubeconfig string, node
 	if err != nil || !slices.Equal(dvs, wantDVs) {
 		return false, fmt.Sprintf("DataVolumes %v (%v), want %v", dvs, err, wantDVs)
 	}
-	secrets, err := c.cs.CoreV1().Secrets(ns).List(context.Background(), metav1.ListOptions{})
+	secrets, err := c.Core.CoreV1().Secrets(ns).List(context.Background(), metav1.ListOptions{})
 	if err != nil {
 		return false, err.Error()
 	}
@@ -219,9 +282,9 @@ func (kubevirtMode) orphans(t *testing.T) []string {
 	c := host(t)
 	ctx := context.Background()
 	clusters := env.Kubectl(t, "admin", "get", "clusters", "-A", "-o", `jsonpath={.items[*].metadata.uid}`)
-	namespaces, err1 := c.cs.CoreV1().Namespaces().List(ctx, metav1.ListOptions{LabelSelector: clusterpki.LabelClusterUID})
-	pods, err2 := c.cs.CoreV1().Pods("").List(ctx, metav1.ListOptions{})
-	pvs, err3 := c.cs.CoreV1().PersistentVolumes().List(ctx, metav1.ListOptions{})
+	namespaces, err1 := c.Core.CoreV1().Namespaces().List(ctx, metav1.ListOptions{LabelSelector: clusterpki.LabelClusterUID})
+	pods, err2 := c.Core.CoreV1().Pods("").List(ctx, metav1.ListOptions{})
+	pvs, err3 := c.Core.CoreV1().PersistentVolumes().List(ctx, metav1.ListOptions{})
 	if clusters.Err != nil || err1 != nil || err2 != nil || err3 != nil {
 		return []string{fmt.Sprintf("listing: %s %v %v %v", clusters.Stderr, err1, err2, err3)}
 	}
