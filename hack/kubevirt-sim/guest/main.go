@@ -8,7 +8,9 @@
 // When the VMI goes, the node goes.
 //
 // With --kubelet it also plays each joined VM's kubelet with the node's
-// credentials, for control planes that run no kwok of their own.
+// credentials, for control planes that run no kwok of their own. It also
+// gives the host kwok's KubeVirt stages the retries of the real controllers
+// (resync.go).
 //
 //	guest --kubeconfig host.kubeconfig [--kubelet]
 package main
@@ -97,6 +99,7 @@ func main() {
 	if !cache.WaitForCacheSync(ctx.Done(), inf.Informer().HasSynced) {
 		os.Exit(1)
 	}
+	go resync(ctx, g.dyn)
 	klog.InfoS("Guest simulator running: VMs that run join their tenant cluster with their cloud-init")
 	for range 4 {
 		go func() {
