@@ -53,6 +53,9 @@ type platformMode interface {
 	// machinesMatch checks the mode's machines against the tenant's nodes
 	// of the group (names): one each, nothing else.
 	machinesMatch(t *testing.T, cluster, kubeconfig string, nodes []string) (bool, string)
+	// logs are the log files of a cluster's control plane, each with the
+	// name to keep it under.
+	logs(t *testing.T, cluster string) map[string]string
 	// orphans lists what the platform holds for clusters that no longer
 	// exist or objects that no longer exist.
 	orphans(t *testing.T) []string
@@ -139,6 +142,15 @@ func run(t *testing.T, name string, f fault, delay time.Duration) {
 		env.MustKubectl(t, witness, "create", "configmap", "chaos-witness", "-n", "default", "--from-literal=written=before-the-fault")
 	}
 	t.Cleanup(func() {
+		if t.Failed() {
+			// The delete below takes the tenant's logs along; the
+			// platform's home is kept when a test failed.
+			keep := filepath.Join(env.Platform.Home(), "logs", "failed", name)
+			for src, dst := range mode.logs(t, name) {
+				copyFile(t, src, filepath.Join(keep, dst))
+			}
+			t.Logf("the logs of %s's control plane are kept in %s", name, keep)
+		}
 		// Not waiting: the next pair's cluster is made while this one goes,
 		// and what it leaves is what the next pairs' orphan checks find.
 		env.Kubectl(t, "admin", "delete", "cluster", name, "-n", tenant, "--wait=false")
@@ -321,5 +333,18 @@ func eventuallyDo(t *testing.T, timeout time.Duration, what string, cond func() 
 			t.Fatalf("waiting %s for %s; last: %s", timeout, what, last)
 		}
 		time.Sleep(time.Second)
+	}
+}
+
+func copyFile(t *testing.T, src, dst string) {
+	data, err := os.ReadFile(src)
+	if err == nil {
+		err = os.MkdirAll(filepath.Dir(dst), 0o700)
+	}
+	if err == nil {
+		err = os.WriteFile(dst, data, 0o600)
+	}
+	if err != nil {
+		t.Logf("keeping %s: %v", src, err)
 	}
 }

@@ -56,6 +56,15 @@ func (localMode) nothingLeft(t *testing.T, cluster string, before any) {
 	})
 }
 
+func (localMode) logs(_ *testing.T, cluster string) map[string]string {
+	files, _ := filepath.Glob(filepath.Join(clusterDir(cluster), "logs", "*.log"))
+	out := map[string]string{}
+	for _, f := range files {
+		out[f] = filepath.Base(f)
+	}
+	return out
+}
+
 // machinesMatch: kwok nodes are the machines.
 func (localMode) machinesMatch(*testing.T, string, string, []string) (bool, string) { return true, "" }
 
@@ -164,6 +173,25 @@ func (kubevirtMode) snapshot(t *testing.T, cluster string) any {
 		t.Fatalf("%s has %d pods and %d volumes before its delete; the check of what it leaves would prove nothing", cluster, len(s.pods), len(s.pvs))
 	}
 	return s
+}
+
+// logs are the container logs the process node keeps for the cluster's
+// pods, by pod.
+func (kubevirtMode) logs(_ *testing.T, cluster string) map[string]string {
+	out := map[string]string{}
+	records, _ := filepath.Glob(filepath.Join(env.Platform.ProcessNodeHome(), "pods", "*", "state.json"))
+	for _, r := range records {
+		data, err := os.ReadFile(r)
+		var rec struct{ Namespace, Name string }
+		if err != nil || json.Unmarshal(data, &rec) != nil || rec.Namespace != hostNamespace(cluster) {
+			continue
+		}
+		files, _ := filepath.Glob(filepath.Join(filepath.Dir(r), "logs", "*.log"))
+		for _, f := range files {
+			out[f] = filepath.Join(rec.Name, filepath.Base(f))
+		}
+	}
+	return out
 }
 
 // nothingLeft: the host namespace is gone with its VMs, VMIs, DataVolumes,
