@@ -37,10 +37,12 @@ func (localMode) tenantPID(t *testing.T, cluster, proc string) int {
 	if proc == "kube-apiserver" {
 		proc = "kube-apiserver-0"
 	}
-	return localPIDs(t, cluster)[proc]
+	return harness.TenantPIDs(clusterDir(cluster))[proc]
 }
 
-func (localMode) snapshot(t *testing.T, cluster string) any { return localPIDs(t, cluster) }
+func (localMode) snapshot(t *testing.T, cluster string) any {
+	return harness.TenantPIDs(clusterDir(cluster))
+}
 
 // nothingLeft: no process of the cluster runs (the state directory and the
 // PKI Secret are checked for every mode).
@@ -84,26 +86,6 @@ func (localMode) orphans(t *testing.T) []string {
 		}
 	}
 	return left
-}
-
-// localPIDs reads the pids the local provider recorded for the cluster.
-func localPIDs(t *testing.T, name string) map[string]int {
-	t.Helper()
-	out := map[string]int{}
-	files, _ := filepath.Glob(filepath.Join(clusterDir(name), "run", "*.json"))
-	for _, f := range files {
-		data, err := os.ReadFile(f)
-		if err != nil {
-			continue
-		}
-		var rec struct {
-			PID int `json:"pid"`
-		}
-		if json.Unmarshal(data, &rec) == nil && rec.PID != 0 {
-			out[strings.TrimSuffix(filepath.Base(f), ".json")] = rec.PID
-		}
-	}
-	return out
 }
 
 // kubevirtMode is the platform as `HIKUBE_PROVIDER=kubevirt make run` starts
