@@ -2,13 +2,14 @@ package main
 
 import (
 	"context"
-	"fmt"
+	"encoding/json"
 	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/klog/v2"
 
@@ -80,14 +81,7 @@ func resync(ctx context.Context, dyn dynamic.Interface) {
 	for i := range looks {
 		looks[i] = stalls{}
 	}
-	t := time.NewTicker(resyncPeriod)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
+	wait.UntilWithContext(ctx, func(ctx context.Context) {
 		for i, kind := range simulated {
 			list, err := dyn.Resource(kind.gvr).Namespace("").List(ctx, metav1.ListOptions{})
 			if err != nil {
@@ -95,11 +89,14 @@ func resync(ctx context.Context, dyn dynamic.Interface) {
 				continue
 			}
 			for _, u := range looks[i].stuck(list.Items, kind.done) {
-				patch := fmt.Appendf(nil, `{"metadata":{"annotations":{%q:%q}}}`, resyncAnnotation, time.Now().UTC().Format(time.RFC3339Nano))
-				_, err := dyn.Resource(kind.gvr).Namespace(u.GetNamespace()).Patch(ctx, u.GetName(), types.MergePatchType, patch, metav1.PatchOptions{})
+				patch, err := json.Marshal(map[string]any{"metadata": map[string]any{"annotations": map[string]string{
+					resyncAnnotation: time.Now().UTC().Format(time.RFC3339Nano)}}})
+				if err == nil {
+					_, err = dyn.Resource(kind.gvr).Namespace(u.GetNamespace()).Patch(ctx, u.GetName(), types.MergePatchType, patch, metav1.PatchOptions{})
+				}
 				klog.InfoS("Stalled half-way through the simulated KubeVirt; touched it so that kwok plays its stage again",
 					"resource", kind.gvr.Resource, "object", klog.KObj(u), "err", err)
 			}
 		}
-	}
+	}, resyncPeriod)
 }
