@@ -65,6 +65,35 @@ func (p *Platform) imageFlags() []string {
 	return flags
 }
 
+// addonChartsMount is where the controller's pods see the stand-in charts.
+const addonChartsMount = "/var/lib/hikube/addon-charts"
+
+// chartAddons is where the installed controller takes add-on charts from:
+// source, and the host directory to mount there when it is the stand-ins'.
+type chartAddons struct {
+	source, dir, timeout string
+}
+
+// chartAddonSource is HIKUBE_ADDON_CHART_SOURCE, or else the stand-in charts
+// packaged into a directory that the controller's pods mount (they cannot
+// reach a repository served on this machine's loopback).
+func (p *Platform) chartAddonSource() (chartAddons, error) {
+	a := chartAddons{timeout: os.Getenv(EnvAddonTimeout)}
+	if a.timeout == "" {
+		a.timeout = "1m"
+	}
+	if src := os.Getenv(EnvAddonChartSource); src != "" {
+		a.source = src
+		return a, nil
+	}
+	dir, err := p.buildStandInCharts()
+	if err != nil || dir == "" {
+		return a, err
+	}
+	a.source, a.dir = addonChartsMount, dir
+	return a, nil
+}
+
 // processNodeSelector puts hikube's pods on the process nodes, the nodes of
 // control-plane workloads here (the kwok host nodes only pretend to run pods).
 func processNodeSelector() map[string]any {
@@ -76,7 +105,7 @@ func processNodeSelector() map[string]any {
 // etcd on the process node's "replicated" class, the seed's GPU inventory,
 // and the controller flags this machine needs (its workers' node image;
 // admission webhooks off, since the simulated nodes' pods cannot answer them).
-func (p *Platform) chartInstallValues() map[string]any {
+func (p *Platform) chartInstallValues(addons chartAddons) map[string]any {
 	models := map[string]any{}
 	for model, n := range seedGPUs {
 		perZone := map[string]any{}
@@ -93,6 +122,20 @@ func (p *Platform) chartInstallValues() map[string]any {
 	for _, dc := range catalog.Datacenters {
 		zones = append(zones, dc)
 	}
+	controller := map[string]any{
+		"replicas":     int64(2),
+		"provider":     "kubevirt",
+		"nodeProvider": "kubevirt",
+		"nodeImage":    kubevirtNodeImage,
+		"extraArgs":    controllerArgs,
+		"nodeSelector": processNodeSelector(),
+		"addons":       map[string]any{"chartSource": addons.source, "timeout": addons.timeout},
+	}
+	if addons.dir != "" {
+		// The stand-in charts, mounted as an operator mounts a directory source.
+		controller["extraVolumes"] = []any{map[string]any{"name": "addon-charts", "hostPath": map[string]any{"path": addons.dir, "type": "Directory"}}}
+		controller["extraVolumeMounts"] = []any{map[string]any{"name": "addon-charts", "mountPath": addonChartsMount, "readOnly": true}}
+	}
 	return map[string]any{
 		"zones": zones,
 		"image": map[string]any{"registry": imageRegistry},
@@ -101,14 +144,7 @@ func (p *Platform) chartInstallValues() map[string]any {
 			"gpuCapacitySource": "inventory",
 			"nodeSelector":      processNodeSelector(),
 		},
-		"controller": map[string]any{
-			"replicas":     int64(2),
-			"provider":     "kubevirt",
-			"nodeProvider": "kubevirt",
-			"nodeImage":    kubevirtNodeImage,
-			"extraArgs":    controllerArgs,
-			"nodeSelector": processNodeSelector(),
-		},
+		"controller": controller,
 		"etcd": map[string]any{
 			"mode":     "internal",
 			"internal": map[string]any{"replicas": int64(chartEtcdMembers), "storageClassName": "replicated", "nodeSelector": processNodeSelector()},
@@ -137,7 +173,11 @@ func (p *Platform) installChart(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	values := p.chartInstallValues()
+	addons, err := p.chartAddonSource()
+	if err != nil {
+		return err
+	}
+	values := p.chartInstallValues(addons)
 	hash, err := chartHash(c, values)
 	if err != nil {
 		return err

@@ -19,7 +19,7 @@ func TestChartModeValuesRunOnTheProcessNode(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	objs, err := installchart.Render(context.Background(), c, p.chartInstallValues())
+	objs, err := installchart.Render(context.Background(), c, p.chartInstallValues(chartAddons{source: addonChartsMount, dir: "/home/charts", timeout: "1m"}))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -45,6 +45,14 @@ func TestChartModeValuesRunOnTheProcessNode(t *testing.T) {
 			t.Errorf("%s %s runs %s, which no --image flag maps (%v)", o.GetKind(), o.GetName(), image, p.imageFlags())
 		}
 	}
+	ctrl := find(t, objs, "Deployment", "hikube-controller")
+	if !slices.Contains(containerArgs(ctrl), "--addon-chart-source="+addonChartsMount) {
+		t.Errorf("the controller's flags %v do not name the mounted charts", containerArgs(ctrl))
+	}
+	vols, _, _ := unstructured.NestedSlice(ctrl.Object, "spec", "template", "spec", "volumes")
+	if len(vols) != 1 {
+		t.Errorf("controller volumes %v, want the stand-in charts' directory", vols)
+	}
 	if workloads != 3 {
 		t.Errorf("%d workloads rendered, want hikube-apiserver, hikube-controller and hikube-etcd", workloads)
 	}
@@ -63,4 +71,21 @@ func TestChartModeNeedsTheKubeVirtMode(t *testing.T) {
 			t.Errorf("Start(%+v) accepted it", o)
 		}
 	}
+}
+
+func find(t *testing.T, objs []*unstructured.Unstructured, kind, name string) *unstructured.Unstructured {
+	t.Helper()
+	for _, o := range objs {
+		if o.GetKind() == kind && o.GetName() == name {
+			return o
+		}
+	}
+	t.Fatalf("no %s %s rendered", kind, name)
+	return nil
+}
+
+func containerArgs(o *unstructured.Unstructured) []string {
+	cs, _, _ := unstructured.NestedSlice(o.Object, "spec", "template", "spec", "containers")
+	a, _, _ := unstructured.NestedStringSlice(cs[0].(map[string]any), "args")
+	return a
 }

@@ -212,6 +212,9 @@ spec:
       minReplicas: 1
       maxReplicas: 1
       instanceType: u1.medium
+  addons:
+    certManager:
+      enabled: true
 `), "apply", "-n", tenantA, "-f", "-")
 		if r.Err != nil {
 			t.Fatalf("creating cluster chart: %v %s", r.Err, r.Stderr)
@@ -220,6 +223,12 @@ spec:
 		if w.Err != nil {
 			st := env.Kubectl(t, "admin", "get", "cluster", "chart", "-n", tenantA, "-o", "jsonpath={.status}")
 			t.Fatalf("cluster chart not Ready: %v %s\nstatus: %s", w.Err, w.Stderr, st.Stdout)
+		}
+		// The add-on's chart comes from the directory the controller's pods mount.
+		w = env.Kubectl(t, "alice", "wait", "--for=condition=AddonsReady", "cluster/chart", "-n", tenantA, "--timeout=3m")
+		if w.Err != nil {
+			st := env.Kubectl(t, "admin", "get", "cluster", "chart", "-n", tenantA, "-o", "jsonpath={.status.addons}")
+			t.Fatalf("cluster chart's add-ons not ready: %v %s\nstatus: %s", w.Err, w.Stderr, st.Stdout)
 		}
 	})
 
