@@ -66,6 +66,11 @@ func run(stdout, stderr io.Writer) error {
 		return err
 	}
 	printUsage(stdout, p)
+	if install == localplatform.InstallChart {
+		fmt.Fprintf(stdout, `hikube itself is the Helm release hikube-system/hikube of artifacts/charts/hikube, its pods run
+by the process node: kubectl --kubeconfig %s -n hikube-system get pods -o wide
+`, p.KubeconfigPath("admin"))
+	}
 
 	<-ctx.Done()
 	stop() // a second Ctrl-C ends us at once; the children die with us

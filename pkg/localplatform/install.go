@@ -42,7 +42,7 @@ const (
 	imageRegistry = "ghcr.io/hikube"
 	// chartTimeout bounds one Helm action and the wait for the release's
 	// pods to serve.
-	chartTimeout = 3 * time.Minute
+	chartTimeout = 5 * time.Minute
 	// chartEtcdMembers of the chart's internal etcd: three, one per zone,
 	// as installed (the process node runs them as three etcd processes).
 	chartEtcdMembers = 3

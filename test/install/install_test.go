@@ -34,6 +34,8 @@ import (
 var env harness.Env
 
 func TestMain(m *testing.M) {
+	// The install and its pods' start come on top of the kubevirt mode's.
+	env.StartTimeout = 6 * time.Minute
 	os.Exit(harness.Main(m, &env, localplatform.Options{NodeProvider: localplatform.NodeProviderKubeVirt, Install: localplatform.InstallChart}))
 }
 
@@ -169,9 +171,47 @@ func TestInstalledByChart(t *testing.T) {
 		runningOnProcessNodes(t, "hikube-controller", 2)
 		runningOnProcessNodes(t, "hikube-etcd", 3)
 	})
+	t.Run("the replicas reach the host with their in-cluster configuration", func(t *testing.T) {
+		svc, err := host(t).CoreV1().Services(metav1.NamespaceDefault).Get(context.Background(), "kubernetes", metav1.GetOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, p := range append(pods(t, "hikube-apiserver"), pods(t, "hikube-controller")...) {
+			for _, a := range p.Spec.Containers[0].Args {
+				if strings.Contains(a, "kubeconfig") {
+					t.Errorf("%s runs with %s, want the in-cluster configuration", p.Name, a)
+				}
+			}
+			environ, err := os.ReadFile("/proc/" + strconv.Itoa(pid(t, p, p.Spec.Containers[0].Name)) + "/environ")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if want := "KUBERNETES_SERVICE_HOST=" + svc.Spec.ClusterIP; !strings.Contains("\x00"+string(environ)+"\x00", "\x00"+want+"\x00") {
+				t.Errorf("%s's environment lacks %s", p.Name, want)
+			}
+		}
+	})
 	t.Run("the APIService is Available through the chart's Service", func(t *testing.T) {
 		if !apiServiceAvailable(t) {
 			t.Fatal("APIService not Available")
+		}
+		// The aggregator routes to the Service's endpoints: the two replicas.
+		slices, err := host(t).DiscoveryV1().EndpointSlices(platform.Namespace).List(context.Background(), metav1.ListOptions{LabelSelector: "kubernetes.io/service-name=hikube-apiserver"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ready := map[string]bool{}
+		for _, s := range slices.Items {
+			for _, e := range s.Endpoints {
+				if e.Conditions.Ready != nil && *e.Conditions.Ready {
+					ready[e.Addresses[0]] = true
+				}
+			}
+		}
+		for _, p := range pods(t, "hikube-apiserver") {
+			if !ready[p.Status.PodIP] {
+				t.Errorf("replica %s (%s) is not a ready endpoint of the Service: %v", p.Name, p.Status.PodIP, ready)
+			}
 		}
 		// Through the aggregation layer, as a tenant: an empty list.
 		env.MustKubectl(t, "alice", "get", "clusters", "-n", tenantA)
