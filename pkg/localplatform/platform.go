@@ -77,7 +77,8 @@ type Options struct {
 	// InstallChart: installed into the host cluster by its Helm chart and
 	// run as the chart's pods on the process node (install.go). The chart
 	// mode needs NodeProvider "kubevirt" (it runs the chart's default
-	// providers, kubevirt control planes and workers) and root.
+	// providers, kubevirt control planes and workers) and root;
+	// SkipHikubeAPIServer and SkipController do not apply to it.
 	Install string
 	// Supervise restarts any process of the platform that exits, with a
 	// back-off and a log line saying why, as a kubelet restarts a container

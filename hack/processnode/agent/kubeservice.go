@@ -124,30 +124,32 @@ func splice(a, b net.Conn) {
 }
 
 // listenInNetns makes a listening socket inside the network namespace at
-// nsPath; it keeps serving there whatever thread accepts on it.
+// nsPath; it keeps serving there whatever thread accepts on it. The thread
+// goes back to the agent's namespace afterwards and lives on: were it to
+// end, the children started from it (container processes, which carry a
+// parent-death signal, a property of the parent thread) would be killed.
 func listenInNetns(nsPath, addr string) (net.Listener, error) {
-	type result struct {
-		l   net.Listener
-		err error
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	self, err := os.Open(fmt.Sprintf("/proc/self/task/%d/ns/net", unix.Gettid()))
+	if err != nil {
+		return nil, fmt.Errorf("the agent's network namespace: %w", err)
 	}
-	ch := make(chan result, 1)
-	go func() {
-		// Never unlocked: the thread, left in the pod's namespace, ends
-		// with this goroutine.
-		runtime.LockOSThread()
-		f, err := os.Open(nsPath)
-		if err != nil {
-			ch <- result{err: err}
-			return
-		}
-		defer f.Close()
-		if err := unix.Setns(int(f.Fd()), unix.CLONE_NEWNET); err != nil {
-			ch <- result{err: fmt.Errorf("entering %s: %w", nsPath, err)}
-			return
-		}
-		l, err := net.Listen("tcp", addr)
-		ch <- result{l, err}
-	}()
-	r := <-ch
-	return r.l, r.err
+	defer self.Close()
+	target, err := os.Open(nsPath)
+	if err != nil {
+		return nil, err
+	}
+	defer target.Close()
+	if err := unix.Setns(int(target.Fd()), unix.CLONE_NEWNET); err != nil {
+		return nil, fmt.Errorf("entering %s: %w", nsPath, err)
+	}
+	l, lerr := net.Listen("tcp", addr)
+	if err := unix.Setns(int(self.Fd()), unix.CLONE_NEWNET); err != nil {
+		// A thread left in a pod's namespace would run the agent's
+		// goroutines there, and ending it would kill its children: stop
+		// loudly instead (setns into a namespace just left does not fail).
+		panic(fmt.Sprintf("process node: returning to the agent's network namespace: %v", err))
+	}
+	return l, lerr
 }
