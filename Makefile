@@ -37,6 +37,8 @@ tools:
 	hack/build-tools.sh $(TOOLS)
 
 ## run: the local platform in the foreground (state in $${HIKUBE_HOME:-_output/local}); Ctrl-C stops it.
+## HIKUBE_PROVIDER=kubevirt: KubeVirt workers and control planes as host workloads; HIKUBE_INSTALL=chart: hikube
+## installed by its Helm chart, its pods on the process node (implies the kubevirt mode; docs/local-platform.md).
 run: tools build
 	$(BIN)/hikube-local
 
@@ -100,11 +102,14 @@ clean:
 test-e2e: tools build
 	$(GO) test -count=1 -timeout 40m ./test/e2e/...
 
-## test-kubevirt: KubeVirt workers end to end on the host's real KubeVirt CRDs and the simulated KubeVirt.
+## test-kubevirt: KubeVirt workers end to end on the host's real KubeVirt CRDs and the simulated KubeVirt, and
+## hikube itself installed by its chart on the process node.
 test-kubevirt: tools build
 	$(GO) test -count=1 -timeout 30m ./test/kubevirt/...
 	@# The process node running a control plane's pods as processes (needs root).
 	$(GO) test -count=1 -timeout 15m ./test/processnode/...
+	@# hikube installed by its Helm chart, its pods on the process node (HIKUBE_INSTALL=chart; needs root).
+	$(GO) test -count=1 -timeout 10m ./test/install/...
 
 ## test-chaos: a seeded sample of the fault matrix in each mode of the platform (three kills on the local
 ## provider, one in the kubevirt mode); chaos: all of it, HIKUBE_CHAOS_PROVIDER=local|kubevirt|both (the

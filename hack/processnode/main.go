@@ -17,6 +17,7 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"net/url"
 	"os"
 	"os/signal"
 	"strings"
@@ -53,14 +54,22 @@ func main() {
 	bin := flag.String("bin", "_output/bin", "directory of etcd and vX.Y/<component> binaries")
 	home := flag.String("home", "_output/local/process-node", "state directory")
 	dcs := flag.String("datacenters", strings.Join(catalog.Datacenters, ","), "one process node per datacenter")
+	entrypoints := agent.Entrypoints{}
+	flag.Func("image", "<repository>=<binary>: run containers of that image (any tag) as that binary, the image's entrypoint (repeatable)", func(s string) error {
+		repo, bin, err := agent.ParseEntrypoint(s)
+		if err == nil {
+			entrypoints[repo] = bin
+		}
+		return err
+	})
 	flag.Parse()
-	if err := run(*kubeconfig, *bin, *home, strings.Split(*dcs, ",")); err != nil {
+	if err := run(*kubeconfig, *bin, *home, strings.Split(*dcs, ","), entrypoints); err != nil {
 		klog.ErrorS(err, "Process node failed")
 		os.Exit(1)
 	}
 }
 
-func run(kubeconfig, bin, home string, dcs []string) error {
+func run(kubeconfig, bin, home string, dcs []string, entrypoints agent.Entrypoints) error {
 	cfg, err := clientcmd.BuildConfigFromFlags("", kubeconfig)
 	if err != nil {
 		return fmt.Errorf("loading the host kubeconfig: %w", err)
@@ -70,9 +79,15 @@ func run(kubeconfig, bin, home string, dcs []string) error {
 	if err != nil {
 		return err
 	}
+	// Pods' kubernetes Service leads where the agent's own client goes.
+	server, err := url.Parse(cfg.Host)
+	if err != nil || server.Host == "" {
+		return fmt.Errorf("the host kubeconfig's server %q: want https://host:port", cfg.Host)
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
 	return agent.Run(ctx, agent.Options{
 		Client: kubernetes.NewForConfigOrDie(cfg), Bin: bin, Home: home, Datacenters: dcs, Self: self,
+		Entrypoints: entrypoints, APIServer: server.Host,
 	})
 }

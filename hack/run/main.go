@@ -46,11 +46,31 @@ func run(stdout, stderr io.Writer) error {
 	default:
 		return fmt.Errorf("HIKUBE_PROVIDER=%q: want local or kubevirt", nodes)
 	}
-	p, err := localplatform.Start(ctx, localplatform.Options{Home: home, BinDir: binDir, Log: stderr, NodeProvider: nodes, Supervise: true})
+	// HIKUBE_INSTALL=chart installs hikube itself with its Helm chart into
+	// the host cluster, its pods run by the process node of the kubevirt
+	// mode, which it therefore implies.
+	install := os.Getenv("HIKUBE_INSTALL")
+	switch install {
+	case "", "processes":
+		install = ""
+	case localplatform.InstallChart:
+		if nodes == "local" {
+			return fmt.Errorf("HIKUBE_INSTALL=chart runs the chart's kubevirt providers: it does not combine with HIKUBE_PROVIDER=local")
+		}
+		nodes = localplatform.NodeProviderKubeVirt
+	default:
+		return fmt.Errorf("HIKUBE_INSTALL=%q: want chart, or unset", install)
+	}
+	p, err := localplatform.Start(ctx, localplatform.Options{Home: home, BinDir: binDir, Log: stderr, NodeProvider: nodes, Install: install, Supervise: true})
 	if err != nil {
 		return err
 	}
 	printUsage(stdout, p)
+	if install == localplatform.InstallChart {
+		fmt.Fprintf(stdout, `hikube itself is the Helm release hikube-system/hikube of artifacts/charts/hikube, its pods run
+by the process node: kubectl --kubeconfig %s -n hikube-system get pods -o wide
+`, p.KubeconfigPath("admin"))
+	}
 
 	<-ctx.Done()
 	stop() // a second Ctrl-C ends us at once; the children die with us

@@ -236,3 +236,21 @@ func TestBadValuesFailWithTheValueToFix(t *testing.T) {
 		})
 	}
 }
+
+func TestPlacementValuesReachEveryWorkload(t *testing.T) {
+	sel := map[string]any{"node-role.example/infra": ""}
+	tol := []any{map[string]any{"key": "node-role.example/infra", "operator": "Exists", "effect": "NoSchedule"}}
+	objs := render(t, map[string]any{
+		"apiserver":  map[string]any{"nodeSelector": sel, "tolerations": tol},
+		"controller": map[string]any{"nodeSelector": sel, "tolerations": tol},
+		"etcd":       map[string]any{"internal": map[string]any{"nodeSelector": sel, "tolerations": tol}},
+	})
+	for _, w := range []struct{ kind, name string }{{"Deployment", "hikube-apiserver"}, {"Deployment", "hikube-controller"}, {"StatefulSet", "hikube-etcd"}} {
+		o := find(t, objs, w.kind, w.name)
+		gotSel, _, _ := unstructured.NestedMap(o.Object, "spec", "template", "spec", "nodeSelector")
+		gotTol, _, _ := unstructured.NestedSlice(o.Object, "spec", "template", "spec", "tolerations")
+		if len(gotSel) != 1 || len(gotTol) != 1 {
+			t.Errorf("%s %s: nodeSelector %v, tolerations %v; want the values'", w.kind, w.name, gotSel, gotTol)
+		}
+	}
+}

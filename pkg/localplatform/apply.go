@@ -157,12 +157,16 @@ func (a *applier) apply(ctx context.Context, obj *unstructured.Unstructured) err
 	return nil
 }
 
-// applyPlatformObjects applies the chart's RBAC and the tenants.
+// applyPlatformObjects applies the chart's RBAC and the tenants; in the
+// chart mode only the tenants (the RBAC is the Helm release's).
 func (p *Platform) applyPlatformObjects(ctx context.Context) error {
 	began := time.Now()
-	objs, err := chartObjects(ctx, localKinds...)
-	if err != nil {
-		return err
+	var objs []*unstructured.Unstructured
+	if p.opts.Install != InstallChart {
+		var err error
+		if objs, err = chartObjects(ctx, localKinds...); err != nil {
+			return err
+		}
 	}
 	a, err := newApplier(p.admin)
 	if err != nil {

@@ -55,42 +55,57 @@ func (p *Platform) addonChartArgs() ([]string, error) {
 	defer chartRepos.Unlock()
 	srv, ok := chartRepos.byHome[p.home]
 	if !ok {
-		dir, err := standInChartsDir()
+		repoDir, err := p.buildStandInCharts()
 		if err != nil {
-			// The platform still runs; its add-ons report ChartUnavailable.
-			p.logf("%v: add-ons will report ChartUnavailable", err)
-			return args, nil
-		}
-		failing := map[string]bool{}
-		for _, c := range strings.Split(os.Getenv(EnvAddonFailing), ",") {
-			failing[strings.TrimSpace(c)] = true
-		}
-		var charts []chartrepo.Chart
-		for _, a := range catalog.Addons {
-			for _, r := range a.Releases {
-				c := chartrepo.Chart{Dir: filepath.Join(dir, "standin"), Name: r.Chart, Version: r.Version,
-					ValuesFile: filepath.Join(dir, "profiles", r.Chart+".yaml")}
-				if failing[r.Chart] {
-					c = chartrepo.Chart{Dir: filepath.Join(dir, "failing"), Name: r.Chart, Version: r.Version}
-				}
-				charts = append(charts, c)
-			}
-		}
-		repoDir := filepath.Join(p.home, "charts")
-		if err := os.RemoveAll(repoDir); err != nil {
 			return nil, err
 		}
-		if err := chartrepo.Build(repoDir, charts); err != nil {
-			return nil, fmt.Errorf("add-on stand-in charts: %w", err)
+		if repoDir == "" {
+			// The platform still runs; its add-ons report ChartUnavailable.
+			return args, nil
 		}
 		if srv, err = chartrepo.Serve(repoDir); err != nil {
 			return nil, err
 		}
 		chartRepos.byHome[p.home] = srv
 		p.logf("add-on charts: the local stand-ins of %s, served at %s; set %s=https://… or oci://… to use a real chart repository",
-			dir, srv.URL, EnvAddonChartSource)
+			repoDir, srv.URL, EnvAddonChartSource)
 	}
 	return append(args, "--addon-chart-source="+srv.URL), nil
+}
+
+// buildStandInCharts packages the stand-in charts of test/charts under every
+// catalog chart's name and pinned version into Home/charts (<chart>-<version>.tgz
+// and an index.yaml: a directory source and a repository at once) and
+// returns that directory; "" when test/charts is not found.
+func (p *Platform) buildStandInCharts() (string, error) {
+	dir, err := standInChartsDir()
+	if err != nil {
+		p.logf("%v: add-ons will report ChartUnavailable", err)
+		return "", nil
+	}
+	failing := map[string]bool{}
+	for _, c := range strings.Split(os.Getenv(EnvAddonFailing), ",") {
+		failing[strings.TrimSpace(c)] = true
+	}
+	var charts []chartrepo.Chart
+	for _, a := range catalog.Addons {
+		for _, r := range a.Releases {
+			c := chartrepo.Chart{Dir: filepath.Join(dir, "standin"), Name: r.Chart, Version: r.Version,
+				ValuesFile: filepath.Join(dir, "profiles", r.Chart+".yaml")}
+			if failing[r.Chart] {
+				c = chartrepo.Chart{Dir: filepath.Join(dir, "failing"), Name: r.Chart, Version: r.Version}
+			}
+			charts = append(charts, c)
+		}
+	}
+	repoDir := filepath.Join(p.home, "charts")
+	if err := os.RemoveAll(repoDir); err != nil {
+		return "", err
+	}
+	if err := chartrepo.Build(repoDir, charts); err != nil {
+		return "", fmt.Errorf("add-on stand-in charts: %w", err)
+	}
+	return repoDir, nil
 }
 
 // standInChartsDir finds test/charts from the working directory upwards.

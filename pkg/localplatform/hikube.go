@@ -184,6 +184,15 @@ func (p *Platform) registerHikube(ctx context.Context) error {
 // request through kube-apiserver reaches hikube-apiserver. The second check
 // matters after a restart: the condition may still be True from before.
 func (p *Platform) waitHikubeAvailable(ctx context.Context, proc *process.Process) error {
+	if err := p.waitAPIService(ctx, proc, apiServiceTimeout); err != nil {
+		return fmt.Errorf("%w (log %s)", err, p.LogPath(procHikube))
+	}
+	return nil
+}
+
+// waitAPIService is waitHikubeAvailable's wait, for whatever serves the
+// APIService; it fails early when proc exits.
+func (p *Platform) waitAPIService(ctx context.Context, proc *process.Process, timeout time.Duration) error {
 	dyn, err := dynamic.NewForConfig(p.admin)
 	if err != nil {
 		return fmt.Errorf("dynamic client: %w", err)
@@ -194,7 +203,7 @@ func (p *Platform) waitHikubeAvailable(ctx context.Context, proc *process.Proces
 	}
 	var condition string
 	var lastErr error
-	err = p.waitFor(ctx, apiServiceTimeout, []*process.Process{proc}, func(ctx context.Context) (bool, error) {
+	err = p.waitFor(ctx, timeout, []*process.Process{proc}, func(ctx context.Context) (bool, error) {
 		rctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 		defer cancel()
 		obj, err := dyn.Resource(apiServiceGVR).Get(rctx, apiServiceName, metav1.GetOptions{})
@@ -217,8 +226,8 @@ func (p *Platform) waitHikubeAvailable(ctx context.Context, proc *process.Proces
 		return lastErr == nil, nil
 	})
 	if err != nil {
-		return fmt.Errorf("waiting for APIService %s to be Available (condition: %s; last error: %v; log %s): %w",
-			apiServiceName, condition, lastErr, p.LogPath(procHikube), err)
+		return fmt.Errorf("waiting for APIService %s to be Available (condition: %s; last error: %v): %w",
+			apiServiceName, condition, lastErr, err)
 	}
 	return nil
 }

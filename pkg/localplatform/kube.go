@@ -90,8 +90,10 @@ func (p *Platform) kubeAPIServerArgs() []string {
 			ClientKeyFile:  k.key(frontProxyClient),
 		},
 		// Route to the Service (our ExternalName), not to its Endpoints,
-		// which cannot hold the loopback address.
-		EnableAggregatorRouting: ptr.To(false),
+		// which cannot hold the loopback address; in the chart mode to the
+		// endpoints of the chart's Service, pods on the process node's
+		// bridge: no kube-proxy serves a ClusterIP here.
+		EnableAggregatorRouting: ptr.To(p.opts.Install == InstallChart),
 	}.Flags()
 }
 

@@ -72,6 +72,14 @@ type Options struct {
 	// written into the tenant, the default) or "kubevirt" (KubeVirt VMs in
 	// the host, with the simulated KubeVirt of kubevirt.go).
 	NodeProvider string
+	// Install is how hikube itself runs: "" as processes of this machine
+	// (hikube-apiserver with its embedded etcd, hikube-controller), or
+	// InstallChart: installed into the host cluster by its Helm chart and
+	// run as the chart's pods on the process node (install.go). The chart
+	// mode needs NodeProvider "kubevirt" (it runs the chart's default
+	// providers, kubevirt control planes and workers) and root;
+	// SkipHikubeAPIServer and SkipController do not apply to it.
+	Install string
 	// Supervise restarts any process of the platform that exits, with a
 	// back-off and a log line saying why, as a kubelet restarts a container
 	// (supervise.go). `make run` and the fault tests set it; tests that
@@ -120,6 +128,12 @@ func Start(ctx context.Context, o Options) (*Platform, error) {
 	if o.Log == nil {
 		o.Log = io.Discard
 	}
+	switch {
+	case o.Install == InstallChart && o.NodeProvider != NodeProviderKubeVirt:
+		return nil, fmt.Errorf("local platform: Install %q runs the chart's kubevirt providers on the process node: it needs NodeProvider %q", o.Install, NodeProviderKubeVirt)
+	case o.Install != "" && o.Install != InstallChart:
+		return nil, fmt.Errorf("local platform: Install %q: want empty (processes) or %q", o.Install, InstallChart)
+	}
 	home, err := filepath.Abs(o.Home)
 	if err != nil {
 		return nil, fmt.Errorf("local platform home: %w", err)
@@ -156,18 +170,25 @@ func (p *Platform) start(ctx context.Context) error {
 	if err := p.applyPlatformObjects(ctx); err != nil {
 		return err
 	}
-	if err := p.seedGPUInventory(ctx); err != nil {
-		return err
-	}
-	if err := p.waitRolesAggregated(ctx, kcm); err != nil {
-		return err
+	if p.opts.Install != InstallChart {
+		// The chart creates both itself in the chart mode.
+		if err := p.seedGPUInventory(ctx); err != nil {
+			return err
+		}
+		if err := p.waitRolesAggregated(ctx, kcm); err != nil {
+			return err
+		}
 	}
 	if p.opts.NodeProvider == NodeProviderKubeVirt {
 		if err := p.startKubeVirtHost(ctx); err != nil {
 			return err
 		}
 	}
-	if !p.opts.SkipHikubeAPIServer {
+	if p.opts.Install == InstallChart {
+		if err := p.installChart(ctx); err != nil {
+			return err
+		}
+	} else if !p.opts.SkipHikubeAPIServer {
 		if err := p.writeHikubeKubeconfig(ctx); err != nil {
 			return err
 		}

@@ -48,11 +48,11 @@ func (p *Platform) startWorkloadHost(ctx context.Context) error {
 	if _, err := p.launch(procScheduler, controlplaneflags.Scheduler{Kubeconfig: kc}.Flags()); err != nil {
 		return err
 	}
-	agent, err := p.launch(procProcessNode, []string{
+	agent, err := p.launch(procProcessNode, append([]string{
 		"--kubeconfig=" + p.KubeconfigPath("admin"),
 		"--bin=" + p.bin,
 		"--home=" + p.ProcessNodeHome(),
-	})
+	}, p.imageFlags()...))
 	if err != nil {
 		return err
 	}

@@ -31,6 +31,10 @@ type Env struct {
 	Root string
 	// KubectlPath is _output/bin/kubectl, version-matched with kube-apiserver.
 	KubectlPath string
+	// StartTimeout bounds the platform's start; zero is 3 minutes. A
+	// package whose platform does more before it is ready (installs a
+	// chart) sets more.
+	StartTimeout time.Duration
 }
 
 // Main starts the platform with opts (Home and BinDir are filled in), runs
@@ -53,7 +57,11 @@ func Main(m *testing.M, env *Env, opts localplatform.Options) int {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	timeout := env.StartTimeout
+	if timeout == 0 {
+		timeout = 3 * time.Minute
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
 	opts.Home, opts.BinDir, opts.Log = home, bin, os.Stderr
 	p, err := localplatform.Start(ctx, opts)

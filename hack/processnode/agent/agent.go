@@ -43,6 +43,13 @@ type Options struct {
 	Datacenters []string
 	// Self is this program, re-executed to launch containers.
 	Self string
+	// Entrypoints are the images run by their entrypoint (hikube's own),
+	// on top of the upstream control-plane images found under Bin.
+	Entrypoints Entrypoints
+	// APIServer is host:port of the host's API server, where the
+	// kubernetes Service of every pod leads (kubeservice.go); empty
+	// leaves pods without it.
+	APIServer string
 }
 
 // NodePrefix names the process nodes, process-<datacenter>.
@@ -64,8 +71,9 @@ type Agent struct {
 	workers map[types.UID]*podWorker
 	poke    chan struct{}
 
-	lb      *loadBalancers
-	storage *storage
+	lb          *loadBalancers
+	storage     *storage
+	kubeService *kubeService
 }
 
 // Run runs the process node until ctx ends, then stops every pod process and
@@ -112,6 +120,13 @@ func Run(ctx context.Context, o Options) error {
 func (a *Agent) run(ctx context.Context) error {
 	if err := a.registerNodes(ctx); err != nil {
 		return err
+	}
+	if a.opts.APIServer != "" {
+		ks, err := newKubeService(ctx, a, a.opts.APIServer)
+		if err != nil {
+			return err
+		}
+		a.kubeService = ks
 	}
 	f := informers.NewSharedInformerFactory(a.client, 10*time.Minute)
 	a.pods = f.Core().V1().Pods().Lister()

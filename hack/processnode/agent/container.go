@@ -107,7 +107,7 @@ func (c *container) run(ctx context.Context) int32 {
 func (c *container) runOnce(ctx context.Context) (code int32, ran bool) {
 	w := c.w
 	pod := w.pod()
-	binary, err := ResolveBinary(w.a.opts.Bin, c.spec.Image, c.spec.Command)
+	binary, command, err := w.a.opts.Entrypoints.Resolve(w.a.opts.Bin, c.spec.Image, c.spec.Command)
 	var notAllowed ErrNotAllowed
 	if errors.As(err, &notAllowed) {
 		return c.simulate(ctx), true
@@ -116,7 +116,7 @@ func (c *container) runOnce(ctx context.Context) (code int32, ran bool) {
 		c.waiting("ErrImagePull", err.Error())
 		return -1, false
 	}
-	argv, env, dir, err := c.prepare(ctx, pod)
+	argv, env, dir, mounts, err := c.prepare(ctx, pod, command)
 	if err != nil {
 		c.waiting("CreateContainerConfigError", err.Error())
 		return -1, false
@@ -132,7 +132,7 @@ func (c *container) runOnce(ctx context.Context) (code int32, ran bool) {
 		return -1, false
 	}
 	fmt.Fprintf(logFile, "\n===== %s hikube-process-node starting %s\n", time.Now().Format(time.RFC3339), binary)
-	launcher := append([]string{LaunchCommand, w.net.NetnsPath(), w.hostsPath(), dir, binary}, argv...)
+	launcher := append([]string{LaunchCommand, w.net.NetnsPath(), w.hostsPath(), podHostname(pod), dir, mounts, binary}, argv...)
 	cmd := exec.Command(w.a.self, launcher...)
 	cmd.Env = env
 	cmd.Stdout, cmd.Stderr = logFile, logFile
@@ -233,31 +233,48 @@ func (c *container) waiting(reason, msg string) {
 
 // prepare resolves the environment, volumes and command line of the next
 // start: $(VAR) expanded, container paths rewritten to the pod's directories.
-func (c *container) prepare(ctx context.Context, pod *corev1.Pod) (argv, env []string, dir string, err error) {
+// mounts is the launcher's argument naming the volumes it bind-mounts
+// (BindMounts).
+func (c *container) prepare(ctx context.Context, pod *corev1.Pod, command []string) (argv, env []string, dir, mounts string, err error) {
 	w := c.w
 	vars, err := Env(ctx, w.a.client, pod, c.spec, w.net.IP, w.a.net.HostIP())
 	if err != nil {
-		return nil, nil, "", err
+		return nil, nil, "", "", err
 	}
 	vols, err := Volumes(ctx, w.a.client, pod, w.dir, w.net.IP, w.a.net.HostIP())
 	if err != nil {
-		return nil, nil, "", err
+		return nil, nil, "", "", err
 	}
-	mounts, err := ContainerMounts(c.spec, vols)
+	ms, err := ContainerMounts(c.spec, vols)
 	if err != nil {
-		return nil, nil, "", err
+		return nil, nil, "", "", err
 	}
-	rw := NewPathRewriter(mounts)
+	if mounts, err = EncodeMounts(BindMounts(ms)); err != nil {
+		return nil, nil, "", "", err
+	}
+	rw := NewPathRewriter(ms)
 	lookup := map[string]string{}
 	env = []string{"PATH=" + basePath, "HOSTNAME=" + podHostname(pod)}
+	// The kubelet's variables of the kubernetes Service come first; the
+	// container's own override them.
+	own := map[string]bool{}
+	for _, v := range vars {
+		own[v.Name] = true
+	}
+	for _, v := range w.a.kubeService.Env() {
+		if !own[v.Name] {
+			lookup[v.Name] = v.Value
+			env = append(env, v.Name+"="+v.Value)
+		}
+	}
 	for _, v := range vars {
 		val := rw.Rewrite(v.Value)
 		lookup[v.Name] = val
 		env = append(env, v.Name+"="+val)
 	}
 	expand := func(s string) string { return rw.Rewrite(Expand(s, MapLookup(lookup))) }
-	argv = append(argv, filepath.Base(c.spec.Command[0]))
-	for _, s := range c.spec.Command[1:] {
+	argv = append(argv, filepath.Base(command[0]))
+	for _, s := range command[1:] {
 		argv = append(argv, expand(s))
 	}
 	for _, s := range c.spec.Args {
@@ -268,9 +285,9 @@ func (c *container) prepare(ctx context.Context, pod *corev1.Pod) (argv, env []s
 		dir = rw.Rewrite(c.spec.WorkingDir)
 	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return nil, nil, "", err
+		return nil, nil, "", "", err
 	}
-	return argv, env, dir, nil
+	return argv, env, dir, mounts, nil
 }
 
 // stop signals the process: SIGTERM, SIGKILL after grace. It returns once

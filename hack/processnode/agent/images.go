@@ -56,6 +56,54 @@ func ResolveBinary(bin, image string, command []string) (string, error) {
 	return path, nil
 }
 
+// Entrypoints map image repositories (the reference without tag or digest,
+// "ghcr.io/hikube/hikube-apiserver") to the binary of this machine that is
+// the image's entrypoint: hikube's own images, which hold one binary and run
+// it without a command. Any tag runs the same binary.
+type Entrypoints map[string]string
+
+// ParseEntrypoint reads a --image flag, "<repository>=<binary>".
+func ParseEntrypoint(s string) (repository, binary string, err error) {
+	repo, bin, ok := strings.Cut(s, "=")
+	if !ok || repo == "" || bin == "" || strings.Contains(repo, "@") || strings.Contains(repo[strings.LastIndex(repo, "/")+1:], ":") {
+		return "", "", fmt.Errorf("--image %q: want <repository without tag>=<binary>", s)
+	}
+	return repo, bin, nil
+}
+
+// Resolve returns the binary that stands for image and the command line's
+// first words: for an image of e, its binary (the container's command, when
+// set, must name it, as an entrypoint would be overridden by itself); for
+// the upstream images, ResolveBinary's.
+func (e Entrypoints) Resolve(bin, image string, command []string) (string, []string, error) {
+	if binary, ok := e[repository(image)]; ok {
+		name := filepath.Base(binary)
+		if len(command) > 0 && filepath.Base(command[0]) != name {
+			return "", nil, fmt.Errorf("image %s: command must be empty (the entrypoint) or start with %q, got %q", image, name, command)
+		}
+		if _, err := os.Stat(binary); err != nil {
+			return "", nil, fmt.Errorf("image %s: no binary for it here: %w", image, err)
+		}
+		if len(command) == 0 {
+			command = []string{name}
+		}
+		return binary, command, nil
+	}
+	binary, err := ResolveBinary(bin, image, command)
+	return binary, command, err
+}
+
+// repository is an image reference without its digest and tag.
+func repository(image string) string {
+	if i := strings.Index(image, "@"); i >= 0 {
+		image = image[:i]
+	}
+	if i := strings.LastIndex(image, ":"); i > strings.LastIndex(image, "/") {
+		image = image[:i]
+	}
+	return image
+}
+
 func contains(list []string, s string) bool {
 	for _, x := range list {
 		if x == s {

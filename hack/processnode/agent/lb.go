@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"math/rand/v2"
 	"net"
 	"strconv"
@@ -237,18 +236,7 @@ func (l *loadBalancers) proxy(client net.Conn, ns, svc, portName string) {
 		return
 	}
 	defer backend.Close()
-	done := make(chan struct{}, 2)
-	pipe := func(dst, src net.Conn) {
-		_, _ = io.Copy(dst, src)
-		if tc, ok := dst.(*net.TCPConn); ok {
-			_ = tc.CloseWrite()
-		}
-		done <- struct{}{}
-	}
-	go pipe(backend, client)
-	go pipe(client, backend)
-	<-done
-	<-done
+	splice(client, backend)
 }
 
 func (l *loadBalancers) writeStatus(ctx context.Context, svc *corev1.Service, ip string) error {

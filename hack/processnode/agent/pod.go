@@ -38,6 +38,8 @@ type podWorker struct {
 	containers []*container
 	hosts      string
 	pids       map[string]int
+	// stopKubeService ends the pod's kubernetes Service stand-in.
+	stopKubeService func()
 
 	dirty    chan struct{}
 	cancel   context.CancelFunc
@@ -166,9 +168,15 @@ func (w *podWorker) run(ctx context.Context) {
 	// The sandbox: namespace, address and hosts file; retried until it works.
 	for {
 		pn, err := w.a.net.CreatePod(string(pod.UID), pod.Namespace, pod.Name)
+		var stopKS func()
+		if err == nil {
+			if stopKS, err = w.a.kubeService.serve(pn); err != nil {
+				_ = w.a.net.DeletePod(pn)
+			}
+		}
 		if err == nil {
 			w.mu.Lock()
-			w.net = pn
+			w.net, w.stopKubeService = pn, stopKS
 			w.mu.Unlock()
 			break
 		}
@@ -197,6 +205,7 @@ func (w *podWorker) run(ctx context.Context) {
 	w.state.InitDone = true
 	w.mu.Unlock()
 	w.changed()
+	go w.refreshTokens(ctx)
 	var wg sync.WaitGroup
 	for _, c := range w.containers {
 		wg.Add(1)
@@ -238,8 +247,11 @@ func (w *podWorker) stop(req stopRequest) {
 		wg.Wait()
 		<-w.runDone
 		w.mu.Lock()
-		pn := w.net
+		pn, stopKS := w.net, w.stopKubeService
 		w.mu.Unlock()
+		if stopKS != nil {
+			stopKS()
+		}
 		if pn.Namespace != "" {
 			if err := w.a.net.DeletePod(pn); err != nil {
 				log.Error(err, "Removing the pod network")

@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	authenticationv1 "k8s.io/api/authentication/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -194,6 +195,12 @@ func projectedFiles(ctx context.Context, cs kubernetes.Interface, pod *corev1.Po
 
 // tokenFile asks for a token bound to the pod, as the kubelet does.
 func tokenFile(ctx context.Context, cs kubernetes.Interface, pod *corev1.Pod, t *corev1.ServiceAccountTokenProjection, defMode *int32) (map[string]file, error) {
+	files, _, err := requestToken(ctx, cs, pod, t, defMode)
+	return files, err
+}
+
+// requestToken is tokenFile that also says when the token expires.
+func requestToken(ctx context.Context, cs kubernetes.Interface, pod *corev1.Pod, t *corev1.ServiceAccountTokenProjection, defMode *int32) (map[string]file, time.Time, error) {
 	sa := pod.Spec.ServiceAccountName
 	if sa == "" {
 		sa = "default"
@@ -207,9 +214,9 @@ func tokenFile(ctx context.Context, cs kubernetes.Interface, pod *corev1.Pod, t 
 	}
 	tr, err := cs.CoreV1().ServiceAccounts(pod.Namespace).CreateToken(ctx, sa, req, metav1.CreateOptions{})
 	if err != nil {
-		return nil, fmt.Errorf("token for service account %s: %w", sa, err)
+		return nil, time.Time{}, fmt.Errorf("token for service account %s: %w", sa, err)
 	}
-	return map[string]file{t.Path: {data: []byte(tr.Status.Token), mode: mode(nil, defMode)}}, nil
+	return map[string]file{t.Path: {data: []byte(tr.Status.Token), mode: mode(nil, defMode)}}, tr.Status.ExpirationTimestamp.Time, nil
 }
 
 // claimPath is the directory of the PersistentVolume bound to a claim.
