@@ -38,6 +38,7 @@ func BenchmarkGet(b *testing.B) {
 	for _, be := range withDirect(ctx) {
 		b.Run(be.name, func(b *testing.B) {
 			c := be.client().Resource(be.gvr).Namespace(nsSmall)
+			profiled := profileDuring(b, "get-"+be.name)
 			b.ResetTimer()
 			for i := 0; i < b.N; i++ {
 				if _, err := c.Get(ctx, getName, metav1.GetOptions{}); err != nil {
@@ -45,6 +46,7 @@ func BenchmarkGet(b *testing.B) {
 				}
 			}
 			b.StopTimer()
+			profiled()
 			record("get", be.name, b.Elapsed(), b.N)
 		})
 	}
