@@ -33,7 +33,9 @@ var targets = []struct {
 	text     string
 }{
 	{"get", 1.0, 0, "<= 1.0x CRD"},
+	{"get p50 (interleaved)", 1.0, 0, "<= 1.0x CRD"},
 	{"create p50 (1 client)", 1.0, 0, "<= 1.0x CRD"},
+	{"create p50 (interleaved)", 1.0, 0, "<= 1.0x CRD"},
 	{"list 1k", 0.5, 0, "<= 0.5x CRD"},
 	{"list 1k rv=0", 0.5, 0, "<= 0.5x CRD"},
 	{"watch event", 1.2, 0, "<= 1.2x CRD"},
