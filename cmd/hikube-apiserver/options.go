@@ -11,6 +11,8 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	utilerrors "k8s.io/apimachinery/pkg/util/errors"
 	"k8s.io/apiserver/pkg/admission"
+	"k8s.io/apiserver/pkg/authentication/group"
+	unionauth "k8s.io/apiserver/pkg/authentication/request/union"
 	"k8s.io/apiserver/pkg/endpoints/openapi"
 	genericapiserver "k8s.io/apiserver/pkg/server"
 	genericoptions "k8s.io/apiserver/pkg/server/options"
@@ -26,6 +28,7 @@ import (
 	"github.com/hikube/hikube/pkg/admission/reserved"
 	"github.com/hikube/hikube/pkg/admission/tenancy"
 	"github.com/hikube/hikube/pkg/apiserver"
+	"github.com/hikube/hikube/pkg/apiserver/frontproxy"
 	"github.com/hikube/hikube/pkg/embeddedetcd"
 	generatedopenapi "github.com/hikube/hikube/pkg/generated/openapi"
 	"github.com/hikube/hikube/pkg/quota"
@@ -72,6 +75,14 @@ func NewOptions(stdout, stderr io.Writer) *Options {
 	reserved.Register(o.Recommended.Admission.Plugins)
 	o.Recommended.Admission.RecommendedPluginOrder = append(o.Recommended.Admission.RecommendedPluginOrder,
 		reserved.PluginName, quotaadmission.PluginName)
+	// Priority and fairness is off by default: every request reaches this
+	// server through kube-apiserver's aggregation proxy, which has already
+	// queued it under kube-apiserver's APF and holds that seat until our
+	// answer is back (RequestDelegated frees nothing for a non-watch
+	// request). A second dispatch here only adds work to each request, and
+	// informers on the host's FlowSchemas. The generic max-in-flight limits
+	// still bound what a direct client can open.
+	o.Recommended.Features.EnablePriorityAndFairness = false
 	o.GPUCapacitySource = quota.CapacitySourceInventory
 	o.Shutdown = DefaultShutdownOptions()
 	return o
@@ -138,6 +149,14 @@ func (o *Options) Config() (*apiserver.Config, error) {
 		return nil, fmt.Errorf("applying options: %w", err)
 	}
 	o.Shutdown.ApplyTo(&cfg.Config)
+	// The aggregator's requests first, through the authenticator that
+	// verifies the front proxy's certificate once per connection; the
+	// generic chain (request header, client certificates, TokenReview) stays
+	// behind it for everything else.
+	if rh := cfg.Authentication.RequestHeaderConfig; rh != nil && cfg.Authentication.Authenticator != nil {
+		cfg.Authentication.Authenticator = unionauth.New(
+			group.NewAuthenticatedGroupAdder(frontproxy.New(rh)), cfg.Authentication.Authenticator)
+	}
 	host, err := kubernetes.NewForConfig(cfg.ClientConfig)
 	if err != nil {
 		return nil, fmt.Errorf("client of the host cluster: %w", err)

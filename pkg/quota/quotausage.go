@@ -8,6 +8,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
 )
 
 // chargeQuotas checks the namespace's ResourceQuotas that limit a key the
@@ -17,6 +18,19 @@ import (
 // already charged is not charged twice. It returns the charges made, and the
 // refusals (the caller gives the charges back then).
 func (t *Tracker) chargeQuotas(ctx context.Context, u usageChange) ([]Charge, []string, error) {
+	// A tenant without a quota on what the request raises pays one live read,
+	// shared with its concurrent requests, and takes no turn. The informer
+	// only says where to look first: when it knows a quota, the read before
+	// the turn would be read again inside it, so it is skipped.
+	if !t.quotaHinted(u.namespace, u.increased) {
+		quotas, err := t.quotasFor(ctx, u.namespace, u.increased)
+		if err != nil {
+			return nil, nil, err
+		}
+		if len(quotas) == 0 {
+			return nil, nil, nil
+		}
+	}
 	t.turns.LockKey(u.namespace)
 	defer func() { _ = t.turns.UnlockKey(u.namespace) }()
 	var charged []Charge
@@ -93,27 +107,65 @@ func (t *Tracker) chargeQuotas(ctx context.Context, u usageChange) ([]Charge, []
 }
 
 // quotasFor returns the namespace's ResourceQuotas that limit one of keys,
-// sorted by name, read live: their resourceVersion is the one a charge
+// sorted by name, read live (a read that began after this call, possibly
+// shared with concurrent requests): their resourceVersion is the one a charge
 // updates from, and a quota counts from the moment its create returns.
 func (t *Tracker) quotasFor(ctx context.Context, ns string, keys []corev1.ResourceName) ([]corev1.ResourceQuota, error) {
-	list, err := t.host.CoreV1().ResourceQuotas(ns).List(ctx, metav1.ListOptions{})
+	items, err := t.quotaReads.get(ctx, ns)
 	if err != nil {
-		return nil, fmt.Errorf("reading the quotas of %s: %w", ns, err)
+		return nil, err
 	}
 	var out []corev1.ResourceQuota
-	for _, q := range list.Items {
-		if !Applies(&q) {
+	for i := range items {
+		q := &items[i]
+		if !Applies(q) {
 			continue
 		}
 		for _, k := range keys {
 			if _, ok := q.Spec.Hard[k]; ok && IsHikubeResource(k) {
-				out = append(out, q)
+				out = append(out, *q.DeepCopy())
 				break
 			}
 		}
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
 	return out, nil
+}
+
+// listQuotas is the live read behind quotasFor. Callers share its result, so
+// they get deep copies to change.
+func (t *Tracker) listQuotas(ctx context.Context, ns string) ([]corev1.ResourceQuota, error) {
+	ctx, cancel := context.WithTimeout(ctx, readTimeout)
+	defer cancel()
+	list, err := t.host.CoreV1().ResourceQuotas(ns).List(ctx, metav1.ListOptions{})
+	if err != nil {
+		return nil, fmt.Errorf("reading the quotas of %s: %w", ns, err)
+	}
+	return list.Items, nil
+}
+
+// quotaHinted reports whether the informer, when there is one, knows a quota
+// of ns that limits one of keys. It is a hint: false is confirmed by a live
+// read, and true leads to the live reads of the charge itself.
+func (t *Tracker) quotaHinted(ns string, keys []corev1.ResourceName) bool {
+	if t.quotaLister == nil {
+		return false
+	}
+	qs, err := t.quotaLister.ResourceQuotas(ns).List(labels.Everything())
+	if err != nil {
+		return false
+	}
+	for _, q := range qs {
+		if !Applies(q) {
+			continue
+		}
+		for _, k := range keys {
+			if _, ok := q.Spec.Hard[k]; ok && IsHikubeResource(k) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // missing reports whether q limits one of keys without a figure in status.used.

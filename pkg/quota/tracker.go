@@ -9,6 +9,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
+	corelisters "k8s.io/client-go/listers/core/v1"
 	"k8s.io/utils/keymutex"
 
 	"github.com/hikube/hikube/apis/apps"
@@ -47,14 +48,29 @@ type Tracker struct {
 	host     kubernetes.Interface
 	capacity CapacityFunc
 	turns    keymutex.KeyMutex
+	// quotaReads are the live reads of a namespace's quotas, shared by
+	// concurrent requests that arrived before the read began.
+	quotaReads *sharedReads[[]corev1.ResourceQuota]
+	// quotaLister, when set, tells which namespaces have quotas (a hint).
+	quotaLister corelisters.ResourceQuotaLister
 }
+
+// readTimeout bounds one live read of a record.
+const readTimeout = 30 * time.Second
 
 // NewTracker counts from clusters (our store, to seed a record that has no
 // figure yet), keeps the records in host and reads the GPU capacity from
 // capacity.
 func NewTracker(clusters clientset.Interface, host kubernetes.Interface, capacity CapacityFunc) *Tracker {
-	return &Tracker{clusters: clusters, host: host, capacity: capacity, turns: keymutex.NewHashed(0)}
+	t := &Tracker{clusters: clusters, host: host, capacity: capacity, turns: keymutex.NewHashed(0)}
+	t.quotaReads = newSharedReads(t.listQuotas)
+	return t
 }
+
+// SetQuotaLister gives the Tracker an informer's view of the ResourceQuotas:
+// a namespace it shows with a quota skips the read that only looks for one.
+// Decisions are still made on live reads.
+func (t *Tracker) SetQuotaLister(l corelisters.ResourceQuotaLister) { t.quotaLister = l }
 
 // Reserve checks the keys c raises (over old, the stored cluster on update)
 // against the ResourceQuotas of namespace, then the GPU models it raises

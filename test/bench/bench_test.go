@@ -40,6 +40,7 @@ func BenchmarkGet(b *testing.B) {
 			c := be.client().Resource(be.gvr).Namespace(nsSmall)
 			get := func() error { _, err := c.Get(ctx, getName, metav1.GetOptions{}); return err }
 			resetSamples("get", be.name)
+			profiled := profileDuring(b, "get-"+be.name)
 			b.ResetTimer()
 			for i := 0; i < b.N; i++ {
 				if err := sampled("get", be.name, get); err != nil {
@@ -47,6 +48,7 @@ func BenchmarkGet(b *testing.B) {
 				}
 			}
 			b.StopTimer()
+			profiled()
 			record("get", be.name, b.Elapsed(), b.N)
 		})
 	}

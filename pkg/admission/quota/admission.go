@@ -80,7 +80,9 @@ func NewTracker(c *genericapiserver.RecommendedConfig, capacitySource string) (*
 	default:
 		return nil, fmt.Errorf("--gpu-capacity-source=%q: want %s or %s", capacitySource, quota.CapacitySourceInventory, quota.CapacitySourceNodes)
 	}
-	return quota.NewTracker(clusters, host, capacity), nil
+	t := quota.NewTracker(clusters, host, capacity)
+	t.SetQuotaLister(c.SharedInformerFactory.Core().V1().ResourceQuotas().Lister())
+	return t, nil
 }
 
 // Plugin enforces tenant quota and GPU capacity on clusters.
