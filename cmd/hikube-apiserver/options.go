@@ -96,6 +96,9 @@ func NewCommand(ctx context.Context, o *Options) *cobra.Command {
 	fs.StringVar(&o.GPUCapacitySource, "gpu-capacity-source", o.GPUCapacitySource,
 		"Where the GPU capacity per model and datacenter comes from: inventory (the ConfigMap hikube-system/gpu-inventory) or nodes (allocatable GPUs of the host's nodes per topology.kubernetes.io/zone).")
 	o.Shutdown.AddFlags(fs)
+	// --feature-gates, for k8s.io/apiserver's gates such as
+	// CBORServingAndStorage (CBOR besides JSON, YAML and protobuf).
+	utilfeature.DefaultMutableFeatureGate.AddFlag(fs)
 	return cmd
 }
 
