@@ -7,8 +7,6 @@ import (
 	"net"
 
 	"github.com/spf13/cobra"
-	"k8s.io/apimachinery/pkg/runtime"
-	"k8s.io/apimachinery/pkg/runtime/schema"
 	utilerrors "k8s.io/apimachinery/pkg/util/errors"
 	"k8s.io/apiserver/pkg/admission"
 	"k8s.io/apiserver/pkg/endpoints/openapi"
@@ -59,8 +57,8 @@ func NewOptions(stdout, stderr io.Writer) *Options {
 		Stdout:      stdout,
 		Stderr:      stderr,
 	}
-	o.Recommended.Etcd.StorageConfig.EncodeVersioner = runtime.NewMultiGroupVersioner(
-		v1alpha1.SchemeGroupVersion, schema.GroupKind{Group: v1alpha1.GroupName})
+	// --storage-media-type picks the storage codec (Config builds it).
+	o.Recommended.Etcd.DefaultStorageMediaType = apiserver.DefaultStorageMediaType
 	// The catalog checks come first: a cluster that names what the platform
 	// does not offer is refused with its field errors (422) before tenancy or
 	// quota judge it, as when these checks were part of validation.
@@ -137,6 +135,14 @@ func (o *Options) Config() (*apiserver.Config, error) {
 		}
 		return append(inits, quotaadmission.Initializer{Tracker: tracker}), nil
 	}
+	// k8s.io/apiserver's simple storage factory takes the codec as given and
+	// ignores --storage-media-type: build the codec for it here.
+	codec, versioner, err := apiserver.StorageCodec(o.Recommended.Etcd.DefaultStorageMediaType)
+	if err != nil {
+		return nil, err
+	}
+	o.Recommended.Etcd.StorageConfig.Codec = codec
+	o.Recommended.Etcd.StorageConfig.EncodeVersioner = versioner
 	if err := o.Recommended.ApplyTo(cfg); err != nil {
 		return nil, fmt.Errorf("applying options: %w", err)
 	}
