@@ -143,7 +143,7 @@ func TestCBORBehindFeatureGate(t *testing.T) {
 	// The platform's own server runs without the gate: no CBOR there.
 	var contentType string
 	err = hikubeClient(t, "alice").AppsV1alpha1().RESTClient().Get().
-		AbsPath("/apis/apps.hikube.io/v1alpha1/namespaces/" + tenantA + "/clusters").
+		AbsPath("/apis/apps.hikube.io/v1alpha1/namespaces/"+tenantA+"/clusters").
 		SetHeader("Accept", runtime.ContentTypeCBOR).Do(ctx).ContentType(&contentType).Error()
 	if err == nil && contentType == runtime.ContentTypeCBOR {
 		t.Errorf("CBOR served without the feature gate")
