@@ -30,12 +30,7 @@ import (
 // the same for 10k.
 func BenchmarkListProtobuf(b *testing.B) {
 	ctx := ctxFor(b)
-	sizes := []struct {
-		name  string
-		ns    string
-		n     int
-		setup func(context.Context) error
-	}{
+	sizes := []listSize{
 		{"1k", nsSmall, smallN, setupSmall},
 		{"10k", nsLarge, largeN, setupLarge},
 	}
@@ -49,85 +44,100 @@ func BenchmarkListProtobuf(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	agg, crd := backends[0], backends[1]
 	for _, size := range sizes {
-		if err := size.setup(ctx); err != nil {
-			b.Fatal(err)
-		}
-		metric := "list " + size.name
-		typed := func(cs clientset.Interface) func(b *testing.B) {
-			return func(b *testing.B) {
-				for i := 0; i < b.N; i++ {
-					l, err := cs.AppsV1alpha1().Clusters(size.ns).List(ctx, metav1.ListOptions{})
-					if err != nil {
-						b.Fatalf("typed list in %s: %v", size.ns, err)
-					}
-					if len(l.Items) != size.n {
-						b.Fatalf("typed list in %s: %d items, want %d", size.ns, len(l.Items), size.n)
-					}
-				}
-			}
-		}
-		run := func(name, metric, backend string, body func(b *testing.B)) {
-			b.Run(size.name+"/"+name, func(b *testing.B) {
-				b.ResetTimer()
-				body(b)
-				b.StopTimer()
-				b.ReportMetric(float64(b.Elapsed().Microseconds())/1000/float64(b.N), "ms/list")
-				if metric != "" {
-					record(metric, backend, b.Elapsed(), b.N)
-				}
-			})
-		}
-		run("typed-protobuf", metric+" protobuf", "aggregated", typed(pb))
-		run("typed-json", metric+" typed json", "aggregated", typed(js))
-		run("crd-dynamic", "", "", func(b *testing.B) {
+		// Inside its own sub-benchmark, so that -bench ListProtobuf/1k
+		// does not create the 20,000 clusters of the 10k variant.
+		b.Run(size.name, func(b *testing.B) { listProtobuf(ctx, b, size, pb, js) })
+	}
+}
+
+// listSize is one namespace of BenchmarkListProtobuf and its setup.
+type listSize struct {
+	name  string
+	ns    string
+	n     int
+	setup func(context.Context) error
+}
+
+// listProtobuf runs the variants of BenchmarkListProtobuf for one size.
+func listProtobuf(ctx context.Context, b *testing.B, size listSize, pb, js clientset.Interface) {
+	agg, crd := backends[0], backends[1]
+	if err := size.setup(ctx); err != nil {
+		b.Fatal(err)
+	}
+	metric := "list " + size.name
+	typed := func(cs clientset.Interface) func(b *testing.B) {
+		return func(b *testing.B) {
 			for i := 0; i < b.N; i++ {
-				list(ctx, b, crd, size.ns, "", size.n)
-			}
-			record(metric+" protobuf", "crd", b.Elapsed(), b.N)
-			record(metric+" typed json", "crd", b.Elapsed(), b.N)
-		})
-		// Raw: the server's list as bytes. Counted once, untimed.
-		checkRawProtobufList(ctx, b, size.ns, size.n)
-		checkRawList(ctx, b, agg, size.ns, size.n)
-		checkRawList(ctx, b, crd, size.ns, size.n)
-		run("raw-protobuf", metric+" protobuf raw", "aggregated", func(b *testing.B) {
-			var n int
-			for i := 0; i < b.N; i++ {
-				raw, err := rawListAs(ctx, agg, size.ns, runtime.ContentTypeProtobuf)
+				l, err := cs.AppsV1alpha1().Clusters(size.ns).List(ctx, metav1.ListOptions{})
 				if err != nil {
-					b.Fatalf("raw protobuf list in %s: %v", size.ns, err)
+					b.Fatalf("typed list in %s: %v", size.ns, err)
 				}
-				n = len(raw)
-			}
-			b.ReportMetric(float64(n), "bytes/list")
-		})
-		run("raw-json", metric+" json raw", "aggregated", func(b *testing.B) {
-			var n int
-			for i := 0; i < b.N; i++ {
-				raw, err := rawListAs(ctx, agg, size.ns, runtime.ContentTypeJSON)
-				if err != nil {
-					b.Fatalf("raw JSON list in %s: %v", size.ns, err)
+				if len(l.Items) != size.n {
+					b.Fatalf("typed list in %s: %d items, want %d", size.ns, len(l.Items), size.n)
 				}
-				n = len(raw)
 			}
-			b.ReportMetric(float64(n), "bytes/list")
-		})
-		run("raw-crd", "", "", func(b *testing.B) {
-			var n int
-			for i := 0; i < b.N; i++ {
-				raw, err := rawListAs(ctx, crd, size.ns, runtime.ContentTypeJSON)
-				if err != nil {
-					b.Fatalf("raw CRD list in %s: %v", size.ns, err)
-				}
-				n = len(raw)
+		}
+	}
+	run := func(name, metric, backend string, body func(b *testing.B)) {
+		b.Run(name, func(b *testing.B) {
+			b.ResetTimer()
+			body(b)
+			b.StopTimer()
+			b.ReportMetric(float64(b.Elapsed().Microseconds())/1000/float64(b.N), "ms/list")
+			if metric != "" {
+				record(metric, backend, b.Elapsed(), b.N)
 			}
-			b.ReportMetric(float64(n), "bytes/list")
-			record(metric+" protobuf raw", "crd", b.Elapsed(), b.N)
-			record(metric+" json raw", "crd", b.Elapsed(), b.N)
 		})
 	}
+	run("typed-protobuf", metric+" protobuf", "aggregated", typed(pb))
+	run("typed-json", metric+" typed json", "aggregated", typed(js))
+	run("crd-dynamic", "", "", func(b *testing.B) {
+		for i := 0; i < b.N; i++ {
+			list(ctx, b, crd, size.ns, "", size.n)
+		}
+		record(metric+" protobuf", "crd", b.Elapsed(), b.N)
+		record(metric+" typed json", "crd", b.Elapsed(), b.N)
+	})
+	// Raw: the server's list as bytes. Counted once, untimed.
+	checkRawProtobufList(ctx, b, size.ns, size.n)
+	checkRawList(ctx, b, agg, size.ns, size.n)
+	checkRawList(ctx, b, crd, size.ns, size.n)
+	run("raw-protobuf", metric+" protobuf raw", "aggregated", func(b *testing.B) {
+		var n int
+		for i := 0; i < b.N; i++ {
+			raw, err := rawListAs(ctx, agg, size.ns, runtime.ContentTypeProtobuf)
+			if err != nil {
+				b.Fatalf("raw protobuf list in %s: %v", size.ns, err)
+			}
+			n = len(raw)
+		}
+		b.ReportMetric(float64(n), "bytes/list")
+	})
+	run("raw-json", metric+" json raw", "aggregated", func(b *testing.B) {
+		var n int
+		for i := 0; i < b.N; i++ {
+			raw, err := rawListAs(ctx, agg, size.ns, runtime.ContentTypeJSON)
+			if err != nil {
+				b.Fatalf("raw JSON list in %s: %v", size.ns, err)
+			}
+			n = len(raw)
+		}
+		b.ReportMetric(float64(n), "bytes/list")
+	})
+	run("raw-crd", "", "", func(b *testing.B) {
+		var n int
+		for i := 0; i < b.N; i++ {
+			raw, err := rawListAs(ctx, crd, size.ns, runtime.ContentTypeJSON)
+			if err != nil {
+				b.Fatalf("raw CRD list in %s: %v", size.ns, err)
+			}
+			n = len(raw)
+		}
+		b.ReportMetric(float64(n), "bytes/list")
+		record(metric+" protobuf raw", "crd", b.Elapsed(), b.N)
+		record(metric+" json raw", "crd", b.Elapsed(), b.N)
+	})
 }
 
 // rawListAs GETs the list of ns's clusters of the backend through
