@@ -7,9 +7,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
-	"time"
 
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -229,27 +227,4 @@ func TestJSONStillServed(t *testing.T) {
 		t.Errorf("managedFields lack the apply's field manager: %v", managers)
 	}
 	rec.check(t, "application/json", 3)
-}
-
-// TestNamespaceDeletionRemovesClusters: kube-controller-manager's namespace
-// controller, whose metadata client asks for protobuf
-// (PartialObjectMetadataList), empties a deleted tenant namespace of its
-// clusters through the aggregation layer, and the namespace goes away.
-func TestNamespaceDeletionRemovesClusters(t *testing.T) {
-	ctx := context.Background()
-	ns := newTenant(t, "pb-nsdel")
-	if _, err := hikubeClient(t, "admin").AppsV1alpha1().Clusters(ns).Create(ctx, newCluster("doomed"), metav1.CreateOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	host := hostClient(t)
-	if err := host.CoreV1().Namespaces().Delete(ctx, ns, metav1.DeleteOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	eventually(t, 2*time.Minute, "namespace "+ns+" and its cluster deleted", func() bool {
-		_, err := host.CoreV1().Namespaces().Get(ctx, ns, metav1.GetOptions{})
-		return apierrors.IsNotFound(err)
-	})
-	if _, err := hikubeClient(t, "admin").AppsV1alpha1().Clusters(ns).Get(ctx, "doomed", metav1.GetOptions{}); !apierrors.IsNotFound(err) {
-		t.Errorf("cluster doomed in the deleted namespace: want NotFound, got %v", err)
-	}
 }
