@@ -12,7 +12,12 @@
 #       of that minor, every k8s.io staging module replaced by its v0.NN.P);
 #   kwok
 #       kwok (simulated worker nodes) from hack/tools/kwok into _output/bin/kwok,
-#       and the stage definitions it runs with into _output/bin/kwok-stages.yaml.
+#       and the stage definitions it runs with into _output/bin/kwok-stages.yaml;
+#   protobuf
+#       the protobuf code generators hack/update-codegen.sh runs, from
+#       hack/tools/protoc into _output/bin/codegen/: protoc (our own
+#       protoc-compatible command on github.com/bufbuild/protocompile, so no
+#       system protoc), go-to-protobuf, protoc-gen-gogo and goimports.
 #
 # A binary is rebuilt only when it is missing or when the go.{mod,sum} of its
 # module changed since it was built; the Go build cache makes a rebuild cheap.
@@ -141,11 +146,20 @@ build_kwok() {
   fi
 }
 
+build_protobuf() {
+  local dir="${tools}/protoc" out="${bin}/codegen"
+  build "${dir}" . "${out}/protoc" ""
+  build "${dir}" k8s.io/code-generator/cmd/go-to-protobuf "${out}/go-to-protobuf" ""
+  build "${dir}" k8s.io/code-generator/cmd/go-to-protobuf/protoc-gen-gogo "${out}/protoc-gen-gogo" ""
+  build "${dir}" golang.org/x/tools/cmd/goimports "${out}/goimports" ""
+}
+
 for t in "${targets[@]}"; do
   case "${t}" in
     etcd|kube-apiserver|kube-controller-manager|kube-scheduler|kubectl) build_host_tool "${t}" ;;
     kwok) build_kwok ;;
+    protobuf) build_protobuf ;;
     v1.[0-9]|v1.[0-9][0-9]) build_minor "${t}" ;;
-    *) log "unknown tool ${t} (want a host tool, kwok or a minor like v1.36)"; exit 2 ;;
+    *) log "unknown tool ${t} (want a host tool, kwok, protobuf or a minor like v1.36)"; exit 2 ;;
   esac
 done

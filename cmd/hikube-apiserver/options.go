@@ -7,8 +7,6 @@ import (
 	"net"
 
 	"github.com/spf13/cobra"
-	"k8s.io/apimachinery/pkg/runtime"
-	"k8s.io/apimachinery/pkg/runtime/schema"
 	utilerrors "k8s.io/apimachinery/pkg/util/errors"
 	"k8s.io/apiserver/pkg/admission"
 	"k8s.io/apiserver/pkg/authentication/group"
@@ -62,8 +60,8 @@ func NewOptions(stdout, stderr io.Writer) *Options {
 		Stdout:      stdout,
 		Stderr:      stderr,
 	}
-	o.Recommended.Etcd.StorageConfig.EncodeVersioner = runtime.NewMultiGroupVersioner(
-		v1alpha1.SchemeGroupVersion, schema.GroupKind{Group: v1alpha1.GroupName})
+	// --storage-media-type picks the storage codec (Config builds it).
+	o.Recommended.Etcd.DefaultStorageMediaType = apiserver.DefaultStorageMediaType
 	// The catalog checks come first: a cluster that names what the platform
 	// does not offer is refused with its field errors (422) before tenancy or
 	// quota judge it, as when these checks were part of validation.
@@ -107,6 +105,9 @@ func NewCommand(ctx context.Context, o *Options) *cobra.Command {
 	fs.StringVar(&o.GPUCapacitySource, "gpu-capacity-source", o.GPUCapacitySource,
 		"Where the GPU capacity per model and datacenter comes from: inventory (the ConfigMap hikube-system/gpu-inventory) or nodes (allocatable GPUs of the host's nodes per topology.kubernetes.io/zone).")
 	o.Shutdown.AddFlags(fs)
+	// --feature-gates, for k8s.io/apiserver's gates such as
+	// CBORServingAndStorage (CBOR besides JSON, YAML and protobuf).
+	utilfeature.DefaultMutableFeatureGate.AddFlag(fs)
 	return cmd
 }
 
@@ -145,6 +146,14 @@ func (o *Options) Config() (*apiserver.Config, error) {
 		}
 		return append(inits, quotaadmission.Initializer{Tracker: tracker}), nil
 	}
+	// k8s.io/apiserver's simple storage factory takes the codec as given and
+	// ignores --storage-media-type: build the codec for it here.
+	codec, versioner, err := apiserver.StorageCodec(o.Recommended.Etcd.DefaultStorageMediaType)
+	if err != nil {
+		return nil, err
+	}
+	o.Recommended.Etcd.StorageConfig.Codec = codec
+	o.Recommended.Etcd.StorageConfig.EncodeVersioner = versioner
 	if err := o.Recommended.ApplyTo(cfg); err != nil {
 		return nil, fmt.Errorf("applying options: %w", err)
 	}

@@ -89,8 +89,10 @@ func (c completedConfig) New() (*Server, error) {
 	}
 	// Our own parameter codec: it knows the kubeconfig subresources' options
 	// besides the metav1 ones.
+	// Its serializer offers JSON, YAML and protobuf (the v1alpha1 types have
+	// generated protobuf marshalling), list responses streamed item by item,
+	// and CBOR when the CBORServingAndStorage feature gate is on.
 	group := genericapiserver.NewDefaultAPIGroupInfo(apps.GroupName, Scheme, runtime.NewParameterCodec(Scheme), Codecs)
-	group.NegotiatedSerializer = withoutProtobuf{Codecs}
 	group.VersionedResourcesStorageMap[v1alpha1.SchemeGroupVersion.Version] = map[string]rest.Storage{
 		"clusters":        clusters.Cluster,
 		"clusters/status": clusters.Status,
@@ -104,22 +106,4 @@ func (c completedConfig) New() (*Server, error) {
 		return nil, fmt.Errorf("installing the %s API group: %w", apps.GroupName, err)
 	}
 	return &Server{GenericAPIServer: generic}, nil
-}
-
-// withoutProtobuf offers JSON and YAML only: our types have no protobuf
-// marshalling, and clients that prefer protobuf (kube-controller-manager's
-// namespace and garbage collectors) must be told so by content negotiation
-// rather than fail on every request.
-type withoutProtobuf struct {
-	runtime.NegotiatedSerializer
-}
-
-func (s withoutProtobuf) SupportedMediaTypes() []runtime.SerializerInfo {
-	var out []runtime.SerializerInfo
-	for _, info := range s.NegotiatedSerializer.SupportedMediaTypes() {
-		if info.MediaType != runtime.ContentTypeProtobuf {
-			out = append(out, info)
-		}
-	}
-	return out
 }

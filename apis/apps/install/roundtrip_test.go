@@ -9,7 +9,14 @@ import (
 )
 
 // TestRoundTripTypes protects conversion, defaulting and serialization: every
-// type survives internal → v1alpha1 → JSON/protobuf-less codecs → internal unchanged.
+// type survives internal → v1alpha1 → JSON/YAML → internal unchanged.
 func TestRoundTripTypes(t *testing.T) {
 	roundtrip.RoundTripTestForAPIGroup(t, Install, fuzzer.Funcs)
+}
+
+// TestRoundTripProtobuf does the same through the generated protobuf
+// marshalling (generated.pb.go), with fuzzed objects: a field missing from
+// generated.proto, or a tag that disagrees with it, loses data here.
+func TestRoundTripProtobuf(t *testing.T) {
+	roundtrip.RoundTripProtobufTestForAPIGroup(t, Install, fuzzer.Funcs)
 }

@@ -69,6 +69,7 @@ func newClusters(c *AppsV1alpha1Client, namespace string) *clusters {
 			namespace,
 			func() *appsv1alpha1.Cluster { return &appsv1alpha1.Cluster{} },
 			func() *appsv1alpha1.ClusterList { return &appsv1alpha1.ClusterList{} },
+			gentype.PrefersProtobuf[*appsv1alpha1.Cluster](),
 		),
 	}
 }

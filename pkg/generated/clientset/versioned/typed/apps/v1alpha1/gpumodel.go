@@ -57,6 +57,7 @@ func newGPUModels(c *AppsV1alpha1Client) *gPUModels {
 			"",
 			func() *appsv1alpha1.GPUModel { return &appsv1alpha1.GPUModel{} },
 			func() *appsv1alpha1.GPUModelList { return &appsv1alpha1.GPUModelList{} },
+			gentype.PrefersProtobuf[*appsv1alpha1.GPUModel](),
 		),
 	}
 }

@@ -57,6 +57,7 @@ func newInstanceTypes(c *AppsV1alpha1Client) *instanceTypes {
 			"",
 			func() *appsv1alpha1.InstanceType { return &appsv1alpha1.InstanceType{} },
 			func() *appsv1alpha1.InstanceTypeList { return &appsv1alpha1.InstanceTypeList{} },
+			gentype.PrefersProtobuf[*appsv1alpha1.InstanceType](),
 		),
 	}
 }
