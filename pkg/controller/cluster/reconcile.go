@@ -108,7 +108,7 @@ func (r *reconciler) reconcile(ctx context.Context, cl *v1alpha1.Cluster) (time.
 	if stepErr != nil {
 		return 0, stepErr
 	}
-	if s.requeue == 0 {
+	if s.requeue == 0 || s.requeue > r.resyncReady {
 		s.requeue = r.resyncReady
 	}
 	return s.requeue, nil
