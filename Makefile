@@ -88,6 +88,8 @@ bench: tools build
 	$(GO) test -count=1 -run '^$$' -bench Shutdown -benchtime 5x -timeout 30m ./test/bench/
 	$(GO) test -count=1 -run '^$$' -bench . -benchtime 5x -timeout 30m ./test/bench/provisioning/
 	HIKUBE_NODE_PROVIDER=kubevirt $(GO) test -count=1 -run '^$$' -bench CreateToReady -benchtime 5x -timeout 30m ./test/bench/provisioning/
+	$(GO) test -count=1 -run '^$$' -bench ControllerScale -benchtime 1x -timeout 30m ./test/bench/controller/
+	$(GO) test -count=1 -run '^$$' -bench GPUAdmission -benchtime 1x -timeout 30m ./test/bench/controller/
 
 clean:
 	rm -rf _output

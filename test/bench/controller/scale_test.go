@@ -166,6 +166,12 @@ func startController(ctx context.Context, b *testing.B, reg prometheus.Registere
 		Rules:      []rbacv1.PolicyRule{{Verbs: []string{"get", "list"}, APIGroups: []string{""}, Resources: []string{"pods"}}},
 	})
 	opts := cluster.DefaultOptions()
+	// HIKUBE_BENCH_RESYNC (a duration, e.g. 1s as before the tenant
+	// informers) overrides the Ready resync, to compare.
+	if d, err := time.ParseDuration(os.Getenv("HIKUBE_BENCH_RESYNC")); err == nil && d > 0 {
+		opts.ResyncReady = d
+	}
+	b.Logf("Ready resync %s", opts.ResyncReady)
 	opts.NewTenantClient = func(*rest.Config) (kubernetes.Interface, error) { return tenant, nil }
 	factory := informers.NewSharedInformerFactory(hikube, 10*time.Minute)
 	ctrl, err := cluster.New(hikube, kube, factory.Apps().V1alpha1().Clusters(), &providertest.Provider{DiscardCalls: true}, recorder, opts)
