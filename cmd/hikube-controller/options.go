@@ -147,11 +147,18 @@ func (o *Options) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	// Events have a client (and a rate limit) of their own: a thousand
+	// clusters converging at once tell many stories, which must not slow
+	// the reconciles' own requests.
+	events, err := kubernetes.NewForConfig(rest.CopyConfig(cfg))
+	if err != nil {
+		return err
+	}
 	if err := o.serveMetrics(ctx); err != nil {
 		return err
 	}
 	run := func(ctx context.Context) {
-		if err := o.runController(ctx, kube, hikube, p); err != nil {
+		if err := o.runController(ctx, kube, events, hikube, p); err != nil {
 			klog.FromContext(ctx).Error(err, "Controller stopped")
 			os.Exit(1)
 		}
@@ -225,7 +232,7 @@ func (o *Options) kubevirtControlPlane(kube kubernetes.Interface) (*kubevirt.Con
 	return kubevirt.NewControlPlane(kube, opts), nil
 }
 
-func (o *Options) runController(ctx context.Context, kube kubernetes.Interface, hikube clientset.Interface, p provider.Provider) error {
+func (o *Options) runController(ctx context.Context, kube, events kubernetes.Interface, hikube clientset.Interface, p provider.Provider) error {
 	scheme := runtime.NewScheme()
 	utilruntime.Must(clientgoscheme.AddToScheme(scheme))
 	utilruntime.Must(hikubescheme.AddToScheme(scheme))
@@ -237,7 +244,7 @@ func (o *Options) runController(ctx context.Context, kube kubernetes.Interface, 
 			return e.Source.Component + "/" + string(e.InvolvedObject.UID) + "/" + e.Reason
 		},
 	}))
-	broadcaster.StartRecordingToSink(&typedcorev1.EventSinkImpl{Interface: kube.CoreV1().Events("")})
+	broadcaster.StartRecordingToSink(&typedcorev1.EventSinkImpl{Interface: events.CoreV1().Events("")})
 	defer broadcaster.Shutdown()
 	recorder := broadcaster.NewRecorder(scheme, corev1.EventSource{Component: platform.ControllerName})
 

@@ -197,6 +197,7 @@ func (c *Controller) sync(ctx context.Context, key string) (time.Duration, error
 	if apierrors.IsNotFound(err) {
 		c.tenants.forget(ns, name)
 		c.addons.forget(ns, name)
+		c.reconciler.pki.forget(ns, name)
 		return 0, nil
 	}
 	if err != nil {
@@ -229,12 +230,14 @@ type wiring struct {
 func newReconciler(w wiring) (*reconciler, *tenantClients) {
 	tenants := newTenantClients(w.provider.AdminConfig, w.newTenantClient)
 	status := &statusWriter{clusters: w.clusters, recorder: w.recorder}
+	pki := &pkiReconciler{secrets: w.core, generate: w.generatePKI, now: w.now}
 	addons := newAddonsReconciler(context.Background(), w.opts.Addons, w.recorder, w.opts.ResyncProgressing, w.notifyAddon)
 	return &reconciler{
 		addons: addons,
+		pki:    pki,
 		steps: []namedStep{
 			{"finalizer", &finalizerReconciler{clusters: w.clusters}},
-			{"pki", &pkiReconciler{secrets: w.core, generate: w.generatePKI}},
+			{"pki", pki},
 			{"control plane", &controlPlaneReconciler{provider: w.provider, recorder: w.recorder, resyncProgressing: w.opts.ResyncProgressing}},
 			{"tenant bootstrap", &tenantBootstrapReconciler{tenants: tenants, storage: tenantStorage(w.provider), now: w.now}},
 			{"node groups", &nodeGroupsReconciler{provider: w.provider, configMaps: w.core, recorder: w.recorder, now: w.now,

@@ -76,6 +76,8 @@ type reconciler struct {
 	resyncReady time.Duration
 	// addons is the add-ons step, whose workers outlive a reconcile.
 	addons *addonsReconciler
+	// pki is the PKI step, whose cache outlives a reconcile.
+	pki *pkiReconciler
 }
 
 // reconcile runs the steps and writes the status they built; it says when to

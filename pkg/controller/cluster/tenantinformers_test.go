@@ -357,3 +357,37 @@ func TestTenantBootstrapIsNotReappliedAtEveryResync(t *testing.T) {
 		t.Errorf("after %s: %d writes, want %d", bootstrapRefresh, applies(), 3*first)
 	}
 }
+
+func TestPKIIsReadOnceInAWhile(t *testing.T) {
+	host := kubefake.NewClientset()
+	now := time.Now()
+	r := &pkiReconciler{secrets: host.CoreV1(), generate: clusterpki.Generate, now: func() time.Time { return now }}
+	reads := func() int {
+		n := 0
+		for _, a := range host.Actions() {
+			if a.GetVerb() == "get" {
+				n++
+			}
+		}
+		return n
+	}
+	pass := func() clusterpki.PKI {
+		s := newState(newCluster("u1"))
+		if _, err := r.reconcile(context.Background(), s); err != nil {
+			t.Fatal(err)
+		}
+		return s.pki
+	}
+	first := pass()
+	if second := pass(); string(second.CACert) != string(first.CACert) || reads() != 1 {
+		t.Errorf("second pass: %d reads of the Secret, want 1; same CA: %t", reads(), string(second.CACert) == string(first.CACert))
+	}
+	now = now.Add(pkiReread)
+	if third := pass(); string(third.CACert) != string(first.CACert) || reads() != 2 {
+		t.Errorf("after %s: %d reads, want 2; same CA: %t", pkiReread, reads(), string(third.CACert) == string(first.CACert))
+	}
+	r.forget("tenant-a", "web")
+	if len(r.loaded) != 0 {
+		t.Error("a forgotten cluster's PKI is still held")
+	}
+}

@@ -137,8 +137,8 @@ func BenchmarkControllerScale(b *testing.B) {
 }
 
 // startController runs the cluster controller as cmd/hikube-controller
-// wires it (its defaults, events to the host, a host client limited to 50
-// QPS), with the in-memory provider and one in-memory tenant API.
+// wires it (its defaults, events to the host through a client of their own,
+// host clients limited to 50 QPS), with the in-memory provider and one in-memory tenant API.
 func startController(ctx context.Context, b *testing.B, reg prometheus.Registerer) (func() []*v1alpha1.Cluster, func()) {
 	b.Helper()
 	cfg := adminConfig(b)
@@ -155,8 +155,12 @@ func startController(ctx context.Context, b *testing.B, reg prometheus.Registere
 	utilruntime.Must(clientgoscheme.AddToScheme(scheme))
 	utilruntime.Must(hikubescheme.AddToScheme(scheme))
 	ctx, cancel := context.WithCancel(ctx)
+	events, err := kubernetes.NewForConfig(cfg) // a client of their own, as in the command
+	if err != nil {
+		b.Fatal(err)
+	}
 	broadcaster := record.NewBroadcaster(record.WithContext(ctx))
-	broadcaster.StartRecordingToSink(&typedcorev1.EventSinkImpl{Interface: kube.CoreV1().Events("")})
+	broadcaster.StartRecordingToSink(&typedcorev1.EventSinkImpl{Interface: events.CoreV1().Events("")})
 	recorder := broadcaster.NewRecorder(scheme, corev1.EventSource{Component: platform.ControllerName})
 
 	// Every tenant's API is this one fake, holding what a tenant
