@@ -93,6 +93,8 @@ bench: tools build
 	HIKUBE_BENCH_SAMPLES=$(BENCH_SAMPLES) $(GO) test -count=1 -run '^$$' -bench . -skip TenantMemory -benchtime 5x -timeout 30m ./test/bench/provisioning/
 	$(GO) test -count=1 -run '^$$' -bench TenantMemory -benchtime 1x -timeout 40m ./test/bench/provisioning/
 	HIKUBE_BENCH_SAMPLES=$(BENCH_SAMPLES) HIKUBE_NODE_PROVIDER=kubevirt $(GO) test -count=1 -run '^$$' -bench CreateToReady -benchtime 5x -timeout 30m ./test/bench/provisioning/
+	$(GO) test -count=1 -run '^$$' -bench ControllerScale -benchtime 1x -timeout 30m ./test/bench/controller/
+	$(GO) test -count=1 -run '^$$' -bench GPUAdmission -benchtime 1x -timeout 30m ./test/bench/controller/
 	$(GO) run ./hack/benchplot -in $(BENCH_SAMPLES) -out docs/img
 
 clean:

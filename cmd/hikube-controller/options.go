@@ -119,7 +119,8 @@ func NewCommand(ctx context.Context, o *Options) *cobra.Command {
 	fs.StringVar(&o.LeaderElectNS, "leader-elect-namespace", o.LeaderElectNS, "Namespace of the leader-election Lease.")
 	fs.StringVar(&o.MetricsBindAddress, "metrics-bind-address", o.MetricsBindAddress, "Address of the Prometheus /metrics and the /healthz endpoints; empty disables them.")
 	fs.DurationVar(&o.Controller.ScaleDownGrace, "scale-down-grace", o.Controller.ScaleDownGrace, "How long a node must stay empty before the autoscaler removes it.")
-	fs.DurationVar(&o.Controller.ResyncReady, "resync-ready", o.Controller.ResyncReady, "How often a Ready cluster is checked again (control-plane health, pending pods).")
+	fs.DurationVar(&o.Controller.ResyncReady, "resync-ready", o.Controller.ResyncReady, "How often a Ready cluster is checked again when nothing happened: a safety net, as each tenant's node and pod informers and its health check requeue the cluster on the events that matter.")
+	fs.DurationVar(&o.Controller.TenantHealthInterval, "tenant-health-interval", o.Controller.TenantHealthInterval, "How often each tenant API is probed (/readyz); a failed probe requeues its cluster. 0 disables the probes.")
 	fs.StringVar(&o.Controller.Addons.ChartSource, "addon-chart-source", o.Controller.Addons.ChartSource, "Where add-on charts are pulled from, at the catalog's exact versions: an https:// chart repository (index.yaml, digests checked), an oci:// registry (oci://host/path holding <chart>:<version>), or a local directory of <chart>-<version>.tgz. Empty: add-ons report ChartUnavailable.")
 	fs.DurationVar(&o.Controller.Addons.Timeout, "addon-timeout", o.Controller.Addons.Timeout, "Deadline of one Helm action of an add-on, hooks included; a release left pending longer is rolled back or reinstalled.")
 	fs.DurationVar(&o.Controller.Addons.Recheck, "addon-recheck", o.Controller.Addons.Recheck, "How often an unchanged add-on is compared with its release again.")
@@ -146,11 +147,18 @@ func (o *Options) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	// Events have a client (and a rate limit) of their own: a thousand
+	// clusters converging at once tell many stories, which must not slow
+	// the reconciles' own requests.
+	events, err := kubernetes.NewForConfig(rest.CopyConfig(cfg))
+	if err != nil {
+		return err
+	}
 	if err := o.serveMetrics(ctx); err != nil {
 		return err
 	}
 	run := func(ctx context.Context) {
-		if err := o.runController(ctx, kube, hikube, p); err != nil {
+		if err := o.runController(ctx, kube, events, hikube, p); err != nil {
 			klog.FromContext(ctx).Error(err, "Controller stopped")
 			os.Exit(1)
 		}
@@ -224,7 +232,7 @@ func (o *Options) kubevirtControlPlane(kube kubernetes.Interface) (*kubevirt.Con
 	return kubevirt.NewControlPlane(kube, opts), nil
 }
 
-func (o *Options) runController(ctx context.Context, kube kubernetes.Interface, hikube clientset.Interface, p provider.Provider) error {
+func (o *Options) runController(ctx context.Context, kube, events kubernetes.Interface, hikube clientset.Interface, p provider.Provider) error {
 	scheme := runtime.NewScheme()
 	utilruntime.Must(clientgoscheme.AddToScheme(scheme))
 	utilruntime.Must(hikubescheme.AddToScheme(scheme))
@@ -236,7 +244,7 @@ func (o *Options) runController(ctx context.Context, kube kubernetes.Interface, 
 			return e.Source.Component + "/" + string(e.InvolvedObject.UID) + "/" + e.Reason
 		},
 	}))
-	broadcaster.StartRecordingToSink(&typedcorev1.EventSinkImpl{Interface: kube.CoreV1().Events("")})
+	broadcaster.StartRecordingToSink(&typedcorev1.EventSinkImpl{Interface: events.CoreV1().Events("")})
 	defer broadcaster.Shutdown()
 	recorder := broadcaster.NewRecorder(scheme, corev1.EventSource{Component: platform.ControllerName})
 

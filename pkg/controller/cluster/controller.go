@@ -40,19 +40,27 @@ const Finalizer = "apps.hikube.io/cluster"
 type Options struct {
 	// ScaleDownGrace is how long a node must stay empty before it is removed.
 	ScaleDownGrace time.Duration
-	// ResyncReady is how often a Ready cluster is looked at again (health of
-	// the control plane, pending pods for the autoscaler).
+	// ResyncReady is how often a Ready cluster is looked at again when
+	// nothing happened: a safety net, since the tenant informers requeue a
+	// cluster on the events that matter (an unschedulable pod, a node
+	// change, a failed watch or health check).
 	ResyncReady time.Duration
+	// TenantHealthInterval is how often each tenant API is probed; a failed
+	// probe requeues its cluster. Zero disables the probes.
+	TenantHealthInterval time.Duration
 	// ResyncProgressing is how soon a cluster that is still converging is
 	// looked at again.
 	ResyncProgressing time.Duration
 	// Addons configure the add-ons' Helm releases.
 	Addons AddonOptions
+	// NewTenantClient builds the admin client of a tenant cluster from the
+	// provider's configuration; nil means kubernetes.NewForConfig.
+	NewTenantClient func(*rest.Config) (kubernetes.Interface, error)
 }
 
 // DefaultOptions are the defaults of hikube-controller's flags.
 func DefaultOptions() Options {
-	return Options{ScaleDownGrace: 10 * time.Minute, ResyncReady: time.Second, ResyncProgressing: 250 * time.Millisecond, Addons: DefaultAddonOptions()}
+	return Options{ScaleDownGrace: 10 * time.Minute, ResyncReady: 30 * time.Second, TenantHealthInterval: 10 * time.Second, ResyncProgressing: 250 * time.Millisecond, Addons: DefaultAddonOptions()}
 }
 
 // Controller reconciles clusters.
@@ -72,13 +80,17 @@ func New(hikube clientset.Interface, kube kubernetes.Interface, inf informers.Cl
 	// An add-on's finished Helm job requeues its cluster; c is set below,
 	// before any job can start.
 	var c *Controller
+	newTenantClient := opts.NewTenantClient
+	if newTenantClient == nil {
+		newTenantClient = func(cfg *rest.Config) (kubernetes.Interface, error) { return kubernetes.NewForConfig(cfg) }
+	}
 	r, tenants := newReconciler(wiring{
 		notifyAddon:     func(k workers.Key) { c.queue.Add(k.Name) },
 		clusters:        apiClusterWriter{clusters: hikube.AppsV1alpha1()},
 		core:            kube.CoreV1(),
 		provider:        p,
 		recorder:        recorder,
-		newTenantClient: func(cfg *rest.Config) (kubernetes.Interface, error) { return kubernetes.NewForConfig(cfg) },
+		newTenantClient: newTenantClient,
 		generatePKI:     clusterpki.Generate,
 		now:             time.Now,
 		opts:            opts,
@@ -92,6 +104,7 @@ func New(hikube clientset.Interface, kube kubernetes.Interface, inf informers.Cl
 		tenants:      tenants,
 		addons:       r.addons,
 	}
+	tenants.watch = &tenantWatch{enqueue: c.enqueueKey, healthInterval: opts.TenantHealthInterval}
 	_, err := inf.Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{
 		AddFunc:    c.enqueue,
 		UpdateFunc: func(_, obj interface{}) { c.enqueue(obj) },
@@ -112,10 +125,20 @@ func (c *Controller) enqueue(obj interface{}) {
 	c.queue.Add(key)
 }
 
+// enqueueKey asks for a reconcile of a cluster by key, after delay.
+func (c *Controller) enqueueKey(key string, delay time.Duration) {
+	if delay <= 0 {
+		c.queue.Add(key)
+		return
+	}
+	c.queue.AddAfter(key, delay)
+}
+
 // Run processes the queue with the given number of workers until ctx ends.
 func (c *Controller) Run(ctx context.Context, workers int) error {
 	defer utilruntime.HandleCrash()
 	defer c.queue.ShutDown()
+	defer c.tenants.stopAll()
 	logger := klog.FromContext(ctx)
 	logger.Info("Starting cluster controller", "provider", c.providerName, "workers", workers)
 	if !cache.WaitForCacheSync(ctx.Done(), c.synced) {
@@ -174,6 +197,7 @@ func (c *Controller) sync(ctx context.Context, key string) (time.Duration, error
 	if apierrors.IsNotFound(err) {
 		c.tenants.forget(ns, name)
 		c.addons.forget(ns, name)
+		c.reconciler.pki.forget(ns, name)
 		return 0, nil
 	}
 	if err != nil {
@@ -206,14 +230,16 @@ type wiring struct {
 func newReconciler(w wiring) (*reconciler, *tenantClients) {
 	tenants := newTenantClients(w.provider.AdminConfig, w.newTenantClient)
 	status := &statusWriter{clusters: w.clusters, recorder: w.recorder}
+	pki := &pkiReconciler{secrets: w.core, generate: w.generatePKI, now: w.now}
 	addons := newAddonsReconciler(context.Background(), w.opts.Addons, w.recorder, w.opts.ResyncProgressing, w.notifyAddon)
 	return &reconciler{
 		addons: addons,
+		pki:    pki,
 		steps: []namedStep{
 			{"finalizer", &finalizerReconciler{clusters: w.clusters}},
-			{"pki", &pkiReconciler{secrets: w.core, generate: w.generatePKI}},
+			{"pki", pki},
 			{"control plane", &controlPlaneReconciler{provider: w.provider, recorder: w.recorder, resyncProgressing: w.opts.ResyncProgressing}},
-			{"tenant bootstrap", &tenantBootstrapReconciler{tenants: tenants, storage: tenantStorage(w.provider)}},
+			{"tenant bootstrap", &tenantBootstrapReconciler{tenants: tenants, storage: tenantStorage(w.provider), now: w.now}},
 			{"node groups", &nodeGroupsReconciler{provider: w.provider, configMaps: w.core, recorder: w.recorder, now: w.now,
 				scaleDownGrace: w.opts.ScaleDownGrace, resyncProgressing: w.opts.ResyncProgressing, empty: newEmptyNodes()}},
 			{"add-ons", addons},

@@ -58,18 +58,13 @@ type nodeGroupsReconciler struct {
 }
 
 func (r *nodeGroupsReconciler) reconcile(ctx context.Context, s *state) (reconcileStatus, error) {
-	kube := s.tenant.kube
-	nodes, err := kube.CoreV1().Nodes().List(ctx, metav1.ListOptions{LabelSelector: provider.LabelNodeGroup})
+	nodes, pods, err := s.tenant.nodesAndPods(ctx)
 	if err != nil {
-		return reconcileStop, fmt.Errorf("listing nodes of %s: %w", s.ref, err)
-	}
-	pods, err := kube.CoreV1().Pods(metav1.NamespaceAll).List(ctx, metav1.ListOptions{})
-	if err != nil {
-		return reconcileStop, fmt.Errorf("listing pods of %s: %w", s.ref, err)
+		return reconcileStop, err
 	}
 	now := r.now()
-	busy, pending := classifyPods(pods.Items)
-	used := requestedPerNode(pods.Items)
+	busy, pending := classifyPods(pods)
+	used := requestedPerNode(pods)
 	gpuZones, err := r.gpuZones(ctx, s)
 	if err != nil {
 		return reconcileStop, err
@@ -81,8 +76,9 @@ func (r *nodeGroupsReconciler) reconcile(ctx context.Context, s *state) (reconci
 		setCondition(s, v1alpha1.ConditionNodeGroupsReady, metav1.ConditionFalse, v1alpha1.ReasonProviderError, err.Error())
 		return reconcileStop, fmt.Errorf("nodes of %s: %w", s.ref, err)
 	}
-	groups := r.empty.autoscalerGroups(s, nodes.Items, machines, busy, gpuZones, now)
-	addFreeRoom(groups, nodes.Items, used)
+	groups := r.empty.autoscalerGroups(s, nodes, machines, busy, gpuZones, now)
+	addFreeRoom(groups, nodes, used)
+	r.requeueAtDeadlines(s, groups, nodes, now)
 	decisions := autoscaler.Decide(autoscaler.Input{Now: now, Groups: groups, PendingPods: pending, ScaleDownGrace: r.scaleDownGrace})
 
 	specs := desiredNodes(s, groups, decisions)
@@ -103,6 +99,32 @@ func (r *nodeGroupsReconciler) reconcile(ctx context.Context, s *state) (reconci
 		s.requeueAfter(r.resyncProgressing)
 	}
 	return reconcileContinue, nil
+}
+
+// requeueAtDeadlines asks to look again when a decision may change by the
+// clock alone, which no tenant event announces: a node that has been Ready
+// for less than nodeSettle starts to count as Ready, an empty node reaches
+// the scale-down grace in a group above its minimum.
+func (r *nodeGroupsReconciler) requeueAtDeadlines(s *state, groups []autoscaler.Group, nodes []corev1.Node, now time.Time) {
+	for i := range nodes {
+		if provider.NodeReady(&nodes[i]) {
+			if d := readyFor(&nodes[i], now); d < nodeSettle {
+				s.requeueAfter(nodeSettle - d)
+			}
+		}
+	}
+	for _, g := range groups {
+		if int32(len(g.Nodes)) <= g.Min {
+			continue // nothing to remove, however long a node stays empty
+		}
+		for _, n := range g.Nodes {
+			if !n.EmptySince.IsZero() {
+				if d := n.EmptySince.Add(r.scaleDownGrace).Sub(now); d > 0 {
+					s.requeueAfter(d)
+				}
+			}
+		}
+	}
 }
 
 // emptyNodes remembers when each node was first seen without workload pods;

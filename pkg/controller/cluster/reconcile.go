@@ -76,6 +76,8 @@ type reconciler struct {
 	resyncReady time.Duration
 	// addons is the add-ons step, whose workers outlive a reconcile.
 	addons *addonsReconciler
+	// pki is the PKI step, whose cache outlives a reconcile.
+	pki *pkiReconciler
 }
 
 // reconcile runs the steps and writes the status they built; it says when to
@@ -108,7 +110,7 @@ func (r *reconciler) reconcile(ctx context.Context, cl *v1alpha1.Cluster) (time.
 	if stepErr != nil {
 		return 0, stepErr
 	}
-	if s.requeue == 0 {
+	if s.requeue == 0 || s.requeue > r.resyncReady {
 		s.requeue = r.resyncReady
 	}
 	return s.requeue, nil

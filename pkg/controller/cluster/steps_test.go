@@ -216,7 +216,7 @@ func TestControlPlaneStep(t *testing.T) {
 func TestTenantBootstrapStep(t *testing.T) {
 	h := newHarness(t)
 	s := newState(newCluster("u1"))
-	r := &tenantBootstrapReconciler{tenants: h.tenants}
+	r := &tenantBootstrapReconciler{tenants: h.tenants, now: time.Now}
 	if st, err := r.reconcile(context.Background(), s); err != nil || st != reconcileContinue {
 		t.Fatalf("status %v err %v", st, err)
 	}
@@ -272,7 +272,7 @@ func TestTenantBootstrapWaitsForTheViewRole(t *testing.T) {
 	tenants := newTenantClients(
 		(&providertest.Provider{}).AdminConfig,
 		func(*rest.Config) (kubernetes.Interface, error) { return kubefake.NewClientset(), nil })
-	st, err := (&tenantBootstrapReconciler{tenants: tenants}).reconcile(context.Background(), newState(newCluster("u1")))
+	st, err := (&tenantBootstrapReconciler{tenants: tenants, now: time.Now}).reconcile(context.Background(), newState(newCluster("u1")))
 	if err == nil || !apierrors.IsNotFound(err) || st != reconcileStop {
 		t.Errorf("status %v err %v, want stop until the tenant's role exists", st, err)
 	}

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -345,11 +346,20 @@ func gpuClusterReady(ctx context.Context, b *testing.B) kubernetes.Interface {
 		b.Fatal(err)
 	}
 
-	// The first pod takes the only node's GPU.
-	if _, err := kube.CoreV1().Pods("default").Create(ctx, gpuPod("holder"), metav1.CreateOptions{}); err != nil {
-		b.Fatalf("creating the holder pod: %v", err)
-	}
+	// The first pod takes the only node's GPU. The tenant's service-account
+	// controller may not have made "default" yet when the cluster turns
+	// Ready: admission refuses pods until it has.
 	deadline := time.Now().Add(2 * time.Minute)
+	for {
+		_, err := kube.CoreV1().Pods("default").Create(ctx, gpuPod("holder"), metav1.CreateOptions{})
+		if err == nil {
+			break
+		}
+		if !apierrors.IsForbidden(err) || time.Now().After(deadline) {
+			b.Fatalf("creating the holder pod: %v", err)
+		}
+		time.Sleep(100 * time.Millisecond) // setup only, not timed
+	}
 	for {
 		p, err := kube.CoreV1().Pods("default").Get(ctx, "holder", metav1.GetOptions{})
 		if err == nil && p.Spec.NodeName != "" {

@@ -14,6 +14,7 @@ package provisioning
 import (
 	"fmt"
 	"os"
+	"slices"
 	"testing"
 	"time"
 
@@ -88,12 +89,26 @@ func stats(ds []time.Duration) (mean, lo, hi time.Duration) {
 	return sum / time.Duration(len(ds)), lo, hi
 }
 
-// report adds mean, min and max of ds as metrics named unit, min-unit, max-unit
-// and logs every sample.
+// median is the middle sample (the mean of the two middle ones).
+func median(ds []time.Duration) time.Duration {
+	if len(ds) == 0 {
+		return 0
+	}
+	s := slices.Clone(ds)
+	slices.Sort(s)
+	if len(s)%2 == 1 {
+		return s[len(s)/2]
+	}
+	return (s[len(s)/2-1] + s[len(s)/2]) / 2
+}
+
+// report adds mean, median, min and max of ds as metrics named unit,
+// p50-unit, min-unit, max-unit and logs every sample.
 func report(b *testing.B, unit string, ds []time.Duration) {
 	b.Helper()
 	mean, lo, hi := stats(ds)
 	b.ReportMetric(ms(mean), unit)
+	b.ReportMetric(ms(median(ds)), "p50-"+unit)
 	b.ReportMetric(ms(lo), "min-"+unit)
 	b.ReportMetric(ms(hi), "max-"+unit)
 	s := ""
