@@ -2,10 +2,13 @@ package bench
 
 import (
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/hikube/hikube/test/benchsamples"
 )
 
 // On a shared machine the load changes from one second to the next, and a
@@ -71,6 +74,15 @@ func BenchmarkCreateInterleaved(b *testing.B) {
 // reportPair reports the median and p99 of each backend and the ratio of
 // the medians, and records the medians for the summary.
 func reportPair(b *testing.B, metric string, lat map[string][]time.Duration) {
+	// Every sample into the latency figure (test/benchsamples); a later run
+	// of the sub-benchmark replaces an earlier one's.
+	group := strings.Replace(metric, " p50", "", 1)
+	for name, ds := range lat {
+		resetSamples(group, name)
+		for _, d := range ds {
+			benchsamples.Add(benchsamples.Latency, group, name, d)
+		}
+	}
 	p50 := map[string]time.Duration{}
 	for _, be := range backends {
 		ds := lat[be.name]

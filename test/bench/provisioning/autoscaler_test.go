@@ -18,6 +18,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/hikube/hikube/pkg/provider"
+	"github.com/hikube/hikube/test/benchsamples"
 )
 
 // The autoscaler benchmark's cluster, in tenant-b: a GPU group of 1 to 3
@@ -189,6 +190,13 @@ func BenchmarkAutoscalerReaction(b *testing.B) {
 		scaleDown = append(scaleDown, time.Since(downStart))
 	}
 	report(b, "ms-to-node", toNode)
+	// The decision times into the reaction histogram (test/benchsamples),
+	// the last run's only.
+	const reaction = "autoscaler reaction"
+	benchsamples.Reset(benchsamples.Histogram, reaction, "unschedulable to new Node")
+	for _, d := range toNode {
+		benchsamples.Add(benchsamples.Histogram, reaction, "unschedulable to new Node", d)
+	}
 	report(b, "ms-to-ready", toReady)
 	if len(toEvent) > 0 {
 		report(b, "ms-to-event", toEvent)
