@@ -35,6 +35,9 @@ func (r *deleteReconciler) reconcile(ctx context.Context, s *state) (reconcileSt
 		return reconcileContinue, nil
 	}
 	s.status.Phase = v1alpha1.ClusterDeleting
+	// Stop watching the tenant before its API goes: a kube-apiserver with
+	// our informers' watches open waits out its whole shutdown grace.
+	r.tenants.forget(s.ref.Namespace, s.ref.Name)
 	done, err := r.provider.Delete(ctx, s.ref)
 	if err != nil {
 		return reconcileStop, fmt.Errorf("deleting the resources of %s: %w", s.ref, err)

@@ -365,3 +365,36 @@ func TestReconcileWritesTheStatusOnlyWhenItChanges(t *testing.T) {
 		}
 	}
 }
+
+// TestDeleteStopsWatchingTheTenantFirst: the tenant's client (and its
+// informers' watches) is dropped before the provider stops the tenant API,
+// which would otherwise wait out its shutdown grace for those watches.
+func TestDeleteStopsWatchingTheTenantFirst(t *testing.T) {
+	h := newHarness(t)
+	h.create(newCluster("u1"))
+	if _, err := h.reconcile(); err != nil {
+		t.Fatal(err)
+	}
+	cached := func() int {
+		h.tenants.mu.Lock()
+		defer h.tenants.mu.Unlock()
+		return len(h.tenants.clients)
+	}
+	if cached() != 1 {
+		t.Fatalf("%d tenant clients cached after the first reconcile, want 1", cached())
+	}
+	cl := h.get()
+	cl.DeletionTimestamp = &metav1.Time{Time: h.now}
+	h.update(cl)
+	clientsAtDelete := -1
+	h.provider.DeleteDone = func(provider.ClusterRef) bool {
+		clientsAtDelete = cached()
+		return true
+	}
+	if _, err := h.reconcile(); err != nil {
+		t.Fatal(err)
+	}
+	if clientsAtDelete != 0 {
+		t.Errorf("%d tenant clients still cached when the provider deleted the cluster, want 0", clientsAtDelete)
+	}
+}
