@@ -105,7 +105,7 @@ func Flush(pkg string) (string, error) {
 // Write writes the samples recorded so far to dir/<pkg>.json.
 func Write(dir, pkg string) (string, error) {
 	mu.Lock()
-	f := File{Package: pkg, Written: time.Now().UTC(), Load: loadAverage()}
+	f := File{Package: pkg, Written: time.Now().UTC(), Load: LoadAverage()}
 	for _, s := range series {
 		f.Series = append(f.Series, *s)
 	}
@@ -153,7 +153,8 @@ func Read(path string) (File, error) {
 	return f, nil
 }
 
-func loadAverage() string {
+// LoadAverage is the 1-, 5- and 15-minute load averages ("" where unknown).
+func LoadAverage() string {
 	raw, err := os.ReadFile("/proc/loadavg")
 	if err != nil {
 		return ""

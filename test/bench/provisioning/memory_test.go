@@ -17,6 +17,7 @@ import (
 	"k8s.io/apimachinery/pkg/watch"
 	"sigs.k8s.io/yaml"
 
+	"github.com/hikube/hikube/test/benchsamples"
 	"github.com/hikube/hikube/test/harness"
 )
 
@@ -87,7 +88,7 @@ func BenchmarkTenantMemory(b *testing.B) {
 		for _, p := range procs {
 			b.ReportMetric(mean(perProc[p]), "MB-pss-"+p)
 		}
-		b.Logf("%d clusters Ready at once; PSS per cluster (MB): %v; load %s", n, rounded(pss), loadAverage())
+		b.Logf("%d clusters Ready at once; PSS per cluster (MB): %v; load %s", n, rounded(pss), benchsamples.LoadAverage())
 
 		for name := range names {
 			if err := dyn.Resource(clustersGVR).Namespace(tenantA).Delete(ctx, name, metav1.DeleteOptions{}); err != nil {
@@ -240,13 +241,4 @@ func keys(m map[string]bool) []string {
 	}
 	sort.Strings(out)
 	return out
-}
-
-func loadAverage() string {
-	raw, _ := os.ReadFile("/proc/loadavg")
-	f := strings.Fields(string(raw))
-	if len(f) < 3 {
-		return "?"
-	}
-	return strings.Join(f[:3], " ")
 }
