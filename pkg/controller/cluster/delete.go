@@ -50,7 +50,6 @@ func (r *deleteReconciler) reconcile(ctx context.Context, s *state) (reconcileSt
 	if err != nil && !apierrors.IsNotFound(err) {
 		return reconcileStop, fmt.Errorf("deleting the PKI of %s: %w", s.ref, err)
 	}
-	r.tenants.forget(s.ref.Namespace, s.ref.Name)
 	r.recorder.Event(s.cluster, corev1.EventTypeNormal, "Deleted", "Control plane, nodes and credentials removed")
 	finalizers := slices.DeleteFunc(slices.Clone(s.cluster.Finalizers), func(f string) bool { return f == Finalizer })
 	if _, err := r.clusters.setFinalizers(ctx, s.cluster, finalizers); err != nil && !apierrors.IsNotFound(err) {
