@@ -741,15 +741,19 @@ func restartAgent(t *testing.T, p *localplatform.Platform, bin, home string, pod
 		}
 		return true
 	})
+	// A pod's namespace is named after the pod, so the new agent creates one
+	// of the same name when it runs the pod again: an alias given to each old
+	// namespace's loopback tells the old from the new.
 	for _, n := range nss {
-		if _, err := os.Stat(filepath.Join("/run/netns", n)); err != nil {
-			t.Fatalf("namespace %s of the killed agent: %v", n, err)
+		if out, err := exec.Command("ip", "-n", n, "link", "set", "lo", "alias", "killed-agent").CombinedOutput(); err != nil {
+			t.Fatalf("namespace %s of the killed agent: %v: %s", n, err, out)
 		}
 	}
 	a := startAgent(t, p, bin, home, "hikube-process-node-2.log")
 	harness.Eventually(t, timeout, "the killed agent's namespaces removed", func() bool {
 		for _, n := range nss {
-			if _, err := os.Stat(filepath.Join("/run/netns", n)); err == nil {
+			out, err := exec.Command("ip", "-n", n, "link", "show", "lo").Output()
+			if err == nil && strings.Contains(string(out), "alias killed-agent") {
 				return false
 			}
 		}
