@@ -59,6 +59,9 @@ type Options struct {
 	Workers            int
 	LeaderElect        bool
 	LeaderElectNS      string
+	LeaderElection     LeaderElectionTimings
+	KubeAPIQPS         float32
+	KubeAPIBurst       int
 	MetricsBindAddress string
 	Controller         cluster.Options
 }
@@ -82,6 +85,9 @@ func NewOptions() *Options {
 		Workers:            4,
 		LeaderElect:        true,
 		LeaderElectNS:      platform.Namespace,
+		LeaderElection:     DefaultLeaderElectionTimings(),
+		KubeAPIQPS:         50,
+		KubeAPIBurst:       100,
 		MetricsBindAddress: "127.0.0.1:9810",
 		Controller:         cluster.DefaultOptions(),
 	}
@@ -117,6 +123,11 @@ func NewCommand(ctx context.Context, o *Options) *cobra.Command {
 	fs.IntVar(&o.Workers, "workers", o.Workers, "Clusters reconciled in parallel.")
 	fs.BoolVar(&o.LeaderElect, "leader-elect", o.LeaderElect, "Hold a Lease in the host cluster so that one replica works at a time.")
 	fs.StringVar(&o.LeaderElectNS, "leader-elect-namespace", o.LeaderElectNS, "Namespace of the leader-election Lease.")
+	fs.DurationVar(&o.LeaderElection.LeaseDuration, "leader-elect-lease-duration", o.LeaderElection.LeaseDuration, "How long a standby waits after the last renewal before it takes the Lease: the longest failover.")
+	fs.DurationVar(&o.LeaderElection.RenewDeadline, "leader-elect-renew-deadline", o.LeaderElection.RenewDeadline, "How long the leader keeps retrying a renewal before it gives up leading (and exits); shorter than the lease duration.")
+	fs.DurationVar(&o.LeaderElection.RetryPeriod, "leader-elect-retry-period", o.LeaderElection.RetryPeriod, "How often the leader renews and a standby tries to acquire; shorter than the renew deadline.")
+	fs.Float32Var(&o.KubeAPIQPS, "kube-api-qps", o.KubeAPIQPS, "Sustained requests per second to the host API (clusters, Secrets, the provider's objects, events).")
+	fs.IntVar(&o.KubeAPIBurst, "kube-api-burst", o.KubeAPIBurst, "Requests the host client may send in a burst above --kube-api-qps.")
 	fs.StringVar(&o.MetricsBindAddress, "metrics-bind-address", o.MetricsBindAddress, "Address of the Prometheus /metrics and the /healthz endpoints; empty disables them.")
 	fs.DurationVar(&o.Controller.ScaleDownGrace, "scale-down-grace", o.Controller.ScaleDownGrace, "How long a node must stay empty before the autoscaler removes it.")
 	fs.DurationVar(&o.Controller.ResyncReady, "resync-ready", o.Controller.ResyncReady, "How often a Ready cluster is checked again when nothing happened: a safety net, as each tenant's node and pod informers and its health check requeue the cluster on the events that matter.")
@@ -128,13 +139,55 @@ func NewCommand(ctx context.Context, o *Options) *cobra.Command {
 	return cmd
 }
 
+// LeaderElectionTimings are the Lease's timings, kube-controller-manager's
+// flags and defaults: a loaded host that answers a renewal slower than the
+// renew deadline costs a restart, so platforms on busy hosts raise them.
+type LeaderElectionTimings struct {
+	LeaseDuration time.Duration
+	RenewDeadline time.Duration
+	RetryPeriod   time.Duration
+}
+
+// DefaultLeaderElectionTimings are kube-controller-manager's defaults.
+func DefaultLeaderElectionTimings() LeaderElectionTimings {
+	return LeaderElectionTimings{LeaseDuration: 15 * time.Second, RenewDeadline: 10 * time.Second, RetryPeriod: 2 * time.Second}
+}
+
+// Validate checks the flags that depend on each other.
+func (o *Options) Validate() error {
+	var errs []error
+	le := o.LeaderElection
+	if o.LeaderElect {
+		// client-go's leaderelection panics on these; say which flag is wrong.
+		if le.RetryPeriod <= 0 {
+			errs = append(errs, fmt.Errorf("--leader-elect-retry-period must be positive, got %s", le.RetryPeriod))
+		}
+		if float64(le.RenewDeadline) <= leaderelection.JitterFactor*float64(le.RetryPeriod) {
+			errs = append(errs, fmt.Errorf("--leader-elect-renew-deadline (%s) must be longer than %g × --leader-elect-retry-period (%s)", le.RenewDeadline, leaderelection.JitterFactor, le.RetryPeriod))
+		}
+		if le.LeaseDuration <= le.RenewDeadline {
+			errs = append(errs, fmt.Errorf("--leader-elect-lease-duration (%s) must be longer than --leader-elect-renew-deadline (%s)", le.LeaseDuration, le.RenewDeadline))
+		}
+	}
+	if o.KubeAPIQPS <= 0 {
+		errs = append(errs, fmt.Errorf("--kube-api-qps must be positive, got %g", o.KubeAPIQPS))
+	}
+	if o.KubeAPIBurst < 1 {
+		errs = append(errs, fmt.Errorf("--kube-api-burst must be at least 1, got %d", o.KubeAPIBurst))
+	}
+	return errors.Join(errs...)
+}
+
 // Run starts the controller; with leader election, only while leading.
 func (o *Options) Run(ctx context.Context) error {
 	cfg, err := clientcmd.BuildConfigFromFlags("", o.Kubeconfig)
 	if err != nil {
 		return fmt.Errorf("host cluster configuration: %w", err)
 	}
-	cfg.QPS, cfg.Burst = 50, 100
+	if err := o.Validate(); err != nil {
+		return err
+	}
+	cfg.QPS, cfg.Burst = o.KubeAPIQPS, o.KubeAPIBurst
 	kube, err := kubernetes.NewForConfig(cfg)
 	if err != nil {
 		return err
@@ -292,9 +345,9 @@ func (o *Options) leaderElect(ctx context.Context, cfg *rest.Config, kube kubern
 	}
 	leaderelection.RunOrDie(ctx, leaderelection.LeaderElectionConfig{
 		Lock:            lock,
-		LeaseDuration:   15 * time.Second,
-		RenewDeadline:   10 * time.Second,
-		RetryPeriod:     2 * time.Second,
+		LeaseDuration:   o.LeaderElection.LeaseDuration,
+		RenewDeadline:   o.LeaderElection.RenewDeadline,
+		RetryPeriod:     o.LeaderElection.RetryPeriod,
 		ReleaseOnCancel: true,
 		Name:            "hikube-controller",
 		Callbacks: leaderelection.LeaderCallbacks{
@@ -307,7 +360,7 @@ func (o *Options) leaderElect(ctx context.Context, cfg *rest.Config, kube kubern
 	// kube-controller-manager: exit non-zero so that whatever supervises us
 	// counts and shows it, and restarts us to compete again.
 	if ctx.Err() == nil {
-		return fmt.Errorf("leader election lost (identity %s): the Lease could not be renewed within %s", id, 10*time.Second)
+		return fmt.Errorf("leader election lost (identity %s): the Lease could not be renewed within %s", id, o.LeaderElection.RenewDeadline)
 	}
 	return nil
 }

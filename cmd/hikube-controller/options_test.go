@@ -4,6 +4,7 @@ import (
 	"context"
 	"strings"
 	"testing"
+	"time"
 
 	"k8s.io/client-go/kubernetes/fake"
 	"k8s.io/client-go/rest"
@@ -49,5 +50,46 @@ func TestControlPlaneProviderFlag(t *testing.T) {
 	// The old spelling still works.
 	if o := parse("--provider=kubevirt"); o.Provider != "kubevirt" {
 		t.Errorf("--provider gives %q", o.Provider)
+	}
+}
+
+func TestLeaderElectionAndHostClientFlags(t *testing.T) {
+	parse := func(args ...string) *Options {
+		t.Helper()
+		o := NewOptions()
+		if err := NewCommand(context.Background(), o).ParseFlags(args); err != nil {
+			t.Fatal(err)
+		}
+		return o
+	}
+	if err := parse().Validate(); err != nil {
+		t.Fatalf("defaults refused: %v", err)
+	}
+	o := parse("--leader-elect-lease-duration=60s", "--leader-elect-renew-deadline=40s", "--leader-elect-retry-period=5s",
+		"--kube-api-qps=200", "--kube-api-burst=400")
+	if err := o.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	if le := o.LeaderElection; le.LeaseDuration != 60*time.Second || le.RenewDeadline != 40*time.Second || le.RetryPeriod != 5*time.Second {
+		t.Errorf("timings %+v", le)
+	}
+	if o.KubeAPIQPS != 200 || o.KubeAPIBurst != 400 {
+		t.Errorf("host client %g QPS, burst %d", o.KubeAPIQPS, o.KubeAPIBurst)
+	}
+	for bad, flag := range map[string][]string{
+		"--leader-elect-lease-duration": {"--leader-elect-lease-duration=10s"},
+		"--leader-elect-renew-deadline": {"--leader-elect-retry-period=9s"},
+		"--leader-elect-retry-period":   {"--leader-elect-retry-period=0s"},
+		"--kube-api-qps":                {"--kube-api-qps=0"},
+		"--kube-api-burst":              {"--kube-api-burst=0"},
+	} {
+		err := parse(flag...).Validate()
+		if err == nil || !strings.Contains(err.Error(), bad) {
+			t.Errorf("%v: error %v, want one naming %s", flag, err, bad)
+		}
+	}
+	// Without leader election the timings do not matter.
+	if err := parse("--leader-elect=false", "--leader-elect-lease-duration=1s").Validate(); err != nil {
+		t.Errorf("timings checked without leader election: %v", err)
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/hikube/hikube/pkg/catalog"
@@ -60,10 +61,13 @@ func (p *Platform) startWorkloadHost(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	// A restarted platform finds the Nodes of its previous run still Ready:
+	// only a heartbeat of this agent counts (timestamps have seconds).
+	since := began.Truncate(time.Second)
 	err = p.waitFor(ctx, processNodeTimeout, []*process.Process{agent}, func(ctx context.Context) (bool, error) {
 		for _, dc := range catalog.Datacenters {
 			n, err := cs.CoreV1().Nodes().Get(ctx, processNodePrefix+dc, metav1.GetOptions{})
-			if err != nil || !provider.NodeReady(n) {
+			if err != nil || !provider.NodeReady(n) || !heartbeatSince(n, since) {
 				return false, nil
 			}
 		}
@@ -74,6 +78,16 @@ func (p *Platform) startWorkloadHost(ctx context.Context) error {
 	}
 	p.logf("kube-scheduler and %d process nodes ready in %s", len(catalog.Datacenters), time.Since(began).Round(10*time.Millisecond))
 	return nil
+}
+
+// heartbeatSince reports whether n's Ready condition was reported at or after t.
+func heartbeatSince(n *corev1.Node, t time.Time) bool {
+	for _, c := range n.Status.Conditions {
+		if c.Type == corev1.NodeReady {
+			return !c.LastHeartbeatTime.Time.Before(t)
+		}
+	}
+	return false
 }
 
 // ProcessNodeHome is the process node's state: network.json, pods/<uid>/
