@@ -26,6 +26,7 @@ import (
 	"github.com/hikube/hikube/pkg/admission/reserved"
 	"github.com/hikube/hikube/pkg/admission/tenancy"
 	"github.com/hikube/hikube/pkg/apiserver"
+	"github.com/hikube/hikube/pkg/apiserver/authzretry"
 	"github.com/hikube/hikube/pkg/apiserver/frontproxy"
 	"github.com/hikube/hikube/pkg/embeddedetcd"
 	generatedopenapi "github.com/hikube/hikube/pkg/generated/openapi"
@@ -165,6 +166,11 @@ func (o *Options) Config() (*apiserver.Config, error) {
 	if rh := cfg.Authentication.RequestHeaderConfig; rh != nil && cfg.Authentication.Authenticator != nil {
 		cfg.Authentication.Authenticator = unionauth.New(
 			group.NewAuthenticatedGroupAdder(frontproxy.New(rh)), cfg.Authentication.Authenticator)
+	}
+	// A SubjectAccessReview that ran out of time on a loaded host is asked
+	// again while the tenant's request has time, instead of becoming a 500.
+	if cfg.Authorization.Authorizer != nil {
+		cfg.Authorization.Authorizer = authzretry.New(cfg.Authorization.Authorizer, authzretry.DefaultBackoff)
 	}
 	host, err := kubernetes.NewForConfig(cfg.ClientConfig)
 	if err != nil {
