@@ -11,7 +11,7 @@ VERSION           ?= $(shell git describe --tags --match 'v*' --exact-match 2>/d
 REVISION          ?= $(shell git rev-parse HEAD 2>/dev/null)
 SOURCE_DATE_EPOCH ?= $(shell git log -1 --format=%ct 2>/dev/null || echo 0)
 
-.PHONY: soak fuzz chaos test-chaos all build images tools run test test-unit test-integration test-e2e test-plugin test-kubevirt verify verify-gofmt vet verify-codegen verify-codegen-fresh verify-kubevirt-crds codegen bench clean
+.PHONY: soak fuzz chaos test-chaos all build images tools run test test-unit test-integration test-e2e test-plugin test-kubevirt verify verify-gofmt vet verify-codegen verify-codegen-fresh verify-kubevirt-crds codegen bench plugin-session clean
 
 all: build
 
@@ -84,6 +84,10 @@ test-integration: tools build
 ## test-plugin: kubectl hikube through the real kubectl against the local platform.
 test-plugin: tools build
 	$(GO) test -count=1 -timeout 30m ./test/plugin/...
+
+## plugin-session: records docs/plugin-session.txt, a kubectl hikube session run for real on a fresh local platform.
+plugin-session: tools build
+	hack/record-plugin-session.sh
 
 ## bench: aggregated clusters vs. an equivalent CRD on the same kube-apiserver, then create-to-Ready and
 ## autoscaler reaction of the local provider (docs/benchmarks.md).

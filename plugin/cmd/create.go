@@ -248,6 +248,7 @@ func (o *CreateOptions) Run(ctx context.Context) error {
 
 // waitReady waits for the cluster at the written generation and says how to use it.
 func waitReady(ctx context.Context, errOut io.Writer, clusters typedv1alpha1.ClusterInterface, c *v1alpha1.Cluster, timeout time.Duration) error {
+	warnings.flush() // the write succeeded: its advice comes before the wait
 	start := time.Now()
 	w := &progress.Waiter{Client: clusters, Namespace: c.Namespace, Name: c.Name, Out: errOut}
 	if _, err := w.Wait(ctx, progress.Ready, c.Generation, timeout); err != nil {

@@ -17,7 +17,6 @@ import (
 	"k8s.io/client-go/rest"
 
 	"github.com/hikube/hikube/plugin/pkg/exitcode"
-	"github.com/hikube/hikube/plugin/pkg/term"
 )
 
 const rootLong = `kubectl hikube manages Hikube clusters: managed Kubernetes clusters with node groups,
@@ -49,9 +48,8 @@ func NewRootCmd(streams genericiooptions.IOStreams) *cobra.Command {
 		// kubectl runs the plugin as `kubectl hikube`; help shows that name.
 		Annotations: map[string]string{cobra.CommandDisplayNameAnnotation: "kubectl hikube"},
 		PersistentPreRun: func(*cobra.Command, []string) {
-			rest.SetDefaultWarningHandler(rest.NewWarningWriter(streams.ErrOut, rest.WarningWriterOptions{
-				Deduplicate: true, Color: term.ColorEnabled(streams.ErrOut),
-			}))
+			warnings.reset(streams.ErrOut)
+			rest.SetDefaultWarningHandler(warnings)
 		},
 	}
 	root.SetIn(streams.In)
@@ -88,8 +86,10 @@ func NewRootCmd(streams genericiooptions.IOStreams) *cobra.Command {
 func Execute(root *cobra.Command, streams genericiooptions.IOStreams) int {
 	err := root.Execute()
 	if err == nil {
+		warnings.flush()
 		return exitcode.OK
 	}
+	warnings.drop()
 	code := exitcode.Code(err)
 	var coded *exitcode.Error
 	if code == exitcode.Failure && !errors.As(err, &coded) && isCobraUsage(err) {

@@ -303,3 +303,28 @@ func (b *syncBuffer) String() string {
 }
 
 var _ io.Writer = (*syncBuffer)(nil)
+
+// TestWarningsOnlyWithWhatWasWritten: the server's advice about a cluster
+// (GPUs without the GPU operator) is shown when the cluster is written, and
+// not in front of the one error line when admission refuses it.
+func TestWarningsOnlyWithWhatWasWritten(t *testing.T) {
+	r := hikube(t, "alice", "create", "cluster", "refused", "-n", tenantA,
+		"--node-group", "name=ml,instance-type=s1.xlarge,min=1,max=3,gpus=nvidia.com/L40S")
+	if code := exitCode(t, r); code != 7 {
+		t.Fatalf("GPUs on s1: exit %d, %s", code, r.Stderr)
+	}
+	if lines := strings.Split(strings.TrimSpace(r.Stderr), "\n"); len(lines) != 1 || !strings.HasPrefix(lines[0], "error: ") ||
+		!strings.Contains(lines[0], "spec.nodeGroups[ml].gpus") {
+		t.Errorf("a refused create printed %q, want one error line", r.Stderr)
+	}
+	if res := env.Kubectl(t, "alice", "get", "cluster", "refused", "-n", tenantA); res.Err == nil {
+		t.Errorf("the refused cluster exists")
+	}
+
+	r = hikube(t, "alice", "create", "cluster", "advised", "-n", tenantA, "--dry-run=server", "-o", "name",
+		"--node-group", "name=ml,instance-type=u1.xlarge,min=1,max=3,gpus=nvidia.com/L40S")
+	if code := exitCode(t, r); code != 0 || !strings.Contains(r.Stderr, "Warning: spec.addons.gpuOperator") ||
+		strings.TrimSpace(r.Stdout) != "cluster.apps.hikube.io/advised" {
+		t.Errorf("GPUs without the operator, server dry run: exit %d, stdout %q, stderr %q", code, r.Stdout, r.Stderr)
+	}
+}
