@@ -76,11 +76,6 @@ func NewTracker(clusters clientset.Interface, host kubernetes.Interface, capacit
 // hasQuota). A quota is still checked and charged on a live read.
 func (t *Tracker) SetQuotaLister(l corelisters.ResourceQuotaLister) { t.quotaLister = l }
 
-// SetQuotaLookupTTL changes how long a live lookup that found a namespace
-// with or without quota is reused (QuotaLookupTTL by default; 0 looks up on
-// every request, which only concurrent requests share).
-func (t *Tracker) SetQuotaLookupTTL(ttl time.Duration) { t.quotaLookups.ttl = ttl }
-
 // Reserve checks the keys c raises (over old, the stored cluster on update)
 // against the ResourceQuotas of namespace, then the GPU models it raises
 // against the free capacity, and returns the refusals of the first check
