@@ -375,3 +375,20 @@ func TestTenantWithoutQuotaIsUnlimited(t *testing.T) {
 		}
 	}
 }
+
+// TestAQuotaCreatedAfterCreatesIsEnforced: a tenant creates a cluster
+// without quota (admission remembers the namespace as without quota for
+// 30 s), then the administrator creates a quota of one cluster. Once
+// admission sees it — through its informer, within the 30 s — the next
+// create is refused, counting the cluster created before the quota.
+func TestAQuotaCreatedAfterCreatesIsEnforced(t *testing.T) {
+	ns := newTenant(t, "quota-later")
+	cs := hikubeClient(t, "admin").AppsV1alpha1().Clusters(ns)
+	if _, err := cs.Create(context.Background(), quotaCluster("before", 1, "u1.large", 0), metav1.CreateOptions{}); err != nil {
+		t.Fatalf("creating a cluster before any quota: %v", err)
+	}
+	setQuota(t, ns, map[string]string{"count/clusters.apps.hikube.io": "1"})
+	_, err := cs.Create(context.Background(), quotaCluster("after", 1, "u1.large", 0), metav1.CreateOptions{})
+	assertQuotaRefusal(t, err, "exceeds quota: clusters requested 1, used 1, limit 1 in quota-later")
+	assertNotStored(t, ns, "after")
+}
