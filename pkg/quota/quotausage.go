@@ -18,18 +18,12 @@ import (
 // already charged is not charged twice. It returns the charges made, and the
 // refusals (the caller gives the charges back then).
 func (t *Tracker) chargeQuotas(ctx context.Context, u usageChange) ([]Charge, []string, error) {
-	// A tenant without a quota on what the request raises pays one live read,
-	// shared with its concurrent requests, and takes no turn. The informer
-	// only says where to look first: when it knows a quota, the read before
-	// the turn would be read again inside it, so it is skipped.
-	if !t.quotaHinted(u.namespace, u.increased) {
-		quotas, err := t.quotasFor(ctx, u.namespace, u.increased)
-		if err != nil {
-			return nil, nil, err
-		}
-		if len(quotas) == 0 {
-			return nil, nil, nil
-		}
+	// A tenant without a quota on what the request raises reads nothing and
+	// takes no turn: whether there is one comes from the informer, or from a
+	// recent live lookup (hasQuota). Only the charge reads the quota live.
+	has, err := t.hasQuota(ctx, u.namespace, u.increased)
+	if err != nil || !has {
+		return nil, nil, err
 	}
 	t.turns.LockKey(u.namespace)
 	defer func() { _ = t.turns.UnlockKey(u.namespace) }()
@@ -117,15 +111,8 @@ func (t *Tracker) quotasFor(ctx context.Context, ns string, keys []corev1.Resour
 	}
 	var out []corev1.ResourceQuota
 	for i := range items {
-		q := &items[i]
-		if !Applies(q) {
-			continue
-		}
-		for _, k := range keys {
-			if _, ok := q.Spec.Hard[k]; ok && IsHikubeResource(k) {
-				out = append(out, *q.DeepCopy())
-				break
-			}
+		if limits(&items[i], keys) {
+			out = append(out, *items[i].DeepCopy())
 		}
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
@@ -144,25 +131,47 @@ func (t *Tracker) listQuotas(ctx context.Context, ns string) ([]corev1.ResourceQ
 	return list.Items, nil
 }
 
-// quotaHinted reports whether the informer, when there is one, knows a quota
-// of ns that limits one of keys. It is a hint: false is confirmed by a live
-// read, and true leads to the live reads of the charge itself.
-func (t *Tracker) quotaHinted(ns string, keys []corev1.ResourceName) bool {
-	if t.quotaLister == nil {
-		return false
-	}
-	qs, err := t.quotaLister.ResourceQuotas(ns).List(labels.Everything())
-	if err != nil {
-		return false
-	}
-	for _, q := range qs {
-		if !Applies(q) {
-			continue
-		}
-		for _, k := range keys {
-			if _, ok := q.Spec.Hard[k]; ok && IsHikubeResource(k) {
-				return true
+// hasQuota reports whether ns has a quota that limits one of keys, the way
+// Kubernetes' quota admission finds its quotas (quotaAccessor.GetQuotas): the
+// informer's lister when it shows any such quota; otherwise a live lookup,
+// shared by concurrent requests and reused for the TTL of quotaLookups. So a
+// namespace without quota costs one read per TTL, not one per request; the
+// price is that a quota created while the informer has not seen it yet, in a
+// namespace looked up as without quota less than a TTL before, is not
+// enforced until the informer has it (docs/quotas.md, "Which requests see a
+// new quota"). A quota found either way is then checked and charged on a
+// live read, so what it admits is unchanged.
+func (t *Tracker) hasQuota(ctx context.Context, ns string, keys []corev1.ResourceName) (bool, error) {
+	if t.quotaLister != nil {
+		qs, err := t.quotaLister.ResourceQuotas(ns).List(labels.Everything())
+		if err == nil {
+			for _, q := range qs {
+				if limits(q, keys) {
+					return true, nil
+				}
 			}
+		}
+	}
+	items, err := t.quotaLookups.get(ctx, ns)
+	if err != nil {
+		return false, err
+	}
+	for i := range items {
+		if limits(&items[i], keys) {
+			return true, nil
+		}
+	}
+	return false, nil
+}
+
+// limits reports whether q applies to clusters and limits one of keys.
+func limits(q *corev1.ResourceQuota, keys []corev1.ResourceName) bool {
+	if !Applies(q) {
+		return false
+	}
+	for _, k := range keys {
+		if _, ok := q.Spec.Hard[k]; ok && IsHikubeResource(k) {
+			return true
 		}
 	}
 	return false
@@ -201,6 +210,20 @@ func withSeed(q *corev1.ResourceQuota, seed corev1.ResourceList) corev1.Resource
 // releaseQuotas subtracts usage from status.used of the namespace's quotas
 // (only the one named quota when not ""), on the keys each limits.
 func (t *Tracker) releaseQuotas(ctx context.Context, namespace, quota string, usage corev1.ResourceList) error {
+	if quota == "" {
+		// A delete or a lowering in a namespace without quota reads nothing.
+		// Should a quota created a moment ago be missed, its record stays too
+		// high until the quota status controller lowers it: never an overshoot.
+		var keys []corev1.ResourceName
+		for k, v := range usage {
+			if !v.IsZero() {
+				keys = append(keys, k)
+			}
+		}
+		if has, err := t.hasQuota(ctx, namespace, keys); err != nil || !has {
+			return err
+		}
+	}
 	rqs := t.host.CoreV1().ResourceQuotas(namespace)
 	done := map[string]bool{}
 	for attempt := 0; ; attempt++ {

@@ -51,8 +51,11 @@ type Tracker struct {
 	// quotaReads are the live reads of a namespace's quotas, shared by
 	// concurrent requests that arrived before the read began.
 	quotaReads *sharedReads[[]corev1.ResourceQuota]
-	// quotaLister, when set, tells which namespaces have quotas (a hint).
-	quotaLister corelisters.ResourceQuotaLister
+	// quotaLister, when set, is the informer's view of the quotas: where it
+	// shows one, admission charges it (reading it live); where it shows none,
+	// quotaLookups says whether a live lookup found one in the last TTL.
+	quotaLister  corelisters.ResourceQuotaLister
+	quotaLookups *quotaLookups
 }
 
 // readTimeout bounds one live read of a record.
@@ -64,12 +67,13 @@ const readTimeout = 30 * time.Second
 func NewTracker(clusters clientset.Interface, host kubernetes.Interface, capacity CapacityFunc) *Tracker {
 	t := &Tracker{clusters: clusters, host: host, capacity: capacity, turns: keymutex.NewHashed(0)}
 	t.quotaReads = newSharedReads(t.listQuotas)
+	t.quotaLookups = newQuotaLookups(t.listQuotas, QuotaLookupTTL)
 	return t
 }
 
-// SetQuotaLister gives the Tracker an informer's view of the ResourceQuotas:
-// a namespace it shows with a quota skips the read that only looks for one.
-// Decisions are still made on live reads.
+// SetQuotaLister gives the Tracker an informer's view of the ResourceQuotas,
+// from which it learns whether a namespace has a quota at all (see
+// hasQuota). A quota is still checked and charged on a live read.
 func (t *Tracker) SetQuotaLister(l corelisters.ResourceQuotaLister) { t.quotaLister = l }
 
 // Reserve checks the keys c raises (over old, the stored cluster on update)

@@ -18,7 +18,9 @@ import (
 
 	"github.com/hikube/hikube/apis/apps/v1alpha1"
 	"github.com/hikube/hikube/pkg/controller/quotastatus"
+	hikubev1alpha1 "github.com/hikube/hikube/pkg/generated/clientset/versioned/typed/apps/v1alpha1"
 	informers "github.com/hikube/hikube/pkg/generated/informers/externalversions"
+	"github.com/hikube/hikube/pkg/quota"
 )
 
 // runQuotaStatus runs hikube-controller's quota status controller in the test
@@ -81,8 +83,18 @@ func newTenant(t *testing.T, name string) string {
 	return name
 }
 
-// setQuota creates or replaces the ResourceQuota "limits" of ns.
+// setQuota creates or replaces the ResourceQuota "limits" of ns and, when it
+// created it, waits until quota admission behind the aggregator enforces it.
 func setQuota(t *testing.T, ns string, hard map[string]string) {
+	t.Helper()
+	if setQuotaOnly(t, ns, hard) {
+		waitQuotaEnforced(t, ns, hikubeClient(t, "admin").AppsV1alpha1().Clusters(ns))
+	}
+}
+
+// setQuotaOnly creates or replaces the ResourceQuota "limits" of ns and
+// reports whether it created it.
+func setQuotaOnly(t *testing.T, ns string, hard map[string]string) (created bool) {
 	t.Helper()
 	q := &corev1.ResourceQuota{ObjectMeta: metav1.ObjectMeta{Name: "limits", Namespace: ns}, Spec: corev1.ResourceQuotaSpec{Hard: corev1.ResourceList{}}}
 	for k, v := range hard {
@@ -92,12 +104,47 @@ func setQuota(t *testing.T, ns string, hard map[string]string) {
 	cur, err := rqs.Get(context.Background(), q.Name, metav1.GetOptions{})
 	if apierrors.IsNotFound(err) {
 		_, err = rqs.Create(context.Background(), q, metav1.CreateOptions{})
+		created = true
 	} else if err == nil {
 		cur.Spec = q.Spec
 		_, err = rqs.Update(context.Background(), cur, metav1.UpdateOptions{})
 	}
 	if err != nil {
 		t.Fatalf("setting the quota of %s: %v", ns, err)
+	}
+	return created
+}
+
+// probeQuota is the ResourceQuota waitQuotaEnforced creates for a moment.
+const probeQuota = "admission-probe"
+
+// waitQuotaEnforced waits until quota admission, through each of servers,
+// enforces the quotas ns has now. Admission learns that a namespace has a
+// quota from its informer, or from a live lookup it reuses for 30 s
+// (docs/quotas.md): a quota created right after a create in its namespace
+// counts once the informer has it. So this creates a probe quota that
+// allows no cluster, after the others, and retries a dry-run create through
+// each server until the probe refuses it: an informer that has the probe
+// has every quota created before it (one watch, in order), and a lookup
+// that found it found them too. The probe is then deleted; a server that
+// still shows it checks the quotas on a live read, where it is gone.
+func waitQuotaEnforced(t *testing.T, ns string, servers ...hikubev1alpha1.ClusterInterface) {
+	t.Helper()
+	rqs := hostClient(t).CoreV1().ResourceQuotas(ns)
+	probe := &corev1.ResourceQuota{ObjectMeta: metav1.ObjectMeta{Name: probeQuota, Namespace: ns},
+		Spec: corev1.ResourceQuotaSpec{Hard: corev1.ResourceList{quota.ResourceClusters: resource.MustParse("0")}}}
+	if _, err := rqs.Create(context.Background(), probe, metav1.CreateOptions{}); err != nil {
+		t.Fatalf("creating the probe quota of %s: %v", ns, err)
+	}
+	for i, cs := range servers {
+		var last error
+		eventually(t, 30*time.Second, fmt.Sprintf("quota admission (server %d) to enforce the quotas of %s", i, ns), func() bool {
+			_, last = cs.Create(context.Background(), quotaCluster("probe", 1, "u1.large", 0), metav1.CreateOptions{DryRun: []string{metav1.DryRunAll}})
+			return apierrors.IsForbidden(last) && strings.Contains(last.Error(), fmt.Sprintf("ResourceQuota %q", probeQuota))
+		})
+	}
+	if err := rqs.Delete(context.Background(), probeQuota, metav1.DeleteOptions{}); err != nil {
+		t.Fatalf("deleting the probe quota of %s: %v", ns, err)
 	}
 }
 
@@ -327,4 +374,21 @@ func TestTenantWithoutQuotaIsUnlimited(t *testing.T) {
 			t.Fatalf("creating %s in a tenant without hikube quota: %v", c.Name, err)
 		}
 	}
+}
+
+// TestAQuotaCreatedAfterCreatesIsEnforced: a tenant creates a cluster
+// without quota (admission remembers the namespace as without quota for
+// 30 s), then the administrator creates a quota of one cluster. Once
+// admission sees it — through its informer, within the 30 s — the next
+// create is refused, counting the cluster created before the quota.
+func TestAQuotaCreatedAfterCreatesIsEnforced(t *testing.T) {
+	ns := newTenant(t, "quota-later")
+	cs := hikubeClient(t, "admin").AppsV1alpha1().Clusters(ns)
+	if _, err := cs.Create(context.Background(), quotaCluster("before", 1, "u1.large", 0), metav1.CreateOptions{}); err != nil {
+		t.Fatalf("creating a cluster before any quota: %v", err)
+	}
+	setQuota(t, ns, map[string]string{"count/clusters.apps.hikube.io": "1"})
+	_, err := cs.Create(context.Background(), quotaCluster("after", 1, "u1.large", 0), metav1.CreateOptions{})
+	assertQuotaRefusal(t, err, "exceeds quota: clusters requested 1, used 1, limit 1 in quota-later")
+	assertNotStored(t, ns, "after")
 }

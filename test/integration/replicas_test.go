@@ -13,6 +13,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/hikube/hikube/apis/apps/v1alpha1"
+	hikubev1alpha1 "github.com/hikube/hikube/pkg/generated/clientset/versioned/typed/apps/v1alpha1"
 	"github.com/hikube/hikube/pkg/quota"
 	"github.com/hikube/hikube/test/harness"
 )
@@ -112,7 +113,13 @@ func TestReplicasShareTheQuota(t *testing.T) {
 			replicas := startReplicas(t, n)
 			for run := range raceRuns {
 				ns := newTenant(t, fmt.Sprintf("replicas-%d-quota-%02d", n, run))
-				setQuota(t, ns, map[string]string{"count/clusters.apps.hikube.io": "5"})
+				if setQuotaOnly(t, ns, map[string]string{"count/clusters.apps.hikube.io": "5"}) {
+					var servers []hikubev1alpha1.ClusterInterface
+					for _, r := range replicas {
+						servers = append(servers, r.Hikube.AppsV1alpha1().Clusters(ns))
+					}
+					waitQuotaEnforced(t, ns, servers...)
+				}
 				created, refused := race(t, replicas, ns, 50, func(name string) *v1alpha1.Cluster {
 					return quotaCluster(name, 1, "u1.large", 0)
 				}, "exceeds quota: clusters")

@@ -53,12 +53,16 @@ func NewStorage(scheme *runtime.Scheme, optsGetter generic.RESTOptionsGetter, us
 		TableConvertor: tableConvertor{},
 	}
 	r := &REST{Store: store, usage: usage}
-	store.AfterDelete = r.afterDelete
 	if err := store.CompleteWithOptions(&generic.StoreOptions{RESTOptions: optsGetter, AttrFunc: GetAttrs}); err != nil {
 		return nil, fmt.Errorf("completing the clusters store: %w", err)
 	}
 	// An object etcd refuses for its size is the client's error (413), not 500.
 	store.Storage.Storage = sizelimit.Wrap(store.Storage.Storage)
+	if usage != nil {
+		// A deleted cluster's usage is given back by the request whose
+		// delete removed it from etcd, exactly once (see releasingStorage).
+		store.Storage.Storage = releasingStorage{Interface: store.Storage.Storage, release: r.releaseDeleted}
+	}
 
 	statusStore := *store
 	statusStrategy := NewStatusStrategy(strategy)

@@ -8,6 +8,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apiserver/pkg/registry/rest"
+	"k8s.io/apiserver/pkg/storage"
 	"k8s.io/klog/v2"
 
 	"github.com/hikube/hikube/apis/apps"
@@ -24,8 +25,8 @@ type Usage interface {
 	ReleaseCharges(ctx context.Context, charges []quota.Charge) error
 }
 
-// releaseTimeout bounds a release after a delete, which has no request
-// context.
+// releaseTimeout bounds the release after a delete, which outlives the
+// request.
 const releaseTimeout = 30 * time.Second
 
 // Create stores a cluster and gives back admission's charges if the write
@@ -64,9 +65,9 @@ func (r *REST) Update(ctx context.Context, name string, objInfo rest.UpdatedObje
 		return out, created, nil
 	}
 	if c.DeletionTimestamp != nil && len(c.Finalizers) == 0 {
-		// The update removed the last finalizer: the cluster is gone and
-		// AfterDelete gave back what it had stored; this update's own
-		// increase never counts.
+		// The update removed the last finalizer: the cluster is gone, and
+		// the request that removed it from etcd gave back what it had
+		// stored; this update's own increase never counts.
 		r.releaseCharges(ctx, charges.All())
 		return out, created, nil
 	}
@@ -77,13 +78,32 @@ func (r *REST) Update(ctx context.Context, name string, objInfo rest.UpdatedObje
 	return out, created, nil
 }
 
-// afterDelete gives back the usage of a cluster removed from the store.
-func (r *REST) afterDelete(obj runtime.Object, options *metav1.DeleteOptions) {
-	c, ok := obj.(*apps.Cluster)
-	if !ok || r.usage == nil || (options != nil && isDryRun(options.DryRun)) {
-		return
+// releasingStorage gives back the usage of a cluster when, and only when, a
+// Delete of its storage removed it from etcd. Kubernetes' registry also runs
+// its AfterDelete hook in a request that lost a race to remove the object (an
+// update removing the last finalizer, or a delete, that finds it already gone
+// runs the hook on the copy it read), so a give-back there could happen
+// twice for one cluster and leave the record too low. etcd removes a key
+// once. Dry-run deletes never reach this storage (the registry's
+// DryRunnableStorage stops them above it).
+type releasingStorage struct {
+	storage.Interface
+	release func(ctx context.Context, c *apps.Cluster)
+}
+
+func (s releasingStorage) Delete(ctx context.Context, key string, out runtime.Object, preconditions *storage.Preconditions, validateDeletion storage.ValidateObjectFunc, cachedExistingObject runtime.Object, opts storage.DeleteOptions) error {
+	if err := s.Interface.Delete(ctx, key, out, preconditions, validateDeletion, cachedExistingObject, opts); err != nil {
+		return err
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), releaseTimeout)
+	if c, ok := out.(*apps.Cluster); ok {
+		s.release(ctx, c)
+	}
+	return nil
+}
+
+// releaseDeleted gives back the usage of a cluster removed from the store.
+func (r *REST) releaseDeleted(ctx context.Context, c *apps.Cluster) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), releaseTimeout)
 	defer cancel()
 	r.release(ctx, c.Namespace, quota.ClusterUsage(c))
 }
