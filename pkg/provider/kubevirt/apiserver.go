@@ -92,7 +92,7 @@ func (cp *ControlPlane) apiserverContainer(in cpInput) *corev1ac.ContainerApplyC
 		WithEnv(corev1ac.EnvVar().WithName("POD_IP").WithValueFrom(corev1ac.EnvVarSource().WithFieldRef(corev1ac.ObjectFieldSelector().WithFieldPath("status.podIP")))).
 		WithPorts(corev1ac.ContainerPort().WithName("https").WithContainerPort(apiserverPort)).
 		WithResources(resourcesAC(resourcesFor(in.preset, containerAPIServer))).
-		WithReadinessProbe(corev1ac.Probe().WithHTTPGet(https("/readyz", apiserverPort)).WithPeriodSeconds(5).WithFailureThreshold(3).WithTimeoutSeconds(5)).
+		WithReadinessProbe(corev1ac.Probe().WithHTTPGet(https("/readyz", apiserverPort)).WithPeriodSeconds(5).WithFailureThreshold(3).WithTimeoutSeconds(15)).
 		WithLivenessProbe(corev1ac.Probe().WithHTTPGet(https("/livez", apiserverPort)).WithPeriodSeconds(10).WithFailureThreshold(8).WithTimeoutSeconds(15)).
 		WithStartupProbe(corev1ac.Probe().WithHTTPGet(https("/livez", apiserverPort)).WithPeriodSeconds(5).WithFailureThreshold(60).WithTimeoutSeconds(15)).
 		WithSecurityContext(restricted()).

@@ -44,6 +44,10 @@ type ControlPlaneOptions struct {
 	// EtcdImages maps a Kubernetes minor to its etcd image where it is not
 	// EtcdImage.
 	EtcdImages map[string]string
+	// EtcdBootstrapTimeout is how long the members of an etcd that never
+	// formed may all run without being ready before they are made afresh
+	// (etcdbootstrap.go).
+	EtcdBootstrapTimeout time.Duration
 	// Probe, when set, replaces the /readyz and /version probe through the
 	// endpoint (unit tests).
 	Probe func(ctx context.Context, cfg *rest.Config) (gitVersion string, err error)
@@ -70,7 +74,8 @@ func DefaultControlPlaneOptions() ControlPlaneOptions {
 		Tolerations: []corev1.Toleration{{
 			Key: LabelControlPlaneNode, Operator: corev1.TolerationOpExists, Effect: corev1.TaintEffectNoSchedule,
 		}},
-		PlatformNamespace: platform.Namespace,
+		PlatformNamespace:    platform.Namespace,
+		EtcdBootstrapTimeout: DefaultEtcdBootstrapTimeout,
 	}
 }
 
@@ -110,6 +115,9 @@ func NewControlPlane(host kubernetes.Interface, opts ControlPlaneOptions) *Contr
 	}
 	if opts.PlatformNamespace == "" {
 		opts.PlatformNamespace = def.PlatformNamespace
+	}
+	if opts.EtcdBootstrapTimeout <= 0 {
+		opts.EtcdBootstrapTimeout = def.EtcdBootstrapTimeout
 	}
 	versions := maps.Clone(DefaultVersions)
 	maps.Copy(versions, opts.Versions)

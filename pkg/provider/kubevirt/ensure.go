@@ -42,6 +42,8 @@ type desired struct {
 	members int
 	// upgradingFrom is the version the Deployment rolls away from.
 	upgradingFrom string
+	// etcdBootstrap is the StatefulSet's annotationEtcdBootstrap.
+	etcdBootstrap string
 }
 
 // DesiredObjects are the host objects of a new cluster c for spec, with its
@@ -76,7 +78,7 @@ func (cp *ControlPlane) desired(c provider.ClusterRef, spec provider.ControlPlan
 		runningEtcd = containerImage(obs.etcd.Spec.Template.Spec.Containers, containerEtcd)
 	}
 	st := plan(running, runningEtcd, statefulSetRolledOut(obs.etcd), target, cp.etcdImageFor(spec.Minor))
-	d := desired{step: st, members: etcdMembers(spec.Replicas, obs.etcd)}
+	d := desired{step: st, members: etcdMembers(spec.Replicas, obs.etcd), etcdBootstrap: etcdBootstrapOf(obs)}
 	switch {
 	case st.upgrading && st.reason == ReasonUpgrading:
 		d.upgradingFrom = running
@@ -99,7 +101,7 @@ func (cp *ControlPlane) desired(c provider.ClusterRef, spec provider.ControlPlan
 	h.Services = append(h.Services, cp.etcdHeadlessService(c), cp.endpointService(c))
 	h.NetworkPolicies = append(h.NetworkPolicies, cp.etcdPolicy(c), cp.controlPlanePolicy(c))
 	h.PodDisruptionBudgets = append(h.PodDisruptionBudgets, pdb(c, componentEtcd))
-	h.StatefulSets = append(h.StatefulSets, cp.etcdStatefulSet(c, d.members, st.etcdImage, preset, spec.Zones))
+	h.StatefulSets = append(h.StatefulSets, cp.etcdStatefulSet(c, d.members, st.etcdImage, preset, spec.Zones, d.etcdBootstrap))
 	if obs.endpointHost == "" || st.terminal {
 		// The apiservers' certificate must name the endpoint: nothing
 		// that serves or reaches the API is made before it is known.
@@ -266,7 +268,15 @@ func (cp *ControlPlane) EnsureControlPlane(ctx context.Context, c provider.Clust
 		return status, err
 	}
 	after.endpointHost = obs.endpointHost
-	return cp.status(ctx, c, spec, d, after), nil
+	rebootstrapped, err := cp.rebootstrapEtcd(ctx, c, d, after)
+	if err != nil {
+		return status, err
+	}
+	s := cp.status(ctx, c, spec, d, after)
+	if rebootstrapped != "" && !s.Ready {
+		s.Message += "; " + rebootstrapped
+	}
+	return s, nil
 }
 
 // status derives the ControlPlaneStatus from the StatefulSet's and the

@@ -68,7 +68,8 @@ func (cp *ControlPlane) etcdHeadlessService(c provider.ClusterRef) *corev1ac.Ser
 // etcdStatefulSet runs the cluster's etcd: its members start together
 // (Parallel: a new cluster forms only once they all run), spread over the
 // zones, each with a volume on the host class.
-func (cp *ControlPlane) etcdStatefulSet(c provider.ClusterRef, members int, image string, preset Preset, zones []string) *appsv1ac.StatefulSetApplyConfiguration {
+// bootstrap is the value of annotationEtcdBootstrap it carries ("" for none).
+func (cp *ControlPlane) etcdStatefulSet(c provider.ClusterRef, members int, image string, preset Preset, zones []string, bootstrap string) *appsv1ac.StatefulSetApplyConfiguration {
 	n := namesOf(c)
 	var initial []string
 	for i := range members {
@@ -105,7 +106,9 @@ func (cp *ControlPlane) etcdStatefulSet(c provider.ClusterRef, members int, imag
 		WithResources(resourcesAC(resourcesFor(preset, containerEtcd))).
 		// Ready once the member serves with a leader; alive while it
 		// answers locally, so a lost quorum does not restart every member.
-		WithReadinessProbe(corev1ac.Probe().WithHTTPGet(health("/health")).WithPeriodSeconds(5).WithFailureThreshold(3)).
+		// Timeouts as kubeadm's static pods have them: a loaded host
+		// answers late, and the 1 s default would count that as a failure.
+		WithReadinessProbe(corev1ac.Probe().WithHTTPGet(health("/health")).WithPeriodSeconds(5).WithFailureThreshold(3).WithTimeoutSeconds(15)).
 		WithLivenessProbe(corev1ac.Probe().WithHTTPGet(health("/health?serializable=true")).WithPeriodSeconds(10).WithFailureThreshold(8).WithTimeoutSeconds(15)).
 		WithStartupProbe(corev1ac.Probe().WithHTTPGet(health("/health?serializable=true")).WithPeriodSeconds(5).WithFailureThreshold(60).WithTimeoutSeconds(15)).
 		WithSecurityContext(restricted()).
@@ -124,8 +127,12 @@ func (cp *ControlPlane) etcdStatefulSet(c provider.ClusterRef, members int, imag
 			WithAccessModes(corev1.ReadWriteOnce).
 			WithStorageClassName(cp.opts.EtcdStorageClass).
 			WithResources(corev1ac.VolumeResourceRequirements().WithRequests(corev1.ResourceList{corev1.ResourceStorage: cp.opts.EtcdStorageSize})))
-	return appsv1ac.StatefulSet(n.etcd(), n.ns).
-		WithLabels(componentLabels(c, componentEtcd)).
+	sts := appsv1ac.StatefulSet(n.etcd(), n.ns).
+		WithLabels(componentLabels(c, componentEtcd))
+	if bootstrap != "" {
+		sts = sts.WithAnnotations(map[string]string{annotationEtcdBootstrap: bootstrap})
+	}
+	return sts.
 		WithSpec(appsv1ac.StatefulSetSpec().
 			WithReplicas(int32(members)).
 			WithServiceName(n.etcd()).

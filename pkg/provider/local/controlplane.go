@@ -86,6 +86,10 @@ func (p *Provider) EnsureControlPlane(ctx context.Context, c provider.ClusterRef
 		return provider.ControlPlaneStatus{}, fmt.Errorf("control plane of %s: %w", c, err)
 	}
 	r.log = log
+	if err := r.rebootstrapEtcd(ctx); err != nil {
+		_ = saveState(dir, *r.st)
+		return provider.ControlPlaneStatus{}, fmt.Errorf("control plane of %s: %w", c, err)
+	}
 	if err := r.run(); err != nil {
 		_ = saveState(dir, *r.st)
 		return provider.ControlPlaneStatus{}, fmt.Errorf("control plane of %s: %w", c, err)
@@ -122,6 +126,9 @@ func (p *Provider) prepare(ctx context.Context, dir string, c provider.ClusterRe
 	}
 	if st.Minor == "" {
 		st.Minor = target
+	}
+	if err := markEtcdUnformed(&st, f, obs.live[procEtcd]); err != nil {
+		return nil, nil, err
 	}
 	if err := saveState(dir, st); err != nil {
 		return nil, nil, err

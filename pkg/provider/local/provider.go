@@ -31,6 +31,9 @@ type Options struct {
 	BinDir string
 	// Log receives structured logs; the zero value discards them.
 	Log klog.Logger
+	// EtcdBootstrapTimeout is how long a new etcd may run without a leader
+	// before it is made afresh; DefaultEtcdBootstrapTimeout when zero.
+	EtcdBootstrapTimeout time.Duration
 }
 
 // Provider runs tenant control planes as local processes. It is safe for

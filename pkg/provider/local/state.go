@@ -23,6 +23,9 @@ type state struct {
 	// control plane is Ready again, so the condition tells what happened in
 	// between.
 	Restarting string `json:"restarting,omitempty"`
+	// EtcdUnformed says etcd was started on a new data directory and has
+	// not been seen serving yet (etcdbootstrap.go).
+	EtcdUnformed bool `json:"etcdUnformed,omitempty"`
 }
 
 // Ports are the loopback ports of a cluster, chosen once and kept, so that

@@ -407,3 +407,56 @@ func eventually(cond func() bool) bool {
 	return wait.PollUntilContextTimeout(context.Background(), 10*time.Millisecond, 10*time.Second, true,
 		func(context.Context) (bool, error) { return cond(), nil }) == nil
 }
+
+// Only a data directory etcd has not made yet marks etcd unformed: a
+// cluster whose etcd exists (made by an earlier hikube, or running) never
+// is, so never wiped.
+func TestOnlyANewEtcdDataDirectoryIsMarkedUnformed(t *testing.T) {
+	f := files{dir: t.TempDir()}
+	var st state
+	if err := markEtcdUnformed(&st, f, true); err != nil || st.EtcdUnformed {
+		t.Errorf("a live etcd: unformed %v, err %v", st.EtcdUnformed, err)
+	}
+	if err := markEtcdUnformed(&st, f, false); err != nil || !st.EtcdUnformed {
+		t.Errorf("no data directory: unformed %v, err %v", st.EtcdUnformed, err)
+	}
+	st = state{}
+	if err := os.MkdirAll(filepath.Join(f.etcdData(), "member", "wal"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := markEtcdUnformed(&st, f, false); err != nil || st.EtcdUnformed {
+		t.Errorf("an existing data directory: unformed %v, err %v", st.EtcdUnformed, err)
+	}
+}
+
+// An etcd that formed (or was never marked) keeps its data however long it
+// has run without a leader; one with a ready apiserver counts as formed.
+func TestAnEtcdThatFormedKeepsItsData(t *testing.T) {
+	for name, tc := range map[string]struct {
+		unformed bool
+		ready    map[int]bool
+	}{
+		"never marked":          {false, nil},
+		"an apiserver is ready": {true, map[int]bool{0: true}},
+	} {
+		t.Run(name, func(t *testing.T) {
+			f := files{dir: t.TempDir()}
+			if err := os.MkdirAll(filepath.Join(f.etcdData(), "member", "wal"), 0o700); err != nil {
+				t.Fatal(err)
+			}
+			st := state{EtcdUnformed: tc.unformed}
+			rec := procRecord{Name: procEtcd, PID: os.Getpid(), StartedAt: time.Now().Add(-time.Hour)}
+			r := &round{p: &Provider{o: Options{EtcdBootstrapTimeout: time.Second}, exits: &exits{}}, dir: f.dir, f: f, st: &st,
+				obs: observed{recs: map[string]procRecord{procEtcd: rec}, live: map[string]bool{procEtcd: true}, ready: tc.ready}}
+			if err := r.rebootstrapEtcd(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := os.Stat(filepath.Join(f.etcdData(), "member", "wal")); err != nil {
+				t.Errorf("etcd's data is gone: %v", err)
+			}
+			if st.EtcdUnformed || len(r.deaths) > 0 || !r.obs.live[procEtcd] {
+				t.Errorf("unformed %v, deaths %v, live %v", st.EtcdUnformed, r.deaths, r.obs.live[procEtcd])
+			}
+		})
+	}
+}
