@@ -165,12 +165,14 @@ func benchFanout(ctx context.Context, b *testing.B, be backend, n int) {
 		b.Fatal(err)
 	}
 	lat := make([]time.Duration, 0, n*b.N)
+	profiled := profileDuring(b, fmt.Sprintf("watch-fanout-%s-%d", be.name, n))
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		seq, start := update()
 		lat = wait(seq, start, lat)
 	}
 	b.StopTimer()
+	profiled()
 	after, err := apiserverMetrics(ctx, be)
 	if err != nil {
 		b.Fatal(err)
