@@ -42,6 +42,9 @@ type Options struct {
 	Recommended *genericoptions.RecommendedOptions
 	// EtcdDataDir holds the embedded etcd's data when --etcd-servers is empty.
 	EtcdDataDir string
+	// EtcdInProcessClient has the storage reach the embedded etcd by function
+	// calls instead of gRPC over loopback.
+	EtcdInProcessClient bool
 	// GPUCapacitySource is where quota admission and the gpumodels catalog
 	// read the GPU capacity: "inventory" or "nodes".
 	GPUCapacitySource string
@@ -58,8 +61,11 @@ func NewOptions(stdout, stderr io.Writer) *Options {
 		Recommended: genericoptions.NewRecommendedOptions(etcdPathPrefix,
 			apiserver.Codecs.LegacyCodec(v1alpha1.SchemeGroupVersion)),
 		EtcdDataDir: "/var/lib/hikube-apiserver/etcd",
-		Stdout:      stdout,
-		Stderr:      stderr,
+		// No protobuf, HTTP/2 or goroutine hand-offs between the storage
+		// and the etcd in the same process (see pkg/embeddedetcd).
+		EtcdInProcessClient: true,
+		Stdout:              stdout,
+		Stderr:              stderr,
 	}
 	// --storage-media-type picks the storage codec (Config builds it).
 	o.Recommended.Etcd.DefaultStorageMediaType = apiserver.DefaultStorageMediaType
@@ -103,6 +109,8 @@ func NewCommand(ctx context.Context, o *Options) *cobra.Command {
 	o.Recommended.AddFlags(fs)
 	fs.StringVar(&o.EtcdDataDir, "etcd-data-dir", o.EtcdDataDir,
 		"Directory of the embedded etcd, used when --etcd-servers is empty.")
+	fs.BoolVar(&o.EtcdInProcessClient, "etcd-in-process-client", o.EtcdInProcessClient,
+		"With the embedded etcd, store resources through etcd's in-process client instead of gRPC over the loopback client URL (which still serves health checks).")
 	fs.StringVar(&o.GPUCapacitySource, "gpu-capacity-source", o.GPUCapacitySource,
 		"Where the GPU capacity per model and datacenter comes from: inventory (the ConfigMap hikube-system/gpu-inventory) or nodes (allocatable GPUs of the host's nodes per topology.kubernetes.io/zone).")
 	o.Shutdown.AddFlags(fs)
@@ -182,9 +190,10 @@ func (o *Options) Config() (*apiserver.Config, error) {
 // Run starts the embedded etcd when no external one is given, then serves
 // until ctx ends.
 func (o *Options) Run(ctx context.Context) error {
+	var etcd *embeddedetcd.Server
 	if len(o.Recommended.Etcd.StorageConfig.Transport.ServerList) == 0 {
-		etcd, err := embeddedetcd.Start(ctx, o.EtcdDataDir)
-		if err != nil {
+		var err error
+		if etcd, err = embeddedetcd.Start(ctx, o.EtcdDataDir); err != nil {
 			return err
 		}
 		defer etcd.Stop()
@@ -196,6 +205,14 @@ func (o *Options) Run(ctx context.Context) error {
 	cfg, err := o.Config()
 	if err != nil {
 		return err
+	}
+	if etcd != nil && o.EtcdInProcessClient {
+		sizes, err := genericoptions.ParseWatchCacheSizes(o.Recommended.Etcd.WatchCacheSizes)
+		if err != nil {
+			return fmt.Errorf("--watch-cache-sizes: %w", err)
+		}
+		cfg.GenericConfig.RESTOptionsGetter = etcd.RESTOptionsGetter(cfg.GenericConfig.RESTOptionsGetter,
+			o.Recommended.Etcd.EnableWatchCache, sizes)
 	}
 	server, err := cfg.Complete().New()
 	if err != nil {

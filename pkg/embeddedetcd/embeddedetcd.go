@@ -20,8 +20,11 @@ import (
 // Server is a running embedded etcd.
 type Server struct {
 	etcd *embed.Etcd
-	// ClientURL is the address to give the storage backend.
+	// ClientURL is the address of the etcd server for clients outside this
+	// process, and for the storage backend's health checks.
 	ClientURL string
+	// inProcess is the client of RESTOptionsGetter's storage.
+	inProcess inProcess
 }
 
 // Start runs etcd with its data under dir, serving clients on a free loopback
@@ -65,8 +68,11 @@ func Start(ctx context.Context, dir string) (*Server, error) {
 	return &Server{etcd: e, ClientURL: clientURL.String()}, nil
 }
 
-// Stop closes etcd.
-func (s *Server) Stop() { s.etcd.Close() }
+// Stop closes the in-process client and etcd.
+func (s *Server) Stop() {
+	s.stopClients()
+	s.etcd.Close()
+}
 
 func loopbackURL(port int) *url.URL {
 	return &url.URL{Scheme: "http", Host: net.JoinHostPort("127.0.0.1", strconv.Itoa(port))}

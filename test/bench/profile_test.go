@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime/pprof"
 	"strconv"
 	"sync"
 	"testing"
@@ -18,8 +19,8 @@ import (
 // both servers serve /debug/pprof (--profiling, on by default) to the admin.
 // The profiles last HIKUBE_BENCH_PROFILE_SECONDS (10 by default), so run the
 // benchmark with a -benchtime that lasts longer. The returned function waits
-// for them and writes <dir>/<name>-<server>.pprof. Without the variable it
-// does nothing.
+// for them and writes <dir>/<name>-<server>.pprof (and <name>-client.pprof
+// for this process). Without the variable it does nothing.
 func profileDuring(b *testing.B, name string) (wait func()) {
 	dir := os.Getenv("HIKUBE_BENCH_PROFILE")
 	if dir == "" {
@@ -34,6 +35,22 @@ func profileDuring(b *testing.B, name string) (wait func()) {
 		servers["hikube-apiserver"] = env.directKube.CoreV1().RESTClient()
 	}
 	var wg sync.WaitGroup
+	// The client too (this process: the benchmark's requests and watchers),
+	// to tell its share of the 2 cores from the servers'.
+	if f, err := os.Create(filepath.Join(dir, name+"-client.pprof")); err != nil {
+		b.Logf("profile of the client during %s: %v", name, err)
+	} else if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		b.Logf("profile of the client during %s: %v", name, err)
+	} else {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			time.Sleep(time.Duration(secs) * time.Second)
+			pprof.StopCPUProfile()
+			f.Close()
+		}()
+	}
 	for server, rc := range servers {
 		wg.Add(1)
 		go func() {

@@ -15,10 +15,12 @@ import (
 )
 
 // nsFanout holds the one cluster per backend that BenchmarkWatchFanout's
-// watchers follow.
+// watchers follow; nsFanoutOne the one that BenchmarkWatchFanoutInterleaved's
+// single watcher follows.
 const (
-	nsFanout   = "bench-fanout"
-	fanoutName = "fanned"
+	nsFanout    = "bench-fanout"
+	nsFanoutOne = "bench-fanout-one"
+	fanoutName  = "fanned"
 )
 
 var (
@@ -31,12 +33,14 @@ func setupFanout(ctx context.Context) error {
 		return err
 	}
 	fanoutOnce.Do(func() {
-		if fanoutErr = tenantNamespace(ctx, nsFanout); fanoutErr != nil {
-			return
-		}
-		for _, be := range backends {
-			if _, fanoutErr = createRetry(ctx, be, newCluster(be, nsFanout, fanoutName, spec)); fanoutErr != nil {
+		for _, ns := range []string{nsFanout, nsFanoutOne} {
+			if fanoutErr = tenantNamespace(ctx, ns); fanoutErr != nil {
 				return
+			}
+			for _, be := range backends {
+				if _, fanoutErr = createRetry(ctx, be, newCluster(be, ns, fanoutName, spec)); fanoutErr != nil {
+					return
+				}
 			}
 		}
 	})
@@ -53,13 +57,13 @@ type fanArrival struct {
 	err error
 }
 
-// rawWatch opens a watch of be's clusters in nsFanout through the REST client
+// rawWatch opens a watch of be's clusters in ns through the REST client
 // and sends the sequence annotation of every event it reads. Events are not
 // decoded: the JSON stream has one event per line, and the annotation is
 // found in its bytes, so that 100 watchers measure the servers' fan-out and
 // not 100 client-side decodes on the same 2 cores.
-func rawWatch(ctx context.Context, be backend, out chan<- fanArrival) error {
-	path := fmt.Sprintf("/apis/%s/namespaces/%s/%s", be.apiVersion, nsFanout, be.gvr.Resource)
+func rawWatch(ctx context.Context, be backend, ns string, out chan<- fanArrival) error {
+	path := fmt.Sprintf("/apis/%s/namespaces/%s/%s", be.apiVersion, ns, be.gvr.Resource)
 	body, err := env.kube.CoreV1().RESTClient().Get().AbsPath(path).Param("watch", "true").
 		Param("allowWatchBookmarks", "false").SetHeader("Accept", "application/json").
 		Timeout(0).Stream(ctx)
@@ -123,7 +127,7 @@ func benchFanout(ctx context.Context, b *testing.B, be backend, n int) {
 	defer cancel()
 	arrivals := make(chan fanArrival, 16*n)
 	for i := 0; i < n; i++ {
-		if err := rawWatch(wctx, be, arrivals); err != nil {
+		if err := rawWatch(wctx, be, nsFanout, arrivals); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -165,12 +169,14 @@ func benchFanout(ctx context.Context, b *testing.B, be backend, n int) {
 		b.Fatal(err)
 	}
 	lat := make([]time.Duration, 0, n*b.N)
+	profiled := profileDuring(b, fmt.Sprintf("watch-fanout-%s-%d", be.name, n))
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		seq, start := update()
 		lat = wait(seq, start, lat)
 	}
 	b.StopTimer()
+	profiled()
 	after, err := apiserverMetrics(ctx, be)
 	if err != nil {
 		b.Fatal(err)
