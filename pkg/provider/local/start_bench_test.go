@@ -32,8 +32,11 @@ import (
 //
 // For experiments, HIKUBE_BENCH_APISERVER_FLAGS (space-separated) replaces
 // the tenant kube-apiserver's tuning flags and HIKUBE_BENCH_APISERVER_ENV
-// (space-separated KEY=value) its environment, HIKUBE_BENCH_EARLY_CONTROLLERS
-// starts the controller manager and scheduler with the apiservers; HIKUBE_BENCH_KEEP_LOGS names a
+// (space-separated KEY=value) its environment; HIKUBE_BENCH_COMPARE runs, in
+// each iteration, the provider as it was before readiness notifications
+// ("before-": the core polling every 250 ms, kcm and the scheduler started
+// with the apiservers) and as it is ("after-"), in alternating order, so
+// that both see the same load; HIKUBE_BENCH_KEEP_LOGS names a
 // directory that receives each cluster's process logs and pki/.
 //
 //	go test -run '^$' -bench ControlPlaneStart -benchtime 5x ./pkg/provider/local/
@@ -48,16 +51,20 @@ func BenchmarkControlPlaneStart(b *testing.B) {
 		tenantEnv["kube-apiserver"] = strings.Fields(v)
 		b.Cleanup(func() { tenantEnv["kube-apiserver"] = old })
 	}
-	if os.Getenv("HIKUBE_BENCH_EARLY_CONTROLLERS") != "" {
-		lateControllers = false
-		b.Cleanup(func() { lateControllers = true })
-	}
 	for _, replicas := range []int32{1, 3} {
 		b.Run(fmt.Sprintf("replicas-%d", replicas), func(b *testing.B) { benchControlPlaneStart(b, replicas) })
 	}
 }
 
 var benchSeq atomic.Int64
+
+// startVariant is one way to start: poll is the provider as it was before
+// readiness notifications (the core polling every 250 ms, kcm and the
+// scheduler started with the apiservers).
+type startVariant struct {
+	prefix string
+	poll   bool
+}
 
 func benchControlPlaneStart(b *testing.B, replicas int32) {
 	bin, err := filepath.Abs(filepath.Join("..", "..", "..", "_output", "bin"))
@@ -93,7 +100,11 @@ func benchControlPlaneStart(b *testing.B, replicas int32) {
 	cpuBy := map[string][]time.Duration{}
 	b.ResetTimer()
 	b.StopTimer()
-	for range b.N {
+	// oneStart starts one control plane and records its figures under
+	// v.prefix.
+	oneStart := func(v startVariant) {
+		lateControllers = !v.poll
+		defer func() { lateControllers = true }()
 		c := provider.ClusterRef{Namespace: "bench", Name: "c" + strconv.FormatInt(benchSeq.Add(1), 10), UID: "uid-" + strconv.FormatInt(benchSeq.Load(), 10)}
 		pkiData, err := clusterpki.Generate(c)
 		if err != nil {
@@ -106,7 +117,7 @@ func benchControlPlaneStart(b *testing.B, replicas int32) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		samples["first-call"] = append(samples["first-call"], time.Since(start))
+		samples[v.prefix+"first-call"] = append(samples[v.prefix+"first-call"], time.Since(start))
 		dir, _ := p.clusterDir(c)
 		st, err := loadState(dir)
 		if err != nil {
@@ -150,9 +161,18 @@ func benchControlPlaneStart(b *testing.B, replicas int32) {
 			})
 		}
 		for !s.Ready {
+			wait := time.Second
+			if v.poll {
+				// The controller before readiness notifications: a round
+				// every 250 ms (ResyncProgressing), whatever happens.
+				wait = 250 * time.Millisecond
+			}
 			select {
 			case <-changed:
-			case <-time.After(time.Second):
+				if v.poll {
+					<-time.After(wait)
+				}
+			case <-time.After(wait):
 			case <-ctx.Done():
 				b.Fatal(ctx.Err())
 			}
@@ -178,19 +198,19 @@ func benchControlPlaneStart(b *testing.B, replicas int32) {
 			if strings.HasPrefix(name, "kube-apiserver-") {
 				name = "kube-apiserver"
 			}
-			cpuBy[name] = append(cpuBy[name], d)
+			cpuBy[v.prefix+name] = append(cpuBy[v.prefix+name], d)
 		}
-		samples["cpu-at-ready"] = append(samples["cpu-at-ready"], cpu)
+		samples[v.prefix+"cpu-at-ready"] = append(samples[v.prefix+"cpu-at-ready"], cpu)
 		wg.Wait()
-		samples["ready"] = append(samples["ready"], ready)
+		samples[v.prefix+"ready"] = append(samples[v.prefix+"ready"], ready)
 		var lastReadyz time.Duration
 		for what, d := range seen {
-			samples[what] = append(samples[what], d)
+			samples[v.prefix+what] = append(samples[v.prefix+what], d)
 			if strings.HasPrefix(what, "readyz-") {
 				lastReadyz = max(lastReadyz, d)
 			}
 		}
-		samples["all-readyz"] = append(samples["all-readyz"], lastReadyz)
+		samples[v.prefix+"all-readyz"] = append(samples[v.prefix+"all-readyz"], lastReadyz)
 
 		time.Sleep(5 * time.Second)
 		var total float64
@@ -200,10 +220,10 @@ func benchControlPlaneStart(b *testing.B, replicas int32) {
 				b.Fatal(err)
 			}
 			total += pss
-			mem["MB-pss-"+name] = append(mem["MB-pss-"+name], pss)
-			mem["MB-rss-"+name] = append(mem["MB-rss-"+name], rss)
+			mem[v.prefix+"MB-pss-"+name] = append(mem[v.prefix+"MB-pss-"+name], pss)
+			mem[v.prefix+"MB-rss-"+name] = append(mem[v.prefix+"MB-rss-"+name], rss)
 		}
-		mem["MB-pss/cluster"] = append(mem["MB-pss/cluster"], total)
+		mem[v.prefix+"MB-pss/cluster"] = append(mem[v.prefix+"MB-pss/cluster"], total)
 		if keep := os.Getenv("HIKUBE_BENCH_KEEP_LOGS"); keep != "" {
 			if err := os.CopyFS(filepath.Join(keep, c.Name), os.DirFS(filepath.Join(dir, "logs"))); err != nil {
 				b.Fatal(err)
@@ -214,6 +234,19 @@ func benchControlPlaneStart(b *testing.B, replicas int32) {
 		}
 		if _, err := p.Delete(ctx, c); err != nil {
 			b.Fatal(err)
+		}
+	}
+	for i := range b.N {
+		vs := []startVariant{{}}
+		if os.Getenv("HIKUBE_BENCH_COMPARE") != "" {
+			// Paired, in alternating order: both see the same load.
+			vs = []startVariant{{prefix: "before-", poll: true}, {prefix: "after-"}}
+			if i%2 == 1 {
+				vs[0], vs[1] = vs[1], vs[0]
+			}
+		}
+		for _, v := range vs {
+			oneStart(v)
 		}
 	}
 	keys := make([]string, 0, len(samples))
