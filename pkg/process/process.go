@@ -40,6 +40,9 @@ type Options struct {
 	// reaches only us, and we stop the children in order) and, on Linux, is
 	// killed by the kernel when we die.
 	Detached bool
+	// Env is added to our environment for the child (KEY=value), such as
+	// GOGC for a Go binary; later entries win.
+	Env []string
 }
 
 // Process is a child started by Start.
@@ -73,6 +76,9 @@ func Start(o Options) (*Process, error) {
 	cmd.Stdout = logFile
 	cmd.Stderr = logFile
 	cmd.Dir = o.Dir
+	if len(o.Env) > 0 {
+		cmd.Env = append(os.Environ(), o.Env...)
+	}
 	if o.Detached {
 		cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
 	} else {

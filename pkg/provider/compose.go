@@ -28,6 +28,14 @@ type TenantStorage interface {
 	TenantStorageClass(class string) (provisioner string, parameters map[string]string, ok bool)
 }
 
+// ChangeNotifier is implemented by a provider that tells the core when a
+// cluster changed on its own, say when a control plane it started became
+// ready, so that the core looks again at once instead of at its next
+// resync. fn must not block; it is set once, before the first call.
+type ChangeNotifier interface {
+	NotifyChanges(fn func(ClusterRef))
+}
+
 // Workers runs worker nodes: the other half.
 type Workers interface {
 	Name() string
@@ -64,6 +72,13 @@ func (p composed) TenantStorageClass(class string) (string, map[string]string, b
 		return ts.TenantStorageClass(class)
 	}
 	return "", nil, false
+}
+
+// NotifyChanges passes fn to the control-plane half, when it notifies.
+func (p composed) NotifyChanges(fn func(ClusterRef)) {
+	if n, ok := p.ControlPlanes.(ChangeNotifier); ok {
+		n.NotifyChanges(fn)
+	}
 }
 
 func (p composed) Delete(ctx context.Context, c ClusterRef) (bool, error) {

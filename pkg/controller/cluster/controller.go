@@ -105,6 +105,11 @@ func New(hikube clientset.Interface, kube kubernetes.Interface, inf informers.Cl
 		addons:       r.addons,
 	}
 	tenants.watch = &tenantWatch{enqueue: c.enqueueKey, healthInterval: opts.TenantHealthInterval}
+	// A provider that says when a control plane became ready spares the
+	// wait for the next progressing resync.
+	if n, ok := p.(provider.ChangeNotifier); ok {
+		n.NotifyChanges(func(ref provider.ClusterRef) { c.queue.Add(ref.Namespace + "/" + ref.Name) })
+	}
 	_, err := inf.Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{
 		AddFunc:    c.enqueue,
 		UpdateFunc: func(_, obj interface{}) { c.enqueue(obj) },

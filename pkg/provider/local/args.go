@@ -3,6 +3,7 @@ package local
 import (
 	"path/filepath"
 	"strconv"
+	"strings"
 	"time"
 
 	"k8s.io/utils/ptr"
@@ -70,7 +71,7 @@ func apiserverArgs(f files, ports Ports, i int, frontProxy bool) []string {
 			ClientKeyFile:  f.key(frontProxyUser),
 		}
 	}
-	return c.Flags()
+	return append(c.Flags(), apiserverTuning...)
 }
 
 // kcmArgs runs the default controllers; one instance needs no leader
@@ -107,4 +108,19 @@ func kwokArgs(f files, stages string) []string {
 		"--cidr=10.244.0.0/16",
 		"--node-ip=127.0.0.1",
 	}
+}
+
+// apiserverTuning are flags added to every tenant kube-apiserver.
+var apiserverTuning []string
+
+// tenantEnv is the environment added to each tenant process, by name
+// (kube-apiserver replicas under "kube-apiserver").
+var tenantEnv = map[string][]string{}
+
+// processEnv is what tenantEnv gives process name.
+func processEnv(name string) []string {
+	if strings.HasPrefix(name, "kube-apiserver-") {
+		name = "kube-apiserver"
+	}
+	return tenantEnv[name]
 }

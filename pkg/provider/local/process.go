@@ -166,9 +166,9 @@ func (e *exits) take(pid int) (exitInfo, bool) {
 // no controlling terminal, no parent-death signal: it outlives a controller
 // restart), appending stdout and stderr to logPath, and returns its record.
 // How the child ends is recorded in ex.
-func startDetached(name, binary string, args []string, logPath, minor string, ex *exits) (procRecord, error) {
+func startDetached(name, binary string, args, env []string, logPath, minor string, ex *exits) (procRecord, error) {
 	proc, err := process.Start(process.Options{
-		Name: name, Binary: binary, Args: args, LogPath: logPath,
+		Name: name, Binary: binary, Args: args, Env: env, LogPath: logPath,
 		Dir: filepath.Dir(filepath.Dir(logPath)), Detached: true,
 	})
 	if err != nil {

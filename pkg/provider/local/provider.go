@@ -39,8 +39,9 @@ type Options struct {
 // Provider runs tenant control planes as local processes. It is safe for
 // concurrent use; calls for one cluster are serialized.
 type Provider struct {
-	o     Options
-	exits *exits
+	o       Options
+	exits   *exits
+	watches readyWatches
 
 	mu    sync.Mutex
 	locks map[string]*sync.Mutex
@@ -214,6 +215,7 @@ func (p *Provider) Delete(ctx context.Context, c provider.ClusterRef) (bool, err
 	if err != nil {
 		return false, err
 	}
+	p.stopWatch(dir)
 	if _, err := os.Stat(dir); errors.Is(err, fs.ErrNotExist) {
 		return true, nil
 	}

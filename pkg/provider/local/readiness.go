@@ -1,0 +1,103 @@
+package local
+
+import (
+	"context"
+	"sync"
+	"time"
+
+	"k8s.io/client-go/rest"
+
+	"github.com/hikube/hikube/pkg/provider"
+)
+
+// A kube-apiserver takes a second or more to answer /readyz after it starts.
+// EnsureControlPlane never waits for it; instead a readiness watch probes the
+// starting replicas and tells the core (provider.ChangeNotifier) the moment
+// each one is ready, so the core's next round finds it without polling at
+// its own pace. The probes start a few milliseconds apart and back off, so
+// the many refused connections of the first second cost nothing much.
+const (
+	readyProbeFirst = 5 * time.Millisecond
+	readyProbeMax   = 100 * time.Millisecond
+	// readyWatchLimit ends a watch whose replica never gets ready (a bad
+	// flag, a crash loop): the core's own resync covers it from there.
+	readyWatchLimit = 2 * time.Minute
+)
+
+// readyWatches are the running readiness watches, by cluster directory.
+type readyWatches struct {
+	mu      sync.Mutex
+	notify  func(provider.ClusterRef)
+	running map[string]*readyWatch
+}
+
+type readyWatch struct{ cancel context.CancelFunc }
+
+var _ provider.ChangeNotifier = (*Provider)(nil)
+
+// NotifyChanges makes the provider call fn when a kube-apiserver replica it
+// started answers /readyz.
+func (p *Provider) NotifyChanges(fn func(provider.ClusterRef)) {
+	p.watches.mu.Lock()
+	defer p.watches.mu.Unlock()
+	p.watches.notify = fn
+}
+
+// watchReadiness starts a watch over the replicas in pending (replica →
+// record) unless one runs for the cluster already.
+func (p *Provider) watchReadiness(c provider.ClusterRef, dir string, admin *rest.Config, ports []int, pending map[int]procRecord) {
+	w := &p.watches
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.notify == nil || len(pending) == 0 || w.running[dir] != nil {
+		return
+	}
+	if w.running == nil {
+		w.running = map[string]*readyWatch{}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), readyWatchLimit)
+	me := &readyWatch{cancel: cancel}
+	w.running[dir] = me
+	notify := w.notify
+	go func() {
+		defer func() {
+			w.mu.Lock()
+			if w.running[dir] == me {
+				delete(w.running, dir)
+			}
+			w.mu.Unlock()
+			cancel()
+		}()
+		delay := readyProbeFirst
+		for len(pending) > 0 {
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(delay):
+			}
+			delay = min(delay*3/2, readyProbeMax)
+			for i, rec := range pending {
+				if i >= len(ports) {
+					delete(pending, i)
+					continue
+				}
+				_, err := get(ctx, admin, ports[i], "/readyz")
+				if err == nil || !alive(rec) {
+					// Ready, or dead: either way news for the core.
+					delete(pending, i)
+					notify(c)
+				}
+			}
+		}
+	}()
+}
+
+// stopWatch ends the readiness watch of a cluster directory, if any.
+func (p *Provider) stopWatch(dir string) {
+	p.watches.mu.Lock()
+	defer p.watches.mu.Unlock()
+	if rw := p.watches.running[dir]; rw != nil {
+		rw.cancel()
+		delete(p.watches.running, dir)
+	}
+}
