@@ -13,6 +13,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -164,4 +165,30 @@ func LoadAverage() string {
 		return ""
 	}
 	return strings.Join(fields[:3], " ")
+}
+
+// ProcessMemory is a process's proportional (PSS) and resident (RSS) memory
+// in MB, from /proc/<pid>/smaps_rollup.
+func ProcessMemory(pid int) (pss, rss float64, err error) {
+	raw, err := os.ReadFile(fmt.Sprintf("/proc/%d/smaps_rollup", pid))
+	if err != nil {
+		return 0, 0, err
+	}
+	for _, line := range strings.Split(string(raw), "\n") {
+		fields := strings.Fields(line)
+		if len(fields) < 2 {
+			continue
+		}
+		kb, err := strconv.ParseFloat(fields[1], 64)
+		if err != nil {
+			continue
+		}
+		switch fields[0] {
+		case "Pss:":
+			pss = kb / 1024
+		case "Rss:":
+			rss = kb / 1024
+		}
+	}
+	return pss, rss, nil
 }

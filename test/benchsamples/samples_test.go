@@ -1,6 +1,7 @@
 package benchsamples
 
 import (
+	"os"
 	"testing"
 	"time"
 )
@@ -48,5 +49,18 @@ func TestFlushWithoutDirectoryWritesNothing(t *testing.T) {
 	path, err := Flush("p")
 	if err != nil || path != "" {
 		t.Fatalf("Flush = %q, %v; want nothing written", path, err)
+	}
+}
+
+func TestProcessMemoryOfThisProcess(t *testing.T) {
+	pss, rss, err := ProcessMemory(os.Getpid())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if pss <= 0 || rss < pss {
+		t.Errorf("PSS %.1f MB, RSS %.1f MB: want 0 < PSS <= RSS", pss, rss)
+	}
+	if _, _, err := ProcessMemory(-1); err == nil {
+		t.Error("no error for a process that cannot exist")
 	}
 }

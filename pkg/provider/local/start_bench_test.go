@@ -1,7 +1,6 @@
 package local
 
 import (
-	"bufio"
 	"context"
 	"fmt"
 	"net/http"
@@ -19,6 +18,7 @@ import (
 
 	"github.com/hikube/hikube/pkg/clusterpki"
 	"github.com/hikube/hikube/pkg/provider"
+	"github.com/hikube/hikube/test/benchsamples"
 )
 
 // BenchmarkControlPlaneStart starts a tenant control plane through
@@ -215,7 +215,7 @@ func benchControlPlaneStart(b *testing.B, replicas int32) {
 		time.Sleep(5 * time.Second)
 		var total float64
 		for name, r := range recs {
-			pss, rss, err := smapsRollup(r.PID)
+			pss, rss, err := benchsamples.ProcessMemory(r.PID)
 			if err != nil {
 				b.Fatal(err)
 			}
@@ -279,32 +279,7 @@ func benchControlPlaneStart(b *testing.B, replicas int32) {
 		}
 		b.ReportMetric(sum/float64(len(v)), k)
 	}
-	load, _ := os.ReadFile("/proc/loadavg")
-	b.Logf("load %s", strings.TrimSpace(string(load)))
-}
-
-// smapsRollup is a process's PSS and RSS in MB.
-func smapsRollup(pid int) (pss, rss float64, err error) {
-	f, err := os.Open(fmt.Sprintf("/proc/%d/smaps_rollup", pid))
-	if err != nil {
-		return 0, 0, err
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		fs := strings.Fields(sc.Text())
-		if len(fs) < 2 {
-			continue
-		}
-		kb, _ := strconv.ParseFloat(fs[1], 64)
-		switch fs[0] {
-		case "Pss:":
-			pss = kb / 1024
-		case "Rss:":
-			rss = kb / 1024
-		}
-	}
-	return pss, rss, sc.Err()
+	b.Logf("load %s", benchsamples.LoadAverage())
 }
 
 // cpuTime is the CPU a process used so far (user and system).

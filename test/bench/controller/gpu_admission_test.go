@@ -12,6 +12,7 @@ import (
 
 	"github.com/hikube/hikube/apis/apps/v1alpha1"
 	clientset "github.com/hikube/hikube/pkg/generated/clientset/versioned"
+	"github.com/hikube/hikube/test/benchsamples"
 )
 
 // BenchmarkGPUAdmission measures, with 100 and then 10,000 clusters in the
@@ -62,7 +63,7 @@ func BenchmarkGPUAdmission(b *testing.B) {
 			}); err != nil {
 				b.Fatal(err)
 			}
-			b.Logf("filled to %d clusters in %s; load: %s", target, time.Since(began).Round(time.Millisecond), loadavg())
+			b.Logf("filled to %d clusters in %s; load: %s", target, time.Since(began).Round(time.Millisecond), benchsamples.LoadAverage())
 			existing = target
 		}
 		p := point{clusters: existing}
@@ -85,7 +86,7 @@ func BenchmarkGPUAdmission(b *testing.B) {
 		existing += 2 * samples
 		points = append(points, p)
 		b.Logf("with %d clusters: GPU create p50 %.2f ms, plain create p50 %.2f ms; load: %s",
-			p.clusters, ms(median(p.gpu)), ms(median(p.plain)), loadavg())
+			p.clusters, ms(median(p.gpu)), ms(median(p.plain)), benchsamples.LoadAverage())
 	}
 	lo, hi := points[0], points[len(points)-1]
 	b.ReportMetric(ms(median(lo.gpu)), "gpu-p50-ms@100")

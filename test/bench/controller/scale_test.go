@@ -35,6 +35,7 @@ import (
 	"github.com/hikube/hikube/pkg/platform"
 	"github.com/hikube/hikube/pkg/provider/providertest"
 	"github.com/hikube/hikube/pkg/tenantrbac"
+	"github.com/hikube/hikube/test/benchsamples"
 )
 
 const scaleNS = "bench-scale"
@@ -81,7 +82,7 @@ func BenchmarkControllerScale(b *testing.B) {
 	}); err != nil {
 		b.Fatal(err)
 	}
-	b.Logf("created %d clusters in %s (%.0f/s); load: %s", n, time.Since(began).Round(time.Millisecond), float64(n)/time.Since(began).Seconds(), loadavg())
+	b.Logf("created %d clusters in %s (%.0f/s); load: %s", n, time.Since(began).Round(time.Millisecond), float64(n)/time.Since(began).Seconds(), benchsamples.LoadAverage())
 
 	heapBefore := heapInUse()
 	b.ResetTimer()
@@ -103,7 +104,7 @@ func BenchmarkControllerScale(b *testing.B) {
 	converge := time.Since(start)
 	convHist := histogram(b, reg).minus(startHist)
 	b.StopTimer()
-	b.Logf("all %d clusters Ready in %s, %d reconciles; load: %s", n, converge.Round(time.Millisecond), convHist.count, loadavg())
+	b.Logf("all %d clusters Ready in %s, %d reconciles; load: %s", n, converge.Round(time.Millisecond), convHist.count, benchsamples.LoadAverage())
 
 	// Steady state: let the last requeues of converging clusters pass, then
 	// measure a window in which nothing changes.
@@ -117,7 +118,7 @@ func BenchmarkControllerScale(b *testing.B) {
 	runtime.GC()
 	heap := heapInUse()
 	b.Logf("steady state over %s: %d reconciles, CPU %.2f%% of a core, heap %.1f MB (+%.1f MB since before the controller), RSS %.0f MB; load: %s",
-		t1.Sub(t0).Round(time.Millisecond), steadyHist.count, cpuShare, mb(heap), mb(heap-heapBefore), rssMB(), loadavg())
+		t1.Sub(t0).Round(time.Millisecond), steadyHist.count, cpuShare, mb(heap), mb(heap-heapBefore), rssMB(), benchsamples.LoadAverage())
 	if ready := readyCount(b, lister); ready != n {
 		b.Errorf("%d of %d clusters Ready at the end of the steady state", ready, n)
 	}
@@ -297,17 +298,4 @@ func rssMB() float64 {
 		}
 	}
 	return 0
-}
-
-// loadavg is the machine's load averages, as uptime prints them.
-func loadavg() string {
-	raw, err := os.ReadFile("/proc/loadavg")
-	if err != nil {
-		return "?"
-	}
-	f := strings.Fields(string(raw))
-	if len(f) < 3 {
-		return "?"
-	}
-	return strings.Join(f[:3], " ")
 }

@@ -1,14 +1,12 @@
 package provisioning
 
 import (
-	"bufio"
 	"context"
 	"fmt"
 	"os"
 	"path/filepath"
 	"sort"
 	"strconv"
-	"strings"
 	"testing"
 	"time"
 
@@ -167,7 +165,7 @@ func clusterMemory(b *testing.B, names map[string]bool) (pss, rss []float64, per
 		}
 		var p, r float64
 		for proc, pid := range pids {
-			pp, rr, err := processMemory(pid)
+			pp, rr, err := benchsamples.ProcessMemory(pid)
 			if err != nil {
 				b.Fatalf("memory of %s of %s: %v", proc, name, err)
 			}
@@ -177,33 +175,6 @@ func clusterMemory(b *testing.B, names map[string]bool) (pss, rss []float64, per
 		pss, rss = append(pss, p), append(rss, r)
 	}
 	return pss, rss, perProc
-}
-
-// processMemory reads a process's PSS and RSS in MB from smaps_rollup.
-func processMemory(pid int) (pss, rss float64, err error) {
-	f, err := os.Open(fmt.Sprintf("/proc/%d/smaps_rollup", pid))
-	if err != nil {
-		return 0, 0, err
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		fields := strings.Fields(sc.Text())
-		if len(fields) < 2 {
-			continue
-		}
-		kb, err := strconv.ParseFloat(fields[1], 64)
-		if err != nil {
-			continue
-		}
-		switch fields[0] {
-		case "Pss:":
-			pss = kb / 1024
-		case "Rss:":
-			rss = kb / 1024
-		}
-	}
-	return pss, rss, sc.Err()
 }
 
 func mean(v []float64) float64 {
