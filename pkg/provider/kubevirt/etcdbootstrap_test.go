@@ -89,17 +89,24 @@ func (h *cpHarness) expectMembers(n int, want bool) {
 	}
 }
 
+// createdAtZero is a control plane of replicas made at t0 with a one-minute
+// bootstrap bound, its endpoint given: what every case starts from.
+func createdAtZero(t *testing.T, replicas int32) *cpHarness {
+	h := newCPHarness(t, ControlPlaneOptions{EtcdBootstrapTimeout: time.Minute})
+	h.spec.Replicas = replicas
+	h.at(0)
+	h.ensure()
+	h.giveIngress("203.0.113.10")
+	h.ensure()
+	return h
+}
+
 // A new etcd whose members all run without ever being ready is made afresh
 // once the bound has passed, not before, and says so.
 func TestAnEtcdThatNeverFormedIsMadeAfreshPastTheBound(t *testing.T) {
 	for _, replicas := range []int32{1, 3} {
 		t.Run(fmt.Sprintf("%d replicas", replicas), func(t *testing.T) {
-			h := newCPHarness(t, ControlPlaneOptions{EtcdBootstrapTimeout: time.Minute})
-			h.spec.Replicas = replicas
-			h.at(0)
-			h.ensure()
-			h.giveIngress("203.0.113.10")
-			h.ensure()
+			h := createdAtZero(t, replicas)
 			if got := h.statefulSet().Annotations[annotationEtcdBootstrap]; got != etcdBootstrapPending {
 				t.Fatalf("a new StatefulSet's %s = %q, want %q", annotationEtcdBootstrap, got, etcdBootstrapPending)
 			}
@@ -147,11 +154,7 @@ func TestAnEtcdWithOneMemberReadyOrYoungIsUntouched(t *testing.T) {
 		"every member within time": {[]time.Duration{50 * time.Second, 50 * time.Second, 50 * time.Second}, []bool{false, false, false}},
 	} {
 		t.Run(name, func(t *testing.T) {
-			h := newCPHarness(t, ControlPlaneOptions{EtcdBootstrapTimeout: time.Minute})
-			h.at(0)
-			h.ensure()
-			h.giveIngress("203.0.113.10")
-			h.ensure()
+			h := createdAtZero(t, 3)
 			var started []time.Time
 			for _, d := range tc.started {
 				started = append(started, t0.Add(d))
@@ -185,11 +188,7 @@ func TestAnEtcdThatFormedOnceIsNeverWiped(t *testing.T) {
 		},
 	} {
 		t.Run(name, func(t *testing.T) {
-			h := newCPHarness(t, ControlPlaneOptions{EtcdBootstrapTimeout: time.Minute})
-			h.at(0)
-			h.ensure()
-			h.giveIngress("203.0.113.10")
-			h.ensure()
+			h := createdAtZero(t, 3)
 			formed(h)
 			h.ensure()
 			// Then every member runs, not ready, for an hour.
