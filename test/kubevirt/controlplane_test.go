@@ -144,24 +144,7 @@ func TestControlPlaneLifecycleOnProcessNode(t *testing.T) {
 	c := hostClients(t)
 	const name = "lifecycle"
 	ns := hostNamespace(name)
-	r := env.KubectlIn(t, "alice", []byte(`apiVersion: apps.hikube.io/v1alpha1
-kind: Cluster
-metadata:
-  name: `+name+`
-spec:
-  version: "v1.36"
-  nodeGroups:
-    workers:
-      minReplicas: 1
-      maxReplicas: 1
-      instanceType: u1.medium
-`), "apply", "-n", tenantA, "-f", "-")
-	if r.Err != nil {
-		t.Fatalf("creating %s: %v %s", name, r.Err, r.Stderr)
-	}
-	t.Cleanup(func() {
-		env.Kubectl(t, "admin", "delete", "cluster", name, "-n", tenantA, "--wait=true", "--timeout=3m")
-	})
+	createOneWorkerCluster(t, name, "v1.36")
 	waitReady(t, name)
 	checkOnProcessNodes(t, c, name)
 
@@ -264,5 +247,29 @@ spec:
 			}
 			return true
 		})
+	})
+}
+
+// createOneWorkerCluster applies a cluster of one u1.medium worker as alice
+// in tenant-a and deletes it when the test ends.
+func createOneWorkerCluster(t *testing.T, name, version string) {
+	t.Helper()
+	r := env.KubectlIn(t, "alice", []byte(`apiVersion: apps.hikube.io/v1alpha1
+kind: Cluster
+metadata:
+  name: `+name+`
+spec:
+  version: "`+version+`"
+  nodeGroups:
+    workers:
+      minReplicas: 1
+      maxReplicas: 1
+      instanceType: u1.medium
+`), "apply", "-n", tenantA, "-f", "-")
+	if r.Err != nil {
+		t.Fatalf("creating %s: %v %s", name, r.Err, r.Stderr)
+	}
+	t.Cleanup(func() {
+		env.Kubectl(t, "admin", "delete", "cluster", name, "-n", tenantA, "--wait=true", "--timeout=3m")
 	})
 }

@@ -52,24 +52,7 @@ func firstSecondKill(t *testing.T, c clients, name string) bool {
 	defer cancel()
 	killed := make(chan error, 1)
 	go func() { killed <- killEtcdAtFirstWAL(ctx, c, ns, name+"-etcd-0") }()
-	r := env.KubectlIn(t, "alice", []byte(`apiVersion: apps.hikube.io/v1alpha1
-kind: Cluster
-metadata:
-  name: `+name+`
-spec:
-  version: "v1.37"
-  nodeGroups:
-    workers:
-      minReplicas: 1
-      maxReplicas: 1
-      instanceType: u1.medium
-`), "apply", "-n", tenantA, "-f", "-")
-	if r.Err != nil {
-		t.Fatalf("creating %s: %v %s", name, r.Err, r.Stderr)
-	}
-	t.Cleanup(func() {
-		env.Kubectl(t, "admin", "delete", "cluster", name, "-n", tenantA, "--wait=true", "--timeout=3m")
-	})
+	createOneWorkerCluster(t, name, "v1.37")
 	if err := <-killed; err != nil {
 		t.Fatalf("killing etcd at its first WAL: %v", err)
 	}
