@@ -56,6 +56,7 @@ type Options struct {
 	EndpointService    string
 	StateDir           string
 	BinDir             string
+	LocalTenantNice    int
 	Workers            int
 	LeaderElect        bool
 	LeaderElectNS      string
@@ -82,6 +83,7 @@ func NewOptions() *Options {
 		EndpointService:    string(corev1.ServiceTypeLoadBalancer),
 		StateDir:           "/var/lib/hikube/clusters",
 		BinDir:             "/usr/local/lib/hikube/bin",
+		LocalTenantNice:    DefaultLocalTenantNice,
 		Workers:            4,
 		LeaderElect:        true,
 		LeaderElectNS:      platform.Namespace,
@@ -120,6 +122,7 @@ func NewCommand(ctx context.Context, o *Options) *cobra.Command {
 	fs.DurationVar(&o.KubeVirtNodes.DrainTimeout, "kubevirt-drain-timeout", o.KubeVirtNodes.DrainTimeout, "How long a removed KubeVirt worker is drained before its VM is deleted anyway.")
 	fs.StringVar(&o.StateDir, "state-dir", o.StateDir, "Directory of the local provider's per-cluster state.")
 	fs.StringVar(&o.BinDir, "bin-dir", o.BinDir, "Directory of the upstream binaries the local provider runs (per-minor subdirectories v1.NN).")
+	fs.IntVar(&o.LocalTenantNice, "local-tenant-nice", o.LocalTenantNice, "Nice value (0–19) of the local provider's tenant processes, so that the platform's own (host API, etcd, hikube-apiserver, this controller) come first when the tenants' control planes would take every core; 0 runs them at our priority.")
 	fs.IntVar(&o.Workers, "workers", o.Workers, "Clusters reconciled in parallel.")
 	fs.BoolVar(&o.LeaderElect, "leader-elect", o.LeaderElect, "Hold a Lease in the host cluster so that one replica works at a time.")
 	fs.StringVar(&o.LeaderElectNS, "leader-elect-namespace", o.LeaderElectNS, "Namespace of the leader-election Lease.")
@@ -138,6 +141,13 @@ func NewCommand(ctx context.Context, o *Options) *cobra.Command {
 	fs.BoolVar(&o.Controller.Addons.AdmissionWebhooks, "addon-admission-webhooks", o.Controller.Addons.AdmissionWebhooks, "Keep the add-on charts' admission webhooks; false where the tenant API server cannot reach pods (simulated nodes), so charts run without them.")
 	return cmd
 }
+
+// DefaultLocalTenantNice runs tenant processes at the lowest priority:
+// tenants still get every core nobody else wants, but under autogroup
+// scheduling each tenant process is a session of its own, and at a higher
+// priority a few dozen of them would leave the platform's one session a
+// few percent of the machine.
+const DefaultLocalTenantNice = 19
 
 // LeaderElectionTimings are the Lease's timings, kube-controller-manager's
 // flags and defaults: a loaded host that answers a renewal slower than the
@@ -229,7 +239,7 @@ func (o *Options) newProvider(cfg *rest.Config, kube kubernetes.Interface) (prov
 	var cp provider.ControlPlanes
 	switch o.Provider {
 	case "local", "":
-		l, err := local.New(local.Options{StateDir: o.StateDir, BinDir: o.BinDir})
+		l, err := local.New(local.Options{StateDir: o.StateDir, BinDir: o.BinDir, Nice: o.LocalTenantNice, Log: klog.Background().WithName("local")})
 		if err != nil {
 			return nil, err
 		}

@@ -43,6 +43,14 @@ type Options struct {
 	// Env is added to our environment for the child (KEY=value), such as
 	// GOGC for a Go binary; later entries win.
 	Env []string
+	// Nice, when positive, lowers the child's CPU priority to this nice
+	// value (1–19) from its first instruction on, and for a detached child
+	// also the priority of its session's scheduling group where the kernel
+	// groups by session (autogroup): otherwise every detached session would
+	// weigh as much as all of ours together. Only detached children: the
+	// priority is set through a thread that ends after the fork, which would
+	// fire a parent-death signal.
+	Nice int
 }
 
 // Process is a child started by Start.
@@ -52,7 +60,15 @@ type Process struct {
 	cmd     *exec.Cmd
 	done    chan struct{} // closed once the process has ended and been reaped
 	err     error         // how it ended; valid once done is closed
+	// priorityErr says why the process runs at a higher priority than
+	// Options.Nice asked.
+	priorityErr error
 }
+
+// PriorityErr says why the process runs at a higher CPU priority than
+// Options.Nice asked (nil when it runs at the one asked); the process runs
+// either way.
+func (p *Process) PriorityErr() error { return p.priorityErr }
 
 // Start starts o.Binary with its output appended to o.LogPath. A goroutine
 // reaps the process; Done is closed when it has ended.
@@ -84,10 +100,19 @@ func Start(o Options) (*Process, error) {
 	} else {
 		cmd.SysProcAttr = childProcAttr()
 	}
-	if err := cmd.Start(); err != nil {
-		return nil, fmt.Errorf("starting %s: %w", o.Name, err)
+	if o.Nice < 0 || o.Nice > 19 || (o.Nice > 0 && !o.Detached) {
+		return nil, fmt.Errorf("starting %s: nice %d: only 1–19, for a detached process", o.Name, o.Nice)
 	}
-	p := &Process{name: o.Name, logPath: o.LogPath, cmd: cmd, done: make(chan struct{})}
+	var startErr, priorityErr error
+	if o.Nice > 0 {
+		startErr, priorityErr = startNiced(cmd, o.Nice)
+	} else {
+		startErr = cmd.Start()
+	}
+	if startErr != nil {
+		return nil, fmt.Errorf("starting %s: %w", o.Name, startErr)
+	}
+	p := &Process{name: o.Name, logPath: o.LogPath, cmd: cmd, done: make(chan struct{}), priorityErr: priorityErr}
 	go func() {
 		p.err = cmd.Wait()
 		close(p.done)

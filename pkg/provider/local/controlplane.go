@@ -15,6 +15,7 @@ import (
 	"k8s.io/apimachinery/pkg/version"
 	"k8s.io/client-go/discovery"
 	"k8s.io/client-go/rest"
+	"k8s.io/klog/v2"
 
 	"github.com/hikube/hikube/pkg/process"
 	"github.com/hikube/hikube/pkg/provider"
@@ -249,9 +250,7 @@ type round struct {
 	from     string // the minor the control plane ran when the round began
 	replicas int
 	server   string
-	log      interface {
-		Info(msg string, kv ...any)
-	}
+	log      klog.Logger
 
 	started  []string // processes started in this round
 	outdated bool     // something still runs an old spec
@@ -431,9 +430,12 @@ func (r *round) ensure(d desired, replace bool) error {
 	if err := r.killStrays(); err != nil {
 		return err
 	}
-	nrec, err := startDetached(d.name, d.binary, d.args, d.env, d.log, d.minor, r.p.exits)
+	nrec, priorityErr, err := startDetached(d.name, d.binary, d.args, d.env, d.log, d.minor, r.p.o.Nice, r.p.exits)
 	if err != nil {
 		return err
+	}
+	if priorityErr != nil {
+		r.log.Error(priorityErr, "A tenant process runs at a higher CPU priority than configured", "process", d.name, "nice", r.p.o.Nice)
 	}
 	nrec.Spec = d.spec
 	if err := writeRecord(r.dir, nrec); err != nil {

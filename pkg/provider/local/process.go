@@ -165,14 +165,16 @@ func (e *exits) take(pid int) (exitInfo, bool) {
 // startDetached starts binary with args detached from us (its own session,
 // no controlling terminal, no parent-death signal: it outlives a controller
 // restart), appending stdout and stderr to logPath, and returns its record.
-// How the child ends is recorded in ex.
-func startDetached(name, binary string, args, env []string, logPath, minor string, ex *exits) (procRecord, error) {
+// How the child ends is recorded in ex. A positive nice lowers its CPU
+// priority (process.Options.Nice); priorityErr says why it could not, while
+// the process runs anyway.
+func startDetached(name, binary string, args, env []string, logPath, minor string, nice int, ex *exits) (rec procRecord, priorityErr error, err error) {
 	proc, err := process.Start(process.Options{
 		Name: name, Binary: binary, Args: args, Env: env, LogPath: logPath,
-		Dir: filepath.Dir(filepath.Dir(logPath)), Detached: true,
+		Dir: filepath.Dir(filepath.Dir(logPath)), Detached: true, Nice: nice,
 	})
 	if err != nil {
-		return procRecord{}, err
+		return procRecord{}, nil, err
 	}
 	pid := proc.PID()
 	go func() { ex.record(pid, proc.Err()) }()
@@ -185,7 +187,7 @@ func startDetached(name, binary string, args, env []string, logPath, minor strin
 	return procRecord{
 		Name: name, PID: pid, StartTime: info.startTime, Binary: binary, Exe: info.exe, Minor: minor,
 		Spec: specHash(binary, args), StartedAt: time.Now(),
-	}, nil
+	}, proc.PriorityErr(), nil
 }
 
 // A procRecord is a process.Handle: it signals and reports the end of the

@@ -34,6 +34,13 @@ type Options struct {
 	// EtcdBootstrapTimeout is how long a new etcd may run without a leader
 	// before it is made afresh; DefaultEtcdBootstrapTimeout when zero.
 	EtcdBootstrapTimeout time.Duration
+	// Nice is the nice value (0–19) tenant processes run at. The machine
+	// runs the platform that serves every tenant too (host API, etcd,
+	// hikube-apiserver, this controller): a positive value lets it come
+	// first when the tenants' control planes would take every core, as
+	// CPU requests and priority classes do for the platform's pods on a
+	// host cluster. Processes adopted from an earlier controller keep theirs.
+	Nice int
 }
 
 // Provider runs tenant control planes as local processes. It is safe for
@@ -54,6 +61,9 @@ var _ provider.Provider = (*Provider)(nil)
 func New(o Options) (*Provider, error) {
 	if o.StateDir == "" || o.BinDir == "" {
 		return nil, fmt.Errorf("local provider: StateDir and BinDir are required")
+	}
+	if o.Nice < 0 || o.Nice > 19 {
+		return nil, fmt.Errorf("local provider: nice %d is not within 0–19", o.Nice)
 	}
 	var err error
 	if o.StateDir, err = filepath.Abs(o.StateDir); err != nil {

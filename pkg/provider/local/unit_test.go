@@ -358,7 +358,7 @@ func TestARecordSignalsOnlyTheProcessItNames(t *testing.T) {
 	}
 	dir := t.TempDir()
 	ex := &exits{}
-	rec, err := startDetached("sleeper", sh, []string{"-c", "sleep 60; :"}, nil, filepath.Join(dir, "logs", "sleeper.log"), "", ex)
+	rec, _, err := startDetached("sleeper", sh, []string{"-c", "sleep 60; :"}, nil, filepath.Join(dir, "logs", "sleeper.log"), "", 0, ex)
 	if err != nil {
 		t.Fatal(err)
 	}
