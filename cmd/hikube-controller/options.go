@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"path/filepath"
 	"slices"
 	"time"
 
@@ -57,6 +58,8 @@ type Options struct {
 	StateDir           string
 	BinDir             string
 	LocalTenantNice    int
+	LocalSeeds         bool
+	LocalSeedDir       string
 	Workers            int
 	LeaderElect        bool
 	LeaderElectNS      string
@@ -84,6 +87,7 @@ func NewOptions() *Options {
 		StateDir:           "/var/lib/hikube/clusters",
 		BinDir:             "/usr/local/lib/hikube/bin",
 		LocalTenantNice:    DefaultLocalTenantNice,
+		LocalSeeds:         true,
 		Workers:            4,
 		LeaderElect:        true,
 		LeaderElectNS:      platform.Namespace,
@@ -122,6 +126,8 @@ func NewCommand(ctx context.Context, o *Options) *cobra.Command {
 	fs.DurationVar(&o.KubeVirtNodes.DrainTimeout, "kubevirt-drain-timeout", o.KubeVirtNodes.DrainTimeout, "How long a removed KubeVirt worker is drained before its VM is deleted anyway.")
 	fs.StringVar(&o.StateDir, "state-dir", o.StateDir, "Directory of the local provider's per-cluster state.")
 	fs.StringVar(&o.BinDir, "bin-dir", o.BinDir, "Directory of the upstream binaries the local provider runs (per-minor subdirectories v1.NN).")
+	fs.BoolVar(&o.LocalSeeds, "local-bootstrap-seeds", o.LocalSeeds, "Write the default objects a new tenant kube-apiserver would write into its empty etcd (RBAC roles and bindings, priority classes, flow-control schemas and levels) from a copy captured once per kube-apiserver binary in a private run, with fresh UIDs, so that the new control plane is ready sooner (local provider).")
+	fs.StringVar(&o.LocalSeedDir, "local-seed-dir", o.LocalSeedDir, "Directory of the bootstrap seeds, one file per kube-apiserver binary; may be shared by several controllers. Empty: bootstrap-seeds beside --state-dir.")
 	fs.IntVar(&o.LocalTenantNice, "local-tenant-nice", o.LocalTenantNice, "Nice value (0–19) of the local provider's tenant processes, so that the platform's own (host API, etcd, hikube-apiserver, this controller) come first when the tenants' control planes would take every core; 0 runs them at our priority.")
 	fs.IntVar(&o.Workers, "workers", o.Workers, "Clusters reconciled in parallel.")
 	fs.BoolVar(&o.LeaderElect, "leader-elect", o.LeaderElect, "Hold a Lease in the host cluster so that one replica works at a time.")
@@ -140,6 +146,18 @@ func NewCommand(ctx context.Context, o *Options) *cobra.Command {
 	fs.DurationVar(&o.Controller.Addons.Recheck, "addon-recheck", o.Controller.Addons.Recheck, "How often an unchanged add-on is compared with its release again.")
 	fs.BoolVar(&o.Controller.Addons.AdmissionWebhooks, "addon-admission-webhooks", o.Controller.Addons.AdmissionWebhooks, "Keep the add-on charts' admission webhooks; false where the tenant API server cannot reach pods (simulated nodes), so charts run without them.")
 	return cmd
+}
+
+// seedDir is where the local provider keeps bootstrap seeds; empty when
+// they are off.
+func (o *Options) seedDir() string {
+	switch {
+	case !o.LocalSeeds:
+		return ""
+	case o.LocalSeedDir != "":
+		return o.LocalSeedDir
+	}
+	return filepath.Join(filepath.Dir(filepath.Clean(o.StateDir)), "bootstrap-seeds")
 }
 
 // DefaultLocalTenantNice runs tenant processes at the lowest priority:
@@ -239,7 +257,7 @@ func (o *Options) newProvider(cfg *rest.Config, kube kubernetes.Interface) (prov
 	var cp provider.ControlPlanes
 	switch o.Provider {
 	case "local", "":
-		l, err := local.New(local.Options{StateDir: o.StateDir, BinDir: o.BinDir, Nice: o.LocalTenantNice, Log: klog.Background().WithName("local")})
+		l, err := local.New(local.Options{StateDir: o.StateDir, BinDir: o.BinDir, Nice: o.LocalTenantNice, SeedDir: o.seedDir(), Log: klog.Background().WithName("local")})
 		if err != nil {
 			return nil, err
 		}

@@ -3,6 +3,7 @@ package localplatform
 import (
 	"context"
 	"fmt"
+	"os"
 	"path/filepath"
 	"time"
 
@@ -56,12 +57,23 @@ func (p *Platform) controllerArgs() []string {
 		// selector wants.
 		args = append(args, "--control-plane-provider=kubevirt", "--node-provider=kubevirt", "--kubevirt-node-image="+kubevirtNodeImage)
 	} else {
-		args = append(args, "--control-plane-provider=local")
+		args = append(args, "--control-plane-provider=local", "--local-seed-dir="+seedDir(p.home))
 	}
 	if p.opts.ScaleDownGrace > 0 {
 		args = append(args, "--scale-down-grace="+p.opts.ScaleDownGrace.String())
 	}
 	return args
+}
+
+// seedDir keeps the local provider's bootstrap seeds where every local
+// platform of this user finds them: a seed belongs to a kube-apiserver
+// binary (by path, size and time), not to a platform, and each new home
+// would otherwise capture its own.
+func seedDir(home string) string {
+	if cache, err := os.UserCacheDir(); err == nil {
+		return filepath.Join(cache, "hikube", "bootstrap-seeds")
+	}
+	return filepath.Join(home, "bootstrap-seeds")
 }
 
 // StopController stops hikube-controller (SIGTERM, then SIGKILL after the

@@ -103,3 +103,30 @@ func TestNiceIsOnlyForDetachedChildren(t *testing.T) {
 		}
 	}
 }
+
+// An attached child dies with the thread that forked it (parent-death
+// signal); niced starts end threads of ours, and none of them may be that
+// one.
+func TestAnAttachedChildOutlivesNicedStarts(t *testing.T) {
+	attached := start(t, "attached", "sleep 30", false)
+	var niced []*Process
+	for i := range 20 {
+		p, err := Start(Options{
+			Name: "niced", Binary: sh(t), Args: []string{"-c", "sleep 30"},
+			LogPath: filepath.Join(t.TempDir(), strconv.Itoa(i)+".log"), Detached: true, Nice: 5,
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		niced = append(niced, p)
+	}
+	t.Cleanup(func() {
+		for _, p := range niced {
+			_ = Kill(p)
+		}
+	})
+	time.Sleep(200 * time.Millisecond)
+	if attached.Exited() {
+		t.Fatalf("the attached child ended: %v", attached.Err())
+	}
+}

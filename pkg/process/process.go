@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"syscall"
 	"time"
@@ -103,21 +104,46 @@ func Start(o Options) (*Process, error) {
 	if o.Nice < 0 || o.Nice > 19 || (o.Nice > 0 && !o.Detached) {
 		return nil, fmt.Errorf("starting %s: nice %d: only 1–19, for a detached process", o.Name, o.Nice)
 	}
-	var startErr, priorityErr error
-	if o.Nice > 0 {
-		startErr, priorityErr = startNiced(cmd, o.Nice)
-	} else {
-		startErr = cmd.Start()
+	p := &Process{name: o.Name, logPath: o.LogPath, cmd: cmd, done: make(chan struct{})}
+	if o.Detached {
+		var startErr error
+		if o.Nice > 0 {
+			startErr, p.priorityErr = startNiced(cmd, o.Nice)
+		} else {
+			startErr = cmd.Start()
+		}
+		if startErr != nil {
+			return nil, fmt.Errorf("starting %s: %w", o.Name, startErr)
+		}
+		go p.wait()
+		return p, nil
 	}
-	if startErr != nil {
-		return nil, fmt.Errorf("starting %s: %w", o.Name, startErr)
-	}
-	p := &Process{name: o.Name, logPath: o.LogPath, cmd: cmd, done: make(chan struct{}), priorityErr: priorityErr}
+	// The parent-death signal fires when the thread that forked the child
+	// ends, not when we do, and the runtime ends threads (a goroutine that
+	// exits locked to one: startNiced does). So the child is forked from a
+	// thread locked to the goroutine that waits for it, which a blocking
+	// wait holds anyway: the thread lives exactly as long as the child.
+	started := make(chan error, 1)
 	go func() {
-		p.err = cmd.Wait()
-		close(p.done)
+		runtime.LockOSThread()
+		defer runtime.UnlockOSThread()
+		if err := cmd.Start(); err != nil {
+			started <- err
+			return
+		}
+		started <- nil
+		p.wait()
 	}()
+	if err := <-started; err != nil {
+		return nil, fmt.Errorf("starting %s: %w", o.Name, err)
+	}
 	return p, nil
+}
+
+// wait reaps the process and records how it ended.
+func (p *Process) wait() {
+	p.err = p.cmd.Wait()
+	close(p.done)
 }
 
 // PID is the process id (and process group id) of the process.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net/url"
 	"os"
 	"slices"
 	"strconv"
@@ -143,7 +144,7 @@ func (p *Provider) prepare(ctx context.Context, dir string, c provider.ClusterRe
 	if err != nil {
 		return nil, nil, err
 	}
-	obs.ready = probeReady(ctx, admin, st.Ports.APIServers, obs.live)
+	obs.ready = probeReady(ctx, admin, st.Ports.APIServers, obs, f)
 	r := &round{p: p, dir: dir, f: f, st: &st, obs: obs, target: target, from: st.Minor, replicas: replicas, server: server}
 	return r, admin, nil
 }
@@ -201,19 +202,22 @@ func portsInUse(ports Ports, obs observed) map[int]bool {
 	return in
 }
 
-// probeReady asks every live apiserver replica for /readyz, in parallel.
-func probeReady(ctx context.Context, admin *rest.Config, ports []int, live map[string]bool) map[int]bool {
+// probeReady asks every live apiserver replica for /readyz (readyzPath),
+// in parallel.
+func probeReady(ctx context.Context, admin *rest.Config, ports []int, obs observed, f files) map[int]bool {
 	ready := map[int]bool{}
 	var mu sync.Mutex
 	var wg sync.WaitGroup
 	for i, port := range ports {
-		if !live[apiserverProc(i)] {
+		name := apiserverProc(i)
+		if !obs.live[name] {
 			continue
 		}
+		path := readyzPath(f, obs.recs[name].Binary)
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			if _, err := get(ctx, admin, port, "/readyz"); err == nil {
+			if _, err := get(ctx, admin, port, path); err == nil {
 				mu.Lock()
 				ready[i] = true
 				mu.Unlock()
@@ -235,7 +239,18 @@ func get(ctx context.Context, admin *rest.Config, port int, path string) ([]byte
 	}
 	ctx, cancel := context.WithTimeout(ctx, probeTimeout)
 	defer cancel()
-	return dc.RESTClient().Get().AbsPath(path).MaxRetries(0).DoRaw(ctx)
+	path, query, _ := strings.Cut(path, "?")
+	req := dc.RESTClient().Get().AbsPath(path).MaxRetries(0)
+	params, err := url.ParseQuery(query)
+	if err != nil {
+		return nil, fmt.Errorf("query of %s: %w", path, err)
+	}
+	for k, vs := range params {
+		for _, v := range vs {
+			req.Param(k, v)
+		}
+	}
+	return req.DoRaw(ctx)
 }
 
 // round is one EnsureControlPlane pass: it decides from what was observed
@@ -262,6 +277,9 @@ func (r *round) run() error {
 	b := r.p.binariesFor(r.target)
 	if err := r.ensure(newDesired(procEtcd, b.etcd, "", r.f.log(procEtcd), etcdArgs(r.f, r.st.Ports)), true); err != nil {
 		return err
+	}
+	if r.st.EtcdUnformed && slices.Contains(r.started, procEtcd) {
+		r.seedNewEtcd(r.target)
 	}
 	if err := r.ensureAPIServers(b); err != nil {
 		return err

@@ -78,6 +78,9 @@ func (r *round) rebootstrapEtcd(ctx context.Context) error {
 	}
 	delete(r.obs.recs, procEtcd)
 	r.obs.live[procEtcd] = false
+	if err := os.Remove(r.f.seededMarker()); err != nil && !os.IsNotExist(err) {
+		return fmt.Errorf("removing the seed marker: %w", err)
+	}
 	if err := os.RemoveAll(r.f.etcdData()); err != nil {
 		return fmt.Errorf("removing etcd's data directory: %w", err)
 	}

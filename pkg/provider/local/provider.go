@@ -41,6 +41,10 @@ type Options struct {
 	// CPU requests and priority classes do for the platform's pods on a
 	// host cluster. Processes adopted from an earlier controller keep theirs.
 	Nice int
+	// SeedDir keeps the bootstrap seeds, one file per kube-apiserver binary
+	// (seed.go); several providers may share it. Empty: no seeds, every new
+	// etcd is bootstrapped by its kube-apiserver alone.
+	SeedDir string
 }
 
 // Provider runs tenant control planes as local processes. It is safe for
@@ -52,6 +56,7 @@ type Provider struct {
 
 	mu    sync.Mutex
 	locks map[string]*sync.Mutex
+	seeds seeds // under mu
 }
 
 var _ provider.Provider = (*Provider)(nil)
@@ -71,6 +76,11 @@ func New(o Options) (*Provider, error) {
 	}
 	if o.BinDir, err = filepath.Abs(o.BinDir); err != nil {
 		return nil, fmt.Errorf("local provider: bin dir: %w", err)
+	}
+	if o.SeedDir != "" {
+		if o.SeedDir, err = filepath.Abs(o.SeedDir); err != nil {
+			return nil, fmt.Errorf("local provider: seed dir: %w", err)
+		}
 	}
 	if err := os.MkdirAll(o.StateDir, 0o700); err != nil {
 		return nil, fmt.Errorf("local provider: creating state dir: %w", err)

@@ -81,7 +81,7 @@ func (p *Provider) watchReadiness(c provider.ClusterRef, dir string, admin *rest
 					delete(pending, i)
 					continue
 				}
-				_, err := get(ctx, admin, ports[i], "/readyz")
+				_, err := get(ctx, admin, ports[i], readyzPath(files{dir: dir}, rec.Binary))
 				if err == nil || !alive(rec) {
 					// Ready, or dead: either way news for the core.
 					delete(pending, i)
