@@ -81,6 +81,9 @@ func New(o Options) (*Provider, error) {
 		if o.SeedDir, err = filepath.Abs(o.SeedDir); err != nil {
 			return nil, fmt.Errorf("local provider: seed dir: %w", err)
 		}
+		// A capture cut short by the end of an earlier controller left
+		// its scratch directory (its processes died with it).
+		removeStaleSeedBuilds(o.SeedDir)
 	}
 	if err := os.MkdirAll(o.StateDir, 0o700); err != nil {
 		return nil, fmt.Errorf("local provider: creating state dir: %w", err)
