@@ -58,6 +58,7 @@ type Options struct {
 	StateDir           string
 	BinDir             string
 	LocalTenantNice    int
+	LocalTenantGOGC    int
 	LocalSeeds         bool
 	LocalSeedDir       string
 	Workers            int
@@ -87,6 +88,7 @@ func NewOptions() *Options {
 		StateDir:           "/var/lib/hikube/clusters",
 		BinDir:             "/usr/local/lib/hikube/bin",
 		LocalTenantNice:    DefaultLocalTenantNice,
+		LocalTenantGOGC:    DefaultLocalTenantGOGC,
 		LocalSeeds:         true,
 		Workers:            4,
 		LeaderElect:        true,
@@ -129,6 +131,7 @@ func NewCommand(ctx context.Context, o *Options) *cobra.Command {
 	fs.BoolVar(&o.LocalSeeds, "local-bootstrap-seeds", o.LocalSeeds, "Write the default objects a new tenant kube-apiserver would write into its empty etcd (RBAC roles and bindings, priority classes, flow-control schemas and levels) from a copy captured once per kube-apiserver binary in a private run, with fresh UIDs, so that the new control plane is ready sooner (local provider).")
 	fs.StringVar(&o.LocalSeedDir, "local-seed-dir", o.LocalSeedDir, "Directory of the bootstrap seeds, one file per kube-apiserver binary; may be shared by several controllers. Empty: bootstrap-seeds beside --state-dir.")
 	fs.IntVar(&o.LocalTenantNice, "local-tenant-nice", o.LocalTenantNice, "Nice value (0–19) of the local provider's tenant processes, so that the platform's own (host API, etcd, hikube-apiserver, this controller) come first when the tenants' control planes would take every core; 0 runs them at our priority.")
+	fs.IntVar(&o.LocalTenantGOGC, "local-tenant-gogc", o.LocalTenantGOGC, "Garbage-collection target (Go's GOGC, percent) of the local provider's tenant processes: lower keeps less idle heap per tenant for a little more CPU; 0 keeps Go's default (100).")
 	fs.IntVar(&o.Workers, "workers", o.Workers, "Clusters reconciled in parallel.")
 	fs.BoolVar(&o.LeaderElect, "leader-elect", o.LeaderElect, "Hold a Lease in the host cluster so that one replica works at a time.")
 	fs.StringVar(&o.LeaderElectNS, "leader-elect-namespace", o.LeaderElectNS, "Namespace of the leader-election Lease.")
@@ -166,6 +169,12 @@ func (o *Options) seedDir() string {
 // priority a few dozen of them would leave the platform's one session a
 // few percent of the machine.
 const DefaultLocalTenantNice = 19
+
+// DefaultLocalTenantGOGC keeps Go's own garbage-collection target in tenant
+// processes. A lower one trades start-up CPU for idle memory: at 50 a small
+// tenant takes ~30 MB less and its control plane ~0.4 s longer to be Ready
+// (docs/benchmarks.md, "Tenant GOGC"); dense hosts may choose it.
+const DefaultLocalTenantGOGC = 0
 
 // LeaderElectionTimings are the Lease's timings, kube-controller-manager's
 // flags and defaults: a loaded host that answers a renewal slower than the
@@ -257,7 +266,7 @@ func (o *Options) newProvider(cfg *rest.Config, kube kubernetes.Interface) (prov
 	var cp provider.ControlPlanes
 	switch o.Provider {
 	case "local", "":
-		l, err := local.New(local.Options{StateDir: o.StateDir, BinDir: o.BinDir, Nice: o.LocalTenantNice, SeedDir: o.seedDir(), Log: klog.Background().WithName("local")})
+		l, err := local.New(local.Options{StateDir: o.StateDir, BinDir: o.BinDir, Nice: o.LocalTenantNice, GOGC: o.LocalTenantGOGC, SeedDir: o.seedDir(), Log: klog.Background().WithName("local")})
 		if err != nil {
 			return nil, err
 		}

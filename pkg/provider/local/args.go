@@ -2,6 +2,7 @@ package local
 
 import (
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -116,6 +117,17 @@ var apiserverTuning []string
 // tenantEnv is the environment added to each tenant process, by name
 // (kube-apiserver replicas under "kube-apiserver").
 var tenantEnv = map[string][]string{}
+
+// startEnv is env with what the provider adds to every tenant process it
+// starts: GOGC, unless env sets it. It is not part of the spec hash, so
+// that a new setting applies to processes as they are started, not by
+// restarting every tenant's.
+func (p *Provider) startEnv(env []string) []string {
+	if p.o.GOGC == 0 || slices.ContainsFunc(env, func(kv string) bool { return strings.HasPrefix(kv, "GOGC=") }) {
+		return env
+	}
+	return append(slices.Clip(env), "GOGC="+strconv.Itoa(p.o.GOGC))
+}
 
 // processEnv is what tenantEnv gives process name.
 func processEnv(name string) []string {

@@ -448,7 +448,7 @@ func (r *round) ensure(d desired, replace bool) error {
 	if err := r.killStrays(); err != nil {
 		return err
 	}
-	nrec, priorityErr, err := startDetached(d.name, d.binary, d.args, d.env, d.log, d.minor, r.p.o.Nice, r.p.exits)
+	nrec, priorityErr, err := startDetached(d.name, d.binary, d.args, r.p.startEnv(d.env), d.log, d.minor, r.p.o.Nice, r.p.exits)
 	if err != nil {
 		return err
 	}

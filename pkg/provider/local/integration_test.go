@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -72,12 +73,15 @@ func newEnv(t *testing.T) *env {
 }
 
 func (e *env) newProvider() *Provider {
-	p, err := New(Options{StateDir: e.state, BinDir: e.bin, Log: e.log})
+	p, err := New(Options{StateDir: e.state, BinDir: e.bin, Log: e.log, GOGC: testGOGC})
 	if err != nil {
 		e.t.Fatal(err)
 	}
 	return p
 }
+
+// testGOGC is the GOGC the test providers give tenant processes.
+const testGOGC = 60
 
 // ensure calls EnsureControlPlane once, checking that it does not block.
 func (e *env) ensure(c provider.ClusterRef, spec provider.ControlPlaneSpec) provider.ControlPlaneStatus {
@@ -189,6 +193,18 @@ func TestLocalProviderLifecycle(t *testing.T) {
 		t.Fatal(err)
 	}
 
+	t.Run("tenant processes get the provider's GOGC", func(t *testing.T) {
+		for name, pid := range e.pids(c) {
+			environ, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/environ")
+			if err != nil {
+				t.Fatal(err)
+			}
+			vars := strings.Split(string(environ), "\x00")
+			if !slices.Contains(vars, "GOGC="+strconv.Itoa(testGOGC)) {
+				t.Errorf("%s (pid %d) runs without GOGC=%d", name, pid, testGOGC)
+			}
+		}
+	})
 	t.Run("nodes and a GPU pod", func(t *testing.T) { testNodesAndGPUPod(t, e.with(t), c, cs) })
 	t.Run("a killed apiserver is restarted and reported", func(t *testing.T) { testKilledAPIServer(t, e.with(t), c, spec) })
 	t.Run("a new controller adopts the processes", func(t *testing.T) { e.p = testAdoption(t, e.with(t), c, spec) })

@@ -41,6 +41,12 @@ type Options struct {
 	// CPU requests and priority classes do for the platform's pods on a
 	// host cluster. Processes adopted from an earlier controller keep theirs.
 	Nice int
+	// GOGC is the garbage-collection target (percent, Go's GOGC) of tenant
+	// processes, all Go programs; 0 keeps Go's default of 100. Most of a
+	// tenant's memory is its kube-apiserver's heap, and an idle heap at
+	// twice its live size is the default's price. Like Nice, it applies to
+	// processes this provider starts; adopted ones keep theirs.
+	GOGC int
 	// SeedDir keeps the bootstrap seeds, one file per kube-apiserver binary
 	// (seed.go); several providers may share it. Empty: no seeds, every new
 	// etcd is bootstrapped by its kube-apiserver alone.
@@ -69,6 +75,9 @@ func New(o Options) (*Provider, error) {
 	}
 	if o.Nice < 0 || o.Nice > 19 {
 		return nil, fmt.Errorf("local provider: nice %d is not within 0–19", o.Nice)
+	}
+	if o.GOGC < 0 {
+		return nil, fmt.Errorf("local provider: GOGC %d is negative", o.GOGC)
 	}
 	var err error
 	if o.StateDir, err = filepath.Abs(o.StateDir); err != nil {

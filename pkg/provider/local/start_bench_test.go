@@ -1,6 +1,7 @@
 package local
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"net/http"
@@ -36,7 +37,10 @@ import (
 // each iteration, the provider as it was before readiness notifications
 // ("before-": the core polling every 250 ms, kcm and the scheduler started
 // with the apiservers) and as it is ("after-"), in alternating order, so
-// that both see the same load; HIKUBE_BENCH_KEEP_LOGS names a
+// that both see the same load; HIKUBE_BENCH_COMPARE=seed compares starts
+// without and with a bootstrap seed, =gogc Go's default GOGC with each value
+// of HIKUBE_BENCH_GOGC (comma-separated, default 50) for every tenant
+// process; HIKUBE_BENCH_KEEP_LOGS names a
 // directory that receives each cluster's process logs and pki/.
 //
 //	go test -run '^$' -bench ControlPlaneStart -benchtime 5x ./pkg/provider/local/
@@ -66,6 +70,7 @@ type startVariant struct {
 	prefix   string
 	poll     bool
 	unseeded bool
+	gogc     int
 }
 
 func benchControlPlaneStart(b *testing.B, replicas int32) {
@@ -119,6 +124,7 @@ func benchControlPlaneStart(b *testing.B, replicas int32) {
 		lateControllers = !v.poll
 		defer func() { lateControllers = true }()
 		p.o.SeedDir = seedDir
+		p.o.GOGC = v.gogc
 		if v.unseeded {
 			p.o.SeedDir = ""
 		}
@@ -263,6 +269,19 @@ func benchControlPlaneStart(b *testing.B, replicas int32) {
 			if i%2 == 1 {
 				vs[0], vs[1] = vs[1], vs[0]
 			}
+		case "gogc":
+			// Go's default against each HIKUBE_BENCH_GOGC value (default
+			// 50), in rotating order.
+			vs = []startVariant{{prefix: "gogc100-"}}
+			for _, f := range strings.Split(cmp.Or(os.Getenv("HIKUBE_BENCH_GOGC"), "50"), ",") {
+				n, err := strconv.Atoi(f)
+				if err != nil || n <= 0 {
+					b.Fatalf("HIKUBE_BENCH_GOGC: %q is not a positive percentage", f)
+				}
+				vs = append(vs, startVariant{prefix: "gogc" + f + "-", gogc: n})
+			}
+			k := i % len(vs)
+			vs = append(vs[k:], vs[:k]...)
 		default:
 			vs = []startVariant{{prefix: "before-", poll: true, unseeded: true}, {prefix: "after-", unseeded: true}}
 			if i%2 == 1 {

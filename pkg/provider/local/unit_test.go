@@ -460,3 +460,29 @@ func TestAnEtcdThatFormedKeepsItsData(t *testing.T) {
 		})
 	}
 }
+
+func TestStartEnvAddsGOGCUnlessSetAndLeavesTheSpecAlone(t *testing.T) {
+	p := &Provider{o: Options{GOGC: 50}}
+	env := []string{"A=1"}
+	if got := p.startEnv(env); !slices.Equal(got, []string{"A=1", "GOGC=50"}) {
+		t.Errorf("startEnv = %v", got)
+	}
+	if !slices.Equal(env, []string{"A=1"}) {
+		t.Errorf("startEnv changed its argument: %v", env)
+	}
+	if got := p.startEnv([]string{"GOGC=20"}); !slices.Equal(got, []string{"GOGC=20"}) {
+		t.Errorf("an explicit GOGC was overridden: %v", got)
+	}
+	if got := (&Provider{}).startEnv(env); !slices.Equal(got, env) {
+		t.Errorf("GOGC 0 changed the environment: %v", got)
+	}
+	// The spec hash of a running process does not change with the setting:
+	// it applies as processes start, not by restarting every tenant's.
+	d := newDesired(procEtcd, "/bin/etcd", "", "", []string{"--a"})
+	if slices.ContainsFunc(d.env, func(kv string) bool { return strings.HasPrefix(kv, "GOGC=") }) {
+		t.Errorf("desired env %v holds GOGC", d.env)
+	}
+	if _, err := New(Options{StateDir: t.TempDir(), BinDir: t.TempDir(), GOGC: -1}); err == nil {
+		t.Error("a negative GOGC was accepted")
+	}
+}
