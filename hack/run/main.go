@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strconv"
 	"syscall"
 
 	"github.com/hikube/hikube/pkg/localplatform"
@@ -61,7 +62,20 @@ func run(stdout, stderr io.Writer) error {
 	default:
 		return fmt.Errorf("HIKUBE_INSTALL=%q: want chart, or unset", install)
 	}
-	p, err := localplatform.Start(ctx, localplatform.Options{Home: home, BinDir: binDir, Log: stderr, NodeProvider: nodes, Install: install, Supervise: true})
+	// HIKUBE_TENANT_GOGC=N runs the local provider's tenant processes with
+	// GOGC=N: less memory per tenant, slower starts (docs/local-provider.md).
+	var tenantGOGC int
+	if v := os.Getenv("HIKUBE_TENANT_GOGC"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n <= 0 {
+			return fmt.Errorf("HIKUBE_TENANT_GOGC=%q: want a positive percentage, e.g. 50", v)
+		}
+		if nodes == localplatform.NodeProviderKubeVirt {
+			return fmt.Errorf("HIKUBE_TENANT_GOGC applies to the local provider's tenant processes: it does not combine with the kubevirt mode")
+		}
+		tenantGOGC = n
+	}
+	p, err := localplatform.Start(ctx, localplatform.Options{Home: home, BinDir: binDir, Log: stderr, NodeProvider: nodes, Install: install, Supervise: true, TenantGOGC: tenantGOGC})
 	if err != nil {
 		return err
 	}

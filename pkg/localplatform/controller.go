@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"time"
 
 	"github.com/hikube/hikube/pkg/process"
@@ -58,6 +59,9 @@ func (p *Platform) controllerArgs() []string {
 		args = append(args, "--control-plane-provider=kubevirt", "--node-provider=kubevirt", "--kubevirt-node-image="+kubevirtNodeImage)
 	} else {
 		args = append(args, "--control-plane-provider=local", "--local-seed-dir="+seedDir(p.home))
+		if p.opts.TenantGOGC > 0 {
+			args = append(args, "--local-tenant-gogc="+strconv.Itoa(p.opts.TenantGOGC))
+		}
 	}
 	if p.opts.ScaleDownGrace > 0 {
 		args = append(args, "--scale-down-grace="+p.opts.ScaleDownGrace.String())

@@ -85,6 +85,10 @@ type Options struct {
 	// (supervise.go). `make run` and the fault tests set it; tests that
 	// kill and restart a component themselves leave it off.
 	Supervise bool
+	// TenantGOGC, when positive, is the controller's --local-tenant-gogc
+	// (GOGC of the local provider's tenant processes: less idle memory
+	// per tenant for slower starts).
+	TenantGOGC int
 }
 
 // Tenant is a tenant namespace of the local platform and its admin user.

@@ -147,6 +147,12 @@ func TestControllerProviderByMode(t *testing.T) {
 	if !slices.Contains(local, "--control-plane-provider=local") || slices.ContainsFunc(local, func(a string) bool { return strings.HasPrefix(a, "--node-provider") }) {
 		t.Errorf("local mode: %v", local)
 	}
+	if slices.ContainsFunc(local, func(a string) bool { return strings.HasPrefix(a, "--local-tenant-gogc") }) {
+		t.Errorf("local mode sets the tenants' GOGC unasked: %v", local)
+	}
+	if a := (&Platform{home: "/h", bin: "/b", opts: Options{TenantGOGC: 50}}).controllerArgs(); !slices.Contains(a, "--local-tenant-gogc=50") {
+		t.Errorf("TenantGOGC 50: %v", a)
+	}
 	kv := (&Platform{home: "/h", bin: "/b", opts: Options{NodeProvider: NodeProviderKubeVirt}}).controllerArgs()
 	for _, want := range []string{"--control-plane-provider=kubevirt", "--node-provider=kubevirt"} {
 		if !slices.Contains(kv, want) {
