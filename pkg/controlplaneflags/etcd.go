@@ -3,6 +3,7 @@ package controlplaneflags
 import (
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 )
 
@@ -49,8 +50,24 @@ func (m Etcd) Flags() []string {
 		// Metrics on the client URL only (etcd's default, spelled out): no
 		// other port to allocate.
 		"--listen-metrics-urls=",
+		// A starting member waits out a randomized election timeout before
+		// it elects itself (etcd fast-forwards the ticks it can, which
+		// still leaves 0.1–1 s with the defaults), and every client, the
+		// kube-apiserver first, waits with it. With no peers the timings
+		// guard nothing else: no follower can miss a heartbeat, no leader
+		// can be lost. 25 ms ticks and a 125 ms timeout (etcd's least
+		// ratio, 5) make that wait 25–125 ms; shorter ticks would cost an
+		// idle member more CPU (each tick wakes it up) for little less.
+		"--heartbeat-interval=" + strconv.Itoa(singleMemberHeartbeatMillis),
+		"--election-timeout=" + strconv.Itoa(singleMemberElectionMillis),
 	}
 }
+
+// The raft timings of a single member (Etcd.Flags).
+const (
+	singleMemberHeartbeatMillis = 25
+	singleMemberElectionMillis  = 5 * singleMemberHeartbeatMillis
+)
 
 // EtcdMember is one member of an etcd cluster that serves TLS to clients and
 // peers and verifies both by client certificates, such as a member of a

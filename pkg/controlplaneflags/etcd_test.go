@@ -20,6 +20,8 @@ func TestEtcdFlagsOfASingleMember(t *testing.T) {
 		"--initial-advertise-peer-urls=http://127.0.0.1:2380",
 		"--initial-cluster=tenant=http://127.0.0.1:2380",
 		"--listen-metrics-urls=",
+		"--heartbeat-interval=25",
+		"--election-timeout=125",
 	}
 	if got := m.Flags(); !slices.Equal(got, want) {
 		t.Errorf("flags:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))

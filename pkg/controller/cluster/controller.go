@@ -177,7 +177,9 @@ func (c *Controller) processNext(ctx context.Context) bool {
 	defer c.queue.Done(key)
 	began := time.Now()
 	requeue, err := c.sync(ctx, key)
-	reconcileDuration.Observe(time.Since(began).Seconds())
+	took := time.Since(began)
+	reconcileDuration.Observe(took.Seconds())
+	klog.FromContext(ctx).V(4).Info("Reconciled", "cluster", key, "duration", took, "requeueAfter", requeue, "failed", err != nil)
 	switch {
 	case err != nil:
 		reconcileErrors.Inc()
@@ -203,6 +205,7 @@ func (c *Controller) sync(ctx context.Context, key string) (time.Duration, error
 		c.tenants.forget(ns, name)
 		c.addons.forget(ns, name)
 		c.reconciler.pki.forget(ns, name)
+		c.reconciler.writes.forget(ns, name)
 		return 0, nil
 	}
 	if err != nil {
@@ -234,6 +237,8 @@ type wiring struct {
 // cache of tenant clients they share.
 func newReconciler(w wiring) (*reconciler, *tenantClients) {
 	tenants := newTenantClients(w.provider.AdminConfig, w.newTenantClient)
+	writes := newWriteTracker()
+	w.clusters = trackedWriter{clusterWriter: w.clusters, tracker: writes}
 	status := &statusWriter{clusters: w.clusters, recorder: w.recorder}
 	pki := &pkiReconciler{secrets: w.core, generate: w.generatePKI, now: w.now}
 	addons := newAddonsReconciler(context.Background(), w.opts.Addons, w.recorder, w.opts.ResyncProgressing, w.notifyAddon)
@@ -253,6 +258,8 @@ func newReconciler(w wiring) (*reconciler, *tenantClients) {
 			recorder: w.recorder, resyncProgressing: w.opts.ResyncProgressing},
 		status:      status,
 		resyncReady: w.opts.ResyncReady,
+		writes:      writes,
+		staleRetry:  w.opts.ResyncProgressing,
 	}, tenants
 }
 

@@ -78,11 +78,22 @@ type reconciler struct {
 	addons *addonsReconciler
 	// pki is the PKI step, whose cache outlives a reconcile.
 	pki *pkiReconciler
+	// writes knows which versions of a cluster its own writes replaced.
+	writes *writeTracker
+	// staleRetry is how soon to look again at a cluster whose informer copy
+	// is older than the controller's last write, should the informer's
+	// update event (which requeues it at once) be late.
+	staleRetry time.Duration
 }
 
 // reconcile runs the steps and writes the status they built; it says when to
 // look at the cluster again.
 func (r *reconciler) reconcile(ctx context.Context, cl *v1alpha1.Cluster) (time.Duration, error) {
+	logger := klog.FromContext(ctx)
+	if r.writes.stale(cl) {
+		logger.V(4).Info("Waiting for the informer to show the controller's last write", "resourceVersion", cl.ResourceVersion)
+		return r.staleRetry, nil
+	}
 	s := newState(cl)
 	steps := r.steps
 	if cl.DeletionTimestamp != nil {
@@ -90,12 +101,15 @@ func (r *reconciler) reconcile(ctx context.Context, cl *v1alpha1.Cluster) (time.
 	}
 	var stepErr error
 	for _, st := range steps {
+		began := time.Now()
 		status, err := st.step.reconcile(ctx, s)
 		if err != nil {
-			klog.FromContext(ctx).V(2).Info("Step failed", "step", st.name, "err", err)
+			logger.V(2).Info("Step failed", "step", st.name, "err", err)
 			stepErr = err
 			break
 		}
+		// Where a reconcile spends its time, for tracing a slow create.
+		logger.V(4).Info("Step done", "step", st.name, "stop", status == reconcileStop, "duration", time.Since(began))
 		if status == reconcileStop {
 			break
 		}

@@ -144,7 +144,7 @@ func (p *Provider) prepare(ctx context.Context, dir string, c provider.ClusterRe
 	if err != nil {
 		return nil, nil, err
 	}
-	obs.ready = probeReady(ctx, admin, st.Ports.APIServers, obs, f)
+	obs.ready = probeReady(ctx, admin, st.Ports.APIServers, obs, f, p.awaited(dir))
 	r := &round{p: p, dir: dir, f: f, st: &st, obs: obs, target: target, from: st.Minor, replicas: replicas, server: server}
 	return r, admin, nil
 }
@@ -203,14 +203,18 @@ func portsInUse(ports Ports, obs observed) map[int]bool {
 }
 
 // probeReady asks every live apiserver replica for /readyz (readyzPath),
-// in parallel.
-func probeReady(ctx context.Context, admin *rest.Config, ports []int, obs observed, f files) map[int]bool {
+// in parallel, but for those a readiness watch awaits in the same process
+// (not ready until the watch says so).
+func probeReady(ctx context.Context, admin *rest.Config, ports []int, obs observed, f files, awaited map[int]procRecord) map[int]bool {
 	ready := map[int]bool{}
 	var mu sync.Mutex
 	var wg sync.WaitGroup
 	for i, port := range ports {
 		name := apiserverProc(i)
 		if !obs.live[name] {
+			continue
+		}
+		if w, ok := awaited[i]; ok && w.PID == obs.recs[name].PID && w.StartTime == obs.recs[name].StartTime {
 			continue
 		}
 		path := readyzPath(f, obs.recs[name].Binary)

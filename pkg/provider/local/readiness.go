@@ -2,6 +2,7 @@ package local
 
 import (
 	"context"
+	"maps"
 	"sync"
 	"time"
 
@@ -31,7 +32,12 @@ type readyWatches struct {
 	running map[string]*readyWatch
 }
 
-type readyWatch struct{ cancel context.CancelFunc }
+// readyWatch is one cluster's watch; pending (guarded by readyWatches.mu)
+// holds the replicas it still waits for, by the process it waits on.
+type readyWatch struct {
+	cancel  context.CancelFunc
+	pending map[int]procRecord
+}
 
 var _ provider.ChangeNotifier = (*Provider)(nil)
 
@@ -56,7 +62,7 @@ func (p *Provider) watchReadiness(c provider.ClusterRef, dir string, admin *rest
 		w.running = map[string]*readyWatch{}
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), readyWatchLimit)
-	me := &readyWatch{cancel: cancel}
+	me := &readyWatch{cancel: cancel, pending: maps.Clone(pending)}
 	w.running[dir] = me
 	notify := w.notify
 	go func() {
@@ -69,27 +75,49 @@ func (p *Provider) watchReadiness(c provider.ClusterRef, dir string, admin *rest
 			cancel()
 		}()
 		delay := readyProbeFirst
-		for len(pending) > 0 {
+		for {
+			w.mu.Lock()
+			left := maps.Clone(me.pending)
+			w.mu.Unlock()
+			if len(left) == 0 {
+				return
+			}
 			select {
 			case <-ctx.Done():
 				return
 			case <-time.After(delay):
 			}
 			delay = min(delay*3/2, readyProbeMax)
-			for i, rec := range pending {
-				if i >= len(ports) {
-					delete(pending, i)
-					continue
-				}
-				_, err := get(ctx, admin, ports[i], readyzPath(files{dir: dir}, rec.Binary))
-				if err == nil || !alive(rec) {
+			for i, rec := range left {
+				news := i >= len(ports)
+				if !news {
+					_, err := get(ctx, admin, ports[i], readyzPath(files{dir: dir}, rec.Binary))
 					// Ready, or dead: either way news for the core.
-					delete(pending, i)
+					news = err == nil || !alive(rec)
+				}
+				if news {
+					w.mu.Lock()
+					delete(me.pending, i)
+					w.mu.Unlock()
 					notify(c)
 				}
 			}
 		}
 	}()
+}
+
+// awaited are the replicas of a cluster directory that a running watch
+// still waits for, with the process it waits on. A round need not probe
+// such a replica itself: it is not ready yet, and the watch tells the core
+// the moment it is. A starting kube-apiserver listens before it serves, so
+// a probe of one would hang until its timeout.
+func (p *Provider) awaited(dir string) map[int]procRecord {
+	p.watches.mu.Lock()
+	defer p.watches.mu.Unlock()
+	if rw := p.watches.running[dir]; rw != nil {
+		return maps.Clone(rw.pending)
+	}
+	return nil
 }
 
 // stopWatch ends the readiness watch of a cluster directory, if any.
