@@ -101,6 +101,9 @@ func NewCommand(ctx context.Context, o *Options) *cobra.Command {
 		// --version prints it (stamped by make images).
 		Version: version.String(),
 		RunE: func(c *cobra.Command, _ []string) error {
+			// component-base's cli turns contextual logging off; kube-apiserver
+			// turns it back on by its feature gate, and so do we.
+			klog.EnableContextualLogging(true)
 			return o.Run(c.Context())
 		},
 	}

@@ -108,7 +108,14 @@ func NewCommand(ctx context.Context, o *Options) *cobra.Command {
 		Short: "Reconcile hikube clusters: control planes, node groups, add-ons",
 		// --version prints it (stamped by make images).
 		Version: version.String(),
-		RunE:    func(c *cobra.Command, _ []string) error { return o.Run(c.Context()) },
+		RunE: func(c *cobra.Command, _ []string) error {
+			// component-base's cli turns contextual logging off (its default
+			// until the feature is GA; kube-apiserver turns it back on by its
+			// feature gate): the keys our loggers carry, such as the cluster
+			// of a reconcile, would be dropped.
+			klog.EnableContextualLogging(true)
+			return o.Run(c.Context())
+		},
 	}
 	cmd.SetContext(ctx)
 	fs := cmd.Flags()
