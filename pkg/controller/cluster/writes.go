@@ -19,11 +19,11 @@ import (
 // expectations.
 type writeTracker struct {
 	mu         sync.Mutex
-	superseded map[string]map[string]bool // cluster key → replaced resourceVersions
+	superseded map[cache.ObjectName]map[string]bool // cluster → replaced resourceVersions
 }
 
 func newWriteTracker() *writeTracker {
-	return &writeTracker{superseded: map[string]map[string]bool{}}
+	return &writeTracker{superseded: map[cache.ObjectName]map[string]bool{}}
 }
 
 // wrote records that a write of the cluster, read at resourceVersion
@@ -32,7 +32,7 @@ func (t *writeTracker) wrote(cl *v1alpha1.Cluster, before string) {
 	if before == "" || cl == nil || cl.ResourceVersion == before {
 		return
 	}
-	key := clusterKey(cl)
+	key := cache.MetaObjectToName(cl)
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if t.superseded[key] == nil {
@@ -45,7 +45,7 @@ func (t *writeTracker) wrote(cl *v1alpha1.Cluster, before string) {
 // any other version shows the informer has caught up, and the cluster's
 // record is dropped.
 func (t *writeTracker) stale(cl *v1alpha1.Cluster) bool {
-	key := clusterKey(cl)
+	key := cache.MetaObjectToName(cl)
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	old := t.superseded[key]
@@ -63,12 +63,7 @@ func (t *writeTracker) stale(cl *v1alpha1.Cluster) bool {
 func (t *writeTracker) forget(namespace, name string) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	delete(t.superseded, namespace+"/"+name)
-}
-
-func clusterKey(cl *v1alpha1.Cluster) string {
-	key, _ := cache.MetaNamespaceKeyFunc(cl)
-	return key
+	delete(t.superseded, cache.NewObjectName(namespace, name))
 }
 
 // trackedWriter is a clusterWriter that tells the tracker what it wrote.
