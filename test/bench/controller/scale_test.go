@@ -26,6 +26,7 @@ import (
 	typedcorev1 "k8s.io/client-go/kubernetes/typed/core/v1"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/record"
+	"k8s.io/utils/ptr"
 
 	"github.com/hikube/hikube/apis/apps/v1alpha1"
 	"github.com/hikube/hikube/pkg/controller/cluster"
@@ -61,7 +62,8 @@ func envInt(name string, def int) int {
 //     bucket: 1, 2, 4, … ms);
 //   - steady-cpu-%: the process's CPU time (user + system) over
 //     HIKUBE_BENCH_STEADY seconds (60) with every cluster Ready and nothing
-//     happening, as a share of one core; it includes the in-memory tenant
+//     happening (the window opens once the events of converging have all
+//     reached the API), as a share of one core; it includes the in-memory tenant
 //     API's and the test's own share, so it over-states the controller's;
 //   - heap-MB, heap-KB/cluster, rss-MB at steady state (after a GC): the
 //     heap grown since before the controller started, per cluster.
@@ -106,9 +108,13 @@ func BenchmarkControllerScale(b *testing.B) {
 	b.StopTimer()
 	b.Logf("all %d clusters Ready in %s, %d reconciles; load: %s", n, converge.Round(time.Millisecond), convHist.count, benchsamples.LoadAverage())
 
-	// Steady state: let the last requeues of converging clusters pass, then
-	// measure a window in which nothing changes.
+	// Steady state: let the last requeues of converging clusters pass and
+	// the events of converging reach the API (they leave through their own
+	// client at 50 QPS, so thousands of them outlast a fast convergence),
+	// then measure a window in which nothing changes.
 	time.Sleep(5 * time.Second)
+	drained := waitEventsSettled(ctx, b, cfg, scaleNS)
+	b.Logf("events of converging settled %s after all were Ready", drained.Round(time.Second))
 	runtime.GC()
 	h0, cpu0, t0 := histogram(b, reg), cpuTime(), time.Now()
 	time.Sleep(steady)
@@ -298,4 +304,35 @@ func rssMB() float64 {
 		}
 	}
 	return 0
+}
+
+// waitEventsSettled waits until the number of Events in ns has not changed
+// for three seconds (one-item lists: the count is the server's
+// remainingItemCount) and says how long it has waited.
+func waitEventsSettled(ctx context.Context, b *testing.B, cfg *rest.Config, ns string) time.Duration {
+	b.Helper()
+	kube, err := kubernetes.NewForConfig(cfg)
+	if err != nil {
+		b.Fatal(err)
+	}
+	count := func() int64 {
+		l, err := kube.CoreV1().Events(ns).List(ctx, metav1.ListOptions{Limit: 1})
+		if err != nil {
+			b.Fatalf("counting events: %v", err)
+		}
+		return int64(len(l.Items)) + ptr.Deref(l.RemainingItemCount, 0)
+	}
+	began, last, same := time.Now(), count(), 0
+	for same < 3 {
+		if time.Since(began) > 10*time.Minute {
+			b.Fatalf("events in %s still growing after 10 minutes (%d)", ns, last)
+		}
+		time.Sleep(time.Second)
+		if c := count(); c == last {
+			same++
+		} else {
+			last, same = c, 0
+		}
+	}
+	return time.Since(began) - 3*time.Second
 }
