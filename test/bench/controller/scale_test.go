@@ -63,8 +63,9 @@ func envInt(name string, def int) int {
 //   - steady-cpu-%: the process's CPU time (user + system) over
 //     HIKUBE_BENCH_STEADY seconds (60) with every cluster Ready and nothing
 //     happening (the window opens once the events of converging have all
-//     reached the API), as a share of one core; it includes the in-memory tenant
-//     API's and the test's own share, so it over-states the controller's;
+//     reached the API), as a share of one core; it includes the in-memory
+//     tenant API's and the test's own share, so it over-states the
+//     controller's;
 //   - heap-MB, heap-KB/cluster, rss-MB at steady state (after a GC): the
 //     heap grown since before the controller started, per cluster.
 func BenchmarkControllerScale(b *testing.B) {
@@ -319,6 +320,10 @@ func waitEventsSettled(ctx context.Context, b *testing.B, cfg *rest.Config, ns s
 		l, err := kube.CoreV1().Events(ns).List(ctx, metav1.ListOptions{Limit: 1})
 		if err != nil {
 			b.Fatalf("counting events: %v", err)
+		}
+		// Without the count a continued list would look settled at once.
+		if l.Continue != "" && l.RemainingItemCount == nil {
+			b.Fatal("counting events: the server gave no remainingItemCount")
 		}
 		return int64(len(l.Items)) + ptr.Deref(l.RemainingItemCount, 0)
 	}
