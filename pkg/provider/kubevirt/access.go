@@ -58,9 +58,13 @@ func (cp *ControlPlane) JoinEndpoint(ctx context.Context, c provider.ClusterRef)
 	return net.JoinHostPort(host, strconv.Itoa(endpointPort)), s.Data["ca.crt"], minor, nil
 }
 
-// Delete removes the cluster's workloads, then its host namespace with
-// everything left in it (Secrets, Services, the etcd volumes). Done once the
-// namespace is gone.
+// Delete removes the cluster's workloads, etcd last, then, once their pods
+// have stopped, its host namespace with everything left in it (Secrets,
+// Services, the etcd volumes). Done once the namespace is gone.
+//
+// etcd goes once every other pod has stopped: a kube-apiserver whose etcd
+// is gone hangs in its shutdown until it is killed at the end of its grace
+// period (30 s), where with its etcd it exits in a second.
 func (cp *ControlPlane) Delete(ctx context.Context, c provider.ClusterRef) (bool, error) {
 	n := namesOf(c)
 	list := metav1.ListOptions{LabelSelector: clusterSelector(c)}
@@ -68,20 +72,15 @@ func (cp *ControlPlane) Delete(ctx context.Context, c provider.ClusterRef) (bool
 	if err := cp.host.AppsV1().Deployments(n.ns).DeleteCollection(ctx, del, list); err != nil && !apierrors.IsNotFound(err) {
 		return false, fmt.Errorf("deleting the deployments of %s: %w", c, err)
 	}
+	now := cp.now()
+	notEtcd := clusterSelector(c) + "," + labelComponent + "!=" + componentEtcd
+	if waiting, err := podsStopping(ctx, cp.host, c, notEtcd, now); err != nil || waiting {
+		return false, err
+	}
 	if err := cp.host.AppsV1().StatefulSets(n.ns).DeleteCollection(ctx, del, list); err != nil && !apierrors.IsNotFound(err) {
 		return false, fmt.Errorf("deleting the etcd of %s: %w", c, err)
 	}
-	if err := cp.host.CoreV1().Namespaces().Delete(ctx, n.ns, metav1.DeleteOptions{}); err != nil && !apierrors.IsNotFound(err) {
-		return false, fmt.Errorf("deleting host namespace %s: %w", n.ns, err)
-	}
-	_, err := cp.host.CoreV1().Namespaces().Get(ctx, n.ns, metav1.GetOptions{})
-	switch {
-	case apierrors.IsNotFound(err):
-		return true, nil
-	case err != nil:
-		return false, fmt.Errorf("reading host namespace %s: %w", n.ns, err)
-	}
-	return false, nil
+	return removeHostNamespace(ctx, cp.host, c, now)
 }
 
 // tenantRoles are the ClusterRoles (and bindings to their users) the

@@ -597,7 +597,8 @@ func (n *Nodes) labelLater(ctx context.Context, tenant kubernetes.Interface, nod
 }
 
 // Delete removes every VM of the cluster (their disks and user data with
-// them), waits until none is left, then removes the host namespace.
+// them), waits until none is left, then removes the host namespace, unless
+// the cluster's control plane runs there too.
 func (n *Nodes) Delete(ctx context.Context, c provider.ClusterRef) (bool, error) {
 	ns := HostNamespace(c)
 	err := n.dyn.Resource(GVRVirtualMachine).Namespace(ns).DeleteCollection(ctx,
@@ -613,10 +614,10 @@ func (n *Nodes) Delete(ctx context.Context, c provider.ClusterRef) (bool, error)
 	if len(left) > 0 {
 		return false, nil
 	}
-	err = n.host.CoreV1().Namespaces().Delete(ctx, ns, metav1.DeleteOptions{})
-	if err != nil && !apierrors.IsNotFound(err) {
-		return false, fmt.Errorf("deleting host namespace %s: %w", ns, err)
+	// With a kubevirt control plane the namespace is shared: its half
+	// removes it after its own workloads.
+	if cp, err := runsControlPlane(ctx, n.host, c); err != nil || cp {
+		return cp, err
 	}
-	_, err = n.host.CoreV1().Namespaces().Get(ctx, ns, metav1.GetOptions{})
-	return apierrors.IsNotFound(err), nil
+	return removeHostNamespace(ctx, n.host, c, n.now())
 }

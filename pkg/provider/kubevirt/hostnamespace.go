@@ -1,0 +1,88 @@
+package kubevirt
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+
+	"github.com/hikube/hikube/pkg/provider"
+)
+
+// removeHostNamespace deletes the cluster's host namespace once none of the
+// cluster's pods in it is still stopping, and reports whether it is gone.
+//
+// The pods go first for speed, not correctness: the namespace controller,
+// finding pods that are still terminating, looks again only after half
+// their grace period (15 s of the default 30), twice, however soon they
+// stop; with the pods already gone it removes the rest in one pass.
+func removeHostNamespace(ctx context.Context, host kubernetes.Interface, c provider.ClusterRef, now time.Time) (bool, error) {
+	ns := HostNamespace(c)
+	if waiting, err := podsStopping(ctx, host, c, clusterSelector(c), now); err != nil || waiting {
+		return false, err
+	}
+	err := host.CoreV1().Namespaces().Delete(ctx, ns, metav1.DeleteOptions{})
+	if err != nil && !apierrors.IsNotFound(err) {
+		return false, fmt.Errorf("deleting host namespace %s: %w", ns, err)
+	}
+	_, err = host.CoreV1().Namespaces().Get(ctx, ns, metav1.GetOptions{})
+	switch {
+	case apierrors.IsNotFound(err):
+		return true, nil
+	case err != nil:
+		return false, fmt.Errorf("reading host namespace %s: %w", ns, err)
+	}
+	return false, nil
+}
+
+// podsStopping reports whether a pod of the cluster that selector matches
+// is still stopping.
+func podsStopping(ctx context.Context, host kubernetes.Interface, c provider.ClusterRef, selector string, now time.Time) (bool, error) {
+	pods, err := host.CoreV1().Pods(HostNamespace(c)).List(ctx, metav1.ListOptions{LabelSelector: selector})
+	if err != nil {
+		if apierrors.IsNotFound(err) {
+			return false, nil
+		}
+		return false, fmt.Errorf("listing the pods of %s: %w", c, err)
+	}
+	for i := range pods.Items {
+		if stopping(&pods.Items[i], now) {
+			return true, nil
+		}
+	}
+	return false, nil
+}
+
+// stopping is a pod that is going away on its own: terminating and not yet
+// past its deadline (one past it sits on a node that will not confirm, and
+// the namespace controller is no slower with it), or owned by a workload
+// being deleted, whose pods the garbage collector is about to delete.
+func stopping(p *corev1.Pod, now time.Time) bool {
+	if p.DeletionTimestamp != nil {
+		return now.Before(p.DeletionTimestamp.Time)
+	}
+	return metav1.GetControllerOf(p) != nil
+}
+
+// runsControlPlane reports whether the cluster's host namespace has a
+// control-plane pod that is not terminating: the namespace is then the
+// control-plane half's to remove, after its own workloads.
+func runsControlPlane(ctx context.Context, host kubernetes.Interface, c provider.ClusterRef) (bool, error) {
+	pods, err := host.CoreV1().Pods(HostNamespace(c)).List(ctx, metav1.ListOptions{LabelSelector: clusterSelector(c) + "," + labelComponent})
+	if err != nil {
+		if apierrors.IsNotFound(err) {
+			return false, nil
+		}
+		return false, fmt.Errorf("listing the control-plane pods of %s: %w", c, err)
+	}
+	for i := range pods.Items {
+		if pods.Items[i].DeletionTimestamp == nil {
+			return true, nil
+		}
+	}
+	return false, nil
+}
