@@ -48,27 +48,28 @@ import (
 
 // Options are hikube-controller's flags.
 type Options struct {
-	Kubeconfig         string
-	Provider           string
-	NodeProvider       string
-	KubeVirtNodes      kubevirt.NodesOptions
-	KubeVirtCP         kubevirt.ControlPlaneOptions
-	EtcdStorageSize    string
-	EndpointService    string
-	StateDir           string
-	BinDir             string
-	LocalTenantNice    int
-	LocalTenantGOGC    int
-	LocalSeeds         bool
-	LocalSeedDir       string
-	Workers            int
-	LeaderElect        bool
-	LeaderElectNS      string
-	LeaderElection     LeaderElectionTimings
-	KubeAPIQPS         float32
-	KubeAPIBurst       int
-	MetricsBindAddress string
-	Controller         cluster.Options
+	Kubeconfig           string
+	Provider             string
+	NodeProvider         string
+	KubeVirtNodes        kubevirt.NodesOptions
+	KubeVirtCP           kubevirt.ControlPlaneOptions
+	EtcdStorageSize      string
+	EtcdBootstrapTimeout time.Duration
+	EndpointService      string
+	StateDir             string
+	BinDir               string
+	LocalTenantNice      int
+	LocalTenantGOGC      int
+	LocalSeeds           bool
+	LocalSeedDir         string
+	Workers              int
+	LeaderElect          bool
+	LeaderElectNS        string
+	LeaderElection       LeaderElectionTimings
+	KubeAPIQPS           float32
+	KubeAPIBurst         int
+	MetricsBindAddress   string
+	Controller           cluster.Options
 }
 
 // NewOptions returns the defaults.
@@ -82,22 +83,23 @@ func NewOptions() *Options {
 			TokenTTL:     time.Hour,
 			DrainTimeout: 5 * time.Minute,
 		},
-		KubeVirtCP:         kubevirt.DefaultControlPlaneOptions(),
-		EtcdStorageSize:    "10Gi",
-		EndpointService:    string(corev1.ServiceTypeLoadBalancer),
-		StateDir:           "/var/lib/hikube/clusters",
-		BinDir:             "/usr/local/lib/hikube/bin",
-		LocalTenantNice:    DefaultLocalTenantNice,
-		LocalTenantGOGC:    DefaultLocalTenantGOGC,
-		LocalSeeds:         true,
-		Workers:            4,
-		LeaderElect:        true,
-		LeaderElectNS:      platform.Namespace,
-		LeaderElection:     DefaultLeaderElectionTimings(),
-		KubeAPIQPS:         50,
-		KubeAPIBurst:       100,
-		MetricsBindAddress: "127.0.0.1:9810",
-		Controller:         cluster.DefaultOptions(),
+		KubeVirtCP:           kubevirt.DefaultControlPlaneOptions(),
+		EtcdStorageSize:      "10Gi",
+		EtcdBootstrapTimeout: kubevirt.DefaultEtcdBootstrapTimeout,
+		EndpointService:      string(corev1.ServiceTypeLoadBalancer),
+		StateDir:             "/var/lib/hikube/clusters",
+		BinDir:               "/usr/local/lib/hikube/bin",
+		LocalTenantNice:      DefaultLocalTenantNice,
+		LocalTenantGOGC:      DefaultLocalTenantGOGC,
+		LocalSeeds:           true,
+		Workers:              4,
+		LeaderElect:          true,
+		LeaderElectNS:        platform.Namespace,
+		LeaderElection:       DefaultLeaderElectionTimings(),
+		KubeAPIQPS:           50,
+		KubeAPIBurst:         100,
+		MetricsBindAddress:   "127.0.0.1:9810",
+		Controller:           cluster.DefaultOptions(),
 	}
 }
 
@@ -125,6 +127,7 @@ func NewCommand(ctx context.Context, o *Options) *cobra.Command {
 	_ = fs.MarkDeprecated("provider", "use --control-plane-provider")
 	fs.StringVar(&o.KubeVirtCP.EtcdStorageClass, "etcd-storage-class", o.KubeVirtCP.EtcdStorageClass, "Host storage class of the etcd members' volumes (kubevirt control planes).")
 	fs.StringVar(&o.EtcdStorageSize, "etcd-storage-size", o.EtcdStorageSize, "Volume of each etcd member (kubevirt control planes).")
+	fs.DurationVar(&o.EtcdBootstrapTimeout, "etcd-bootstrap-timeout", o.EtcdBootstrapTimeout, "How long every member of a new cluster's etcd may run without becoming ready before its data is made afresh: an etcd killed in its first second can come back unable ever to elect a leader, and a new one holds no data yet (both providers).")
 	fs.StringVar(&o.EndpointService, "control-plane-service-type", o.EndpointService, "Type of the Service tenants reach their API through (kubevirt control planes): LoadBalancer, whose ingress address is the endpoint, or ClusterIP.")
 	fs.StringToStringVar(&o.KubeVirtCP.NodeSelector, "control-plane-node-selector", o.KubeVirtCP.NodeSelector, "Labels of the host nodes that run control-plane and etcd pods (kubevirt control planes); they tolerate a NoSchedule taint of the first key.")
 	fs.StringToStringVar(&o.KubeVirtCP.Versions, "control-plane-versions", o.KubeVirtCP.Versions, "Full version of the control-plane images per minor (v1.37=v1.37.2,…), on top of the built-in table (kubevirt control planes).")
@@ -213,6 +216,9 @@ func (o *Options) Validate() error {
 			errs = append(errs, fmt.Errorf("--leader-elect-lease-duration (%s) must be longer than --leader-elect-renew-deadline (%s)", le.LeaseDuration, le.RenewDeadline))
 		}
 	}
+	if o.EtcdBootstrapTimeout <= 0 {
+		errs = append(errs, fmt.Errorf("--etcd-bootstrap-timeout must be positive, got %s", o.EtcdBootstrapTimeout))
+	}
 	if o.KubeAPIQPS <= 0 {
 		errs = append(errs, fmt.Errorf("--kube-api-qps must be positive, got %g", o.KubeAPIQPS))
 	}
@@ -273,7 +279,7 @@ func (o *Options) newProvider(cfg *rest.Config, kube kubernetes.Interface) (prov
 	var cp provider.ControlPlanes
 	switch o.Provider {
 	case "local", "":
-		l, err := local.New(local.Options{StateDir: o.StateDir, BinDir: o.BinDir, Nice: o.LocalTenantNice, GOGC: o.LocalTenantGOGC, SeedDir: o.seedDir(), Log: klog.Background().WithName("local")})
+		l, err := local.New(local.Options{StateDir: o.StateDir, BinDir: o.BinDir, EtcdBootstrapTimeout: o.EtcdBootstrapTimeout, Nice: o.LocalTenantNice, GOGC: o.LocalTenantGOGC, SeedDir: o.seedDir(), Log: klog.Background().WithName("local")})
 		if err != nil {
 			return nil, err
 		}
@@ -312,6 +318,7 @@ func (o *Options) kubevirtControlPlane(kube kubernetes.Interface) (*kubevirt.Con
 	}
 	opts := o.KubeVirtCP
 	opts.EtcdStorageSize = size
+	opts.EtcdBootstrapTimeout = o.EtcdBootstrapTimeout
 	switch t := corev1.ServiceType(o.EndpointService); t {
 	case corev1.ServiceTypeLoadBalancer, corev1.ServiceTypeClusterIP:
 		opts.EndpointServiceType = t

@@ -73,6 +73,9 @@ func TestLeaderElectionAndHostClientFlags(t *testing.T) {
 	if le := o.LeaderElection; le.LeaseDuration != 60*time.Second || le.RenewDeadline != 40*time.Second || le.RetryPeriod != 5*time.Second {
 		t.Errorf("timings %+v", le)
 	}
+	if o := parse("--etcd-bootstrap-timeout=20s"); o.EtcdBootstrapTimeout != 20*time.Second {
+		t.Errorf("etcd bootstrap timeout %s", o.EtcdBootstrapTimeout)
+	}
 	if o.KubeAPIQPS != 200 || o.KubeAPIBurst != 400 {
 		t.Errorf("host client %g QPS, burst %d", o.KubeAPIQPS, o.KubeAPIBurst)
 	}
@@ -82,6 +85,7 @@ func TestLeaderElectionAndHostClientFlags(t *testing.T) {
 		"--leader-elect-retry-period":   {"--leader-elect-retry-period=0s"},
 		"--kube-api-qps":                {"--kube-api-qps=0"},
 		"--kube-api-burst":              {"--kube-api-burst=0"},
+		"--etcd-bootstrap-timeout":      {"--etcd-bootstrap-timeout=0s"},
 	} {
 		err := parse(flag...).Validate()
 		if err == nil || !strings.Contains(err.Error(), bad) {

@@ -66,6 +66,9 @@ func (p *Platform) controllerArgs() []string {
 	if p.opts.ScaleDownGrace > 0 {
 		args = append(args, "--scale-down-grace="+p.opts.ScaleDownGrace.String())
 	}
+	if p.opts.EtcdBootstrapTimeout > 0 {
+		args = append(args, "--etcd-bootstrap-timeout="+p.opts.EtcdBootstrapTimeout.String())
+	}
 	return args
 }
 

@@ -118,6 +118,9 @@ func (p *Platform) chartInstallValues(addons chartAddons) map[string]any {
 	if p.opts.ScaleDownGrace > 0 {
 		controllerArgs = append(controllerArgs, "--scale-down-grace="+p.opts.ScaleDownGrace.String())
 	}
+	if p.opts.EtcdBootstrapTimeout > 0 {
+		controllerArgs = append(controllerArgs, "--etcd-bootstrap-timeout="+p.opts.EtcdBootstrapTimeout.String())
+	}
 	zones := make([]any, 0, len(catalog.Datacenters))
 	for _, dc := range catalog.Datacenters {
 		zones = append(zones, dc)

@@ -68,6 +68,11 @@ type Options struct {
 	// ScaleDownGrace, when set, is the controller's --scale-down-grace (how
 	// long a node stays empty before the autoscaler removes it).
 	ScaleDownGrace time.Duration
+	// EtcdBootstrapTimeout, when set, is the controller's
+	// --etcd-bootstrap-timeout (how long a new etcd may stay unready before
+	// it is made afresh): tests that kill an etcd in its first second set
+	// it short, so as not to wait out the production default.
+	EtcdBootstrapTimeout time.Duration
 	// NodeProvider is the controller's worker half: "local" (kwok nodes
 	// written into the tenant, the default) or "kubevirt" (KubeVirt VMs in
 	// the host, with the simulated KubeVirt of kubevirt.go).

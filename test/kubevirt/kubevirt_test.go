@@ -37,7 +37,10 @@ import (
 var env harness.Env
 
 func TestMain(m *testing.M) {
-	os.Exit(harness.Main(m, &env, localplatform.Options{NodeProvider: localplatform.NodeProviderKubeVirt, ScaleDownGrace: 5 * time.Second}))
+	os.Exit(harness.Main(m, &env, localplatform.Options{NodeProvider: localplatform.NodeProviderKubeVirt, ScaleDownGrace: 5 * time.Second,
+		// TestEtcdKilledInItsFirstSecondIsMadeAfresh waits this out once or
+		// more; a new member is ready in about a second here.
+		EtcdBootstrapTimeout: 20 * time.Second}))
 }
 
 const tenantA = "tenant-a"
