@@ -64,3 +64,29 @@ func TestProcessMemoryOfThisProcess(t *testing.T) {
 		t.Error("no error for a process that cannot exist")
 	}
 }
+
+func TestProcessCPUOfThisProcess(t *testing.T) {
+	before, err := ProcessCPU(os.Getpid())
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Spin until the counter moves: it counts ticks of 10 ms.
+	deadline := time.Now().Add(10 * time.Second)
+	after := before
+	for after <= before && time.Now().Before(deadline) {
+		x := 0
+		for i := range 10_000_000 {
+			x += i
+		}
+		_ = x
+		if after, err = ProcessCPU(os.Getpid()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if after <= before {
+		t.Errorf("CPU time stayed at %s after 10 s of spinning", before)
+	}
+	if _, err := ProcessCPU(-1); err == nil {
+		t.Error("no error for a process that cannot exist")
+	}
+}

@@ -216,7 +216,10 @@ func benchControlPlaneStart(b *testing.B, replicas int32) {
 		}
 		var cpu time.Duration
 		for name, r := range recs {
-			d := cpuTime(r.PID)
+			d, err := benchsamples.ProcessCPU(r.PID)
+			if err != nil {
+				b.Fatalf("CPU time of %s: %v", name, err)
+			}
 			cpu += d
 			if strings.HasPrefix(name, "kube-apiserver-") {
 				name = "kube-apiserver"
@@ -323,21 +326,4 @@ func benchControlPlaneStart(b *testing.B, replicas int32) {
 		b.ReportMetric(sum/float64(len(v)), k)
 	}
 	b.Logf("load %s", benchsamples.LoadAverage())
-}
-
-// cpuTime is the CPU a process used so far (user and system).
-func cpuTime(pid int) time.Duration {
-	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return 0
-	}
-	i := strings.LastIndexByte(string(data), ')')
-	fs := strings.Fields(string(data[i+1:]))
-	if len(fs) < 13 {
-		return 0
-	}
-	// Fields 14 and 15 (utime, stime), in clock ticks of 10 ms.
-	u, _ := strconv.ParseInt(fs[11], 10, 64)
-	s, _ := strconv.ParseInt(fs[12], 10, 64)
-	return time.Duration(u+s) * 10 * time.Millisecond
 }

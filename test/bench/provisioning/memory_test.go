@@ -38,7 +38,10 @@ func memoryClusters() int {
 //	                text) split among the processes sharing them — what a
 //	                cluster costs the machine;
 //	MB-rss/cluster: resident set size, shared pages counted in full;
-//	MB-pss-<proc>:  the mean of one kind of process.
+//	MB-pss-<proc>:  the mean of one kind of process;
+//	idle-cpu-%/cluster: the CPU of a cluster's processes over 30 s once
+//	                all are Ready and settled, in percent of one core
+//	                (and idle-cpu-%-<proc> per kind of process).
 //
 // Run it alone, once: -bench TenantMemory -benchtime 1x.
 func BenchmarkTenantMemory(b *testing.B) {
@@ -87,6 +90,17 @@ func BenchmarkTenantMemory(b *testing.B) {
 			b.ReportMetric(mean(perProc[p]), "MB-pss-"+p)
 		}
 		b.Logf("%d clusters Ready at once; PSS per cluster (MB): %v; load %s", n, rounded(pss), benchsamples.LoadAverage())
+
+		// What the idle clusters cost in CPU (their leases, probes,
+		// controllers' resyncs), over a fixed window: on a machine that
+		// packs tenants, this and not memory may be what runs out first.
+		perCluster, perKind := idleCPU(b, names, idleWindow)
+		b.ReportMetric(mean(perCluster), "idle-cpu-%/cluster")
+		b.ReportMetric(maxOf(perCluster), "max-idle-cpu-%/cluster")
+		for _, p := range procs {
+			b.ReportMetric(mean(perKind[p]), "idle-cpu-%-"+p)
+		}
+		b.Logf("idle CPU per cluster over %s (%% of a core): %v; load %s", idleWindow, rounded(perCluster), benchsamples.LoadAverage())
 
 		for name := range names {
 			if err := dyn.Resource(clustersGVR).Namespace(tenantA).Delete(ctx, name, metav1.DeleteOptions{}); err != nil {
@@ -151,6 +165,49 @@ func drain(ctx context.Context, w watch.Interface, within time.Duration, done fu
 			return fmt.Errorf("%w; %s", ctx.Err(), what())
 		}
 	}
+}
+
+// idleWindow is how long BenchmarkTenantMemory measures the idle clusters'
+// CPU.
+const idleWindow = 30 * time.Second
+
+// idleCPU measures, over window, the CPU each cluster's processes use, in
+// percent of one core, per cluster and per kind of process.
+func idleCPU(b *testing.B, names map[string]bool, window time.Duration) (perCluster []float64, perKind map[string][]float64) {
+	b.Helper()
+	type proc struct {
+		cluster, kind string
+		pid           int
+		start         time.Duration
+	}
+	var procs []proc
+	for name := range names {
+		for kind, pid := range harness.TenantPIDs(filepath.Join(env.Platform.ClustersDir(), tenantA, name)) {
+			cpu, err := benchsamples.ProcessCPU(pid)
+			if err != nil {
+				b.Fatalf("CPU time of %s of %s: %v", kind, name, err)
+			}
+			procs = append(procs, proc{name, kind, pid, cpu})
+		}
+	}
+	began := time.Now()
+	time.Sleep(window)
+	elapsed := time.Since(began)
+	byCluster := map[string]float64{}
+	perKind = map[string][]float64{}
+	for _, p := range procs {
+		cpu, err := benchsamples.ProcessCPU(p.pid)
+		if err != nil {
+			b.Fatalf("CPU time of %s of %s (restarted during the window?): %v", p.kind, p.cluster, err)
+		}
+		pct := 100 * float64(cpu-p.start) / float64(elapsed)
+		byCluster[p.cluster] += pct
+		perKind[p.kind] = append(perKind[p.kind], pct)
+	}
+	for name := range names {
+		perCluster = append(perCluster, byCluster[name])
+	}
+	return perCluster, perKind
 }
 
 // clusterMemory sums, per cluster, the PSS and RSS (MB) of its processes,
