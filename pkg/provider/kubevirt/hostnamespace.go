@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"time"
 
-	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
@@ -39,8 +38,10 @@ func removeHostNamespace(ctx context.Context, host kubernetes.Interface, c provi
 	return false, nil
 }
 
-// podsStopping reports whether a pod of the cluster that selector matches
-// is still stopping.
+// podsStopping deletes the cluster's pods that selector matches and that
+// are not terminating yet, and reports whether any of them is still
+// stopping. Its workloads are deleted by then; the garbage collector would
+// delete these pods too, but not on a schedule this waits on.
 func podsStopping(ctx context.Context, host kubernetes.Interface, c provider.ClusterRef, selector string, now time.Time) (bool, error) {
 	pods, err := host.CoreV1().Pods(HostNamespace(c)).List(ctx, metav1.ListOptions{LabelSelector: selector})
 	if err != nil {
@@ -49,23 +50,24 @@ func podsStopping(ctx context.Context, host kubernetes.Interface, c provider.Clu
 		}
 		return false, fmt.Errorf("listing the pods of %s: %w", c, err)
 	}
+	waiting := false
 	for i := range pods.Items {
-		if stopping(&pods.Items[i], now) {
-			return true, nil
+		p := &pods.Items[i]
+		if p.DeletionTimestamp == nil {
+			err := host.CoreV1().Pods(p.Namespace).Delete(ctx, p.Name, metav1.DeleteOptions{Preconditions: &metav1.Preconditions{UID: &p.UID}})
+			if err != nil && !apierrors.IsNotFound(err) && !apierrors.IsConflict(err) {
+				return false, fmt.Errorf("deleting pod %s/%s of %s: %w", p.Namespace, p.Name, c, err)
+			}
+			waiting = true
+			continue
+		}
+		// One past its deadline sits on a node that will not confirm; the
+		// namespace controller is no slower with it than this would be.
+		if now.Before(p.DeletionTimestamp.Time) {
+			waiting = true
 		}
 	}
-	return false, nil
-}
-
-// stopping is a pod that is going away on its own: terminating and not yet
-// past its deadline (one past it sits on a node that will not confirm, and
-// the namespace controller is no slower with it), or owned by a workload
-// being deleted, whose pods the garbage collector is about to delete.
-func stopping(p *corev1.Pod, now time.Time) bool {
-	if p.DeletionTimestamp != nil {
-		return now.Before(p.DeletionTimestamp.Time)
-	}
-	return metav1.GetControllerOf(p) != nil
+	return waiting, nil
 }
 
 // runsControlPlane reports whether the cluster's host namespace has a

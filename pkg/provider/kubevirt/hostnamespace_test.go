@@ -50,18 +50,30 @@ func namespaceDeletes(h *fake.Clientset) int {
 	return n
 }
 
+func podDeletes(h *fake.Clientset) int {
+	n := 0
+	for _, a := range h.Actions() {
+		if a.GetVerb() == "delete" && a.GetResource().Resource == "pods" {
+			n++
+		}
+	}
+	return n
+}
+
 func TestHostNamespaceGoesOnlyOnceTheClustersPodsHaveStopped(t *testing.T) {
 	now := time.Date(2026, 12, 2, 7, 0, 0, 0, time.UTC)
 	later, earlier := now.Add(20*time.Second), now.Add(-time.Second)
 	for _, tc := range []struct {
 		name string
 		pod  *corev1.Pod
-		wait bool
+		// deleted: the provider deletes the pod itself; wait: the
+		// namespace waits for it.
+		deleted, wait bool
 	}{
-		{"a workload's pod the garbage collector has yet to delete", nsPod("apiserver-1", componentControlPlane, true, nil), true},
-		{"a pod terminating before its deadline", nsPod("etcd-0", componentEtcd, true, &later), true},
-		{"a pod past its deadline (a node that will not confirm)", nsPod("etcd-0", componentEtcd, true, &earlier), false},
-		{"a pod of no workload (the namespace controller deletes it)", nsPod("debug", "", false, nil), false},
+		{"a workload's pod not deleted yet", nsPod("apiserver-1", componentControlPlane, true, nil), true, true},
+		{"a pod of no workload", nsPod("debug", "", false, nil), true, true},
+		{"a pod terminating before its deadline", nsPod("etcd-0", componentEtcd, true, &later), false, true},
+		{"a pod past its deadline (a node that will not confirm)", nsPod("etcd-0", componentEtcd, true, &earlier), false, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			host := fake.NewClientset(hostNamespaceObject(), tc.pod)
@@ -69,14 +81,19 @@ func TestHostNamespaceGoesOnlyOnceTheClustersPodsHaveStopped(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
+			if got := podDeletes(host); got != map[bool]int{true: 1, false: 0}[tc.deleted] {
+				t.Errorf("%d pod deletes, want the pod deleted: %v", got, tc.deleted)
+			}
 			if tc.wait {
 				if done || namespaceDeletes(host) != 0 {
 					t.Errorf("done %v, %d namespace deletes while %s is stopping", done, namespaceDeletes(host), tc.pod.Name)
 				}
-				// Once it is gone (the fake removes it at once), the
-				// namespace goes.
-				if err := host.CoreV1().Pods(tc.pod.Namespace).Delete(context.Background(), tc.pod.Name, metav1.DeleteOptions{}); err != nil {
-					t.Fatal(err)
+				// Once it is gone (the fake removes a deleted pod at once),
+				// the namespace goes.
+				if !tc.deleted {
+					if err := host.CoreV1().Pods(tc.pod.Namespace).Delete(context.Background(), tc.pod.Name, metav1.DeleteOptions{}); err != nil {
+						t.Fatal(err)
+					}
 				}
 				if done, err = removeHostNamespace(context.Background(), host, nsRef, now); err != nil {
 					t.Fatal(err)
@@ -165,8 +182,15 @@ func TestControlPlaneDeleteStopsEtcdLastAndTheNamespaceAfterItsPods(t *testing.T
 			t.Fatal(err)
 		}
 	}
+	// The control plane's pod runs: the provider deletes it (the fake
+	// removes it at once) and looks again before it touches etcd.
 	step("the control plane's pod still runs", false, "deployments", 0)
-	remove(apiserver)
+	if _, err := h.host.CoreV1().Pods(apiserver.Namespace).Get(ctx, apiserver.Name, metav1.GetOptions{}); !apierrors.IsNotFound(err) {
+		t.Fatalf("the control plane's pod was not deleted: %v", err)
+	}
+	if _, err := h.host.CoreV1().Pods(etcd.Namespace).Get(ctx, etcd.Name, metav1.GetOptions{}); err != nil {
+		t.Fatalf("etcd's pod went with the control plane's: %v", err)
+	}
 	// etcd terminating: its StatefulSet is deleted, the namespace waits.
 	etcd.DeletionTimestamp = &metav1.Time{Time: later}
 	if err := h.host.Tracker().Update(corev1.SchemeGroupVersion.WithResource("pods"), etcd, etcd.Namespace); err != nil {
