@@ -74,7 +74,7 @@ func (cp *ControlPlane) Delete(ctx context.Context, c provider.ClusterRef) (bool
 	}
 	now := cp.now()
 	notEtcd := clusterSelector(c) + "," + labelComponent + "!=" + componentEtcd
-	if waiting, err := podsStopping(ctx, cp.host, c, notEtcd, now); err != nil || waiting {
+	if waiting, err := stopPods(ctx, cp.host, c, notEtcd, now); err != nil || waiting {
 		return false, err
 	}
 	if err := cp.host.AppsV1().StatefulSets(n.ns).DeleteCollection(ctx, del, list); err != nil && !apierrors.IsNotFound(err) {

@@ -21,7 +21,7 @@ import (
 // stop; with the pods already gone it removes the rest in one pass.
 func removeHostNamespace(ctx context.Context, host kubernetes.Interface, c provider.ClusterRef, now time.Time) (bool, error) {
 	ns := HostNamespace(c)
-	if waiting, err := podsStopping(ctx, host, c, clusterSelector(c), now); err != nil || waiting {
+	if waiting, err := stopPods(ctx, host, c, clusterSelector(c), now); err != nil || waiting {
 		return false, err
 	}
 	err := host.CoreV1().Namespaces().Delete(ctx, ns, metav1.DeleteOptions{})
@@ -38,11 +38,13 @@ func removeHostNamespace(ctx context.Context, host kubernetes.Interface, c provi
 	return false, nil
 }
 
-// podsStopping deletes the cluster's pods that selector matches and that
-// are not terminating yet, and reports whether any of them is still
-// stopping. Its workloads are deleted by then; the garbage collector would
-// delete these pods too, but not on a schedule this waits on.
-func podsStopping(ctx context.Context, host kubernetes.Interface, c provider.ClusterRef, selector string, now time.Time) (bool, error) {
+// stopPods deletes the cluster's pods that selector matches and that are
+// not terminating yet, and reports whether any of them is still stopping.
+// Their workloads are deleted by then: the garbage collector would delete
+// these pods too, but not on a schedule worth waiting for; and a
+// ReplicaSet it has not reached yet may make a pod again, which the next
+// call deletes in turn.
+func stopPods(ctx context.Context, host kubernetes.Interface, c provider.ClusterRef, selector string, now time.Time) (bool, error) {
 	pods, err := host.CoreV1().Pods(HostNamespace(c)).List(ctx, metav1.ListOptions{LabelSelector: selector})
 	if err != nil {
 		if apierrors.IsNotFound(err) {
