@@ -40,20 +40,11 @@ func hostNamespaceObject() *corev1.Namespace {
 	return &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: HostNamespace(nsRef)}}
 }
 
-func namespaceDeletes(h *fake.Clientset) int {
+// deletes counts the delete calls on resource the fake host received.
+func deletes(h *fake.Clientset, resource string) int {
 	n := 0
 	for _, a := range h.Actions() {
-		if a.GetVerb() == "delete" && a.GetResource().Resource == "namespaces" {
-			n++
-		}
-	}
-	return n
-}
-
-func podDeletes(h *fake.Clientset) int {
-	n := 0
-	for _, a := range h.Actions() {
-		if a.GetVerb() == "delete" && a.GetResource().Resource == "pods" {
+		if a.GetVerb() == "delete" && a.GetResource().Resource == resource {
 			n++
 		}
 	}
@@ -81,12 +72,12 @@ func TestHostNamespaceGoesOnlyOnceTheClustersPodsHaveStopped(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if got := podDeletes(host); got != map[bool]int{true: 1, false: 0}[tc.deleted] {
+			if got := deletes(host, "pods"); got != map[bool]int{true: 1, false: 0}[tc.deleted] {
 				t.Errorf("%d pod deletes, want the pod deleted: %v", got, tc.deleted)
 			}
 			if tc.wait {
-				if done || namespaceDeletes(host) != 0 {
-					t.Errorf("done %v, %d namespace deletes while %s is stopping", done, namespaceDeletes(host), tc.pod.Name)
+				if done || deletes(host, "namespaces") != 0 {
+					t.Errorf("done %v, %d namespace deletes while %s is stopping", done, deletes(host, "namespaces"), tc.pod.Name)
 				}
 				// Once it is gone (the fake removes a deleted pod at once),
 				// the namespace goes.
@@ -99,8 +90,8 @@ func TestHostNamespaceGoesOnlyOnceTheClustersPodsHaveStopped(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			if !done || namespaceDeletes(host) != 1 {
-				t.Errorf("done %v after %d namespace deletes", done, namespaceDeletes(host))
+			if !done || deletes(host, "namespaces") != 1 {
+				t.Errorf("done %v after %d namespace deletes", done, deletes(host, "namespaces"))
 			}
 			if _, err := host.CoreV1().Namespaces().Get(context.Background(), HostNamespace(nsRef), metav1.GetOptions{}); !apierrors.IsNotFound(err) {
 				t.Errorf("namespace left: %v", err)
