@@ -17,6 +17,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/hikube/hikube/pkg/procstat"
 )
 
 // EnvDir names the directory the sample files are written to.
@@ -193,28 +195,11 @@ func ProcessMemory(pid int) (pss, rss float64, err error) {
 	return pss, rss, nil
 }
 
-// ProcessCPU is the CPU time (user and system) a process has used so far,
-// from /proc/<pid>/stat, in clock ticks of 10 ms.
+// ProcessCPU is the CPU time (user and system) a process has used so far.
 func ProcessCPU(pid int) (time.Duration, error) {
-	raw, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	st, err := procstat.Read(pid)
 	if err != nil {
 		return 0, err
 	}
-	// The command name (field 2) may hold spaces and parentheses: the
-	// fields that follow start after its last ')'.
-	i := strings.LastIndexByte(string(raw), ')')
-	fields := strings.Fields(string(raw[i+1:]))
-	if i < 0 || len(fields) < 13 {
-		return 0, fmt.Errorf("/proc/%d/stat: unexpected format", pid)
-	}
-	// Fields 14 and 15 of the file (utime, stime).
-	u, err := strconv.ParseInt(fields[11], 10, 64)
-	if err != nil {
-		return 0, fmt.Errorf("/proc/%d/stat: utime: %w", pid, err)
-	}
-	s, err := strconv.ParseInt(fields[12], 10, 64)
-	if err != nil {
-		return 0, fmt.Errorf("/proc/%d/stat: stime: %w", pid, err)
-	}
-	return time.Duration(u+s) * 10 * time.Millisecond, nil
+	return st.CPU(), nil
 }

@@ -12,7 +12,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"strings"
+	"strconv"
 	"sync"
 	"syscall"
 	"time"
@@ -28,6 +28,8 @@ import (
 	discoverylisters "k8s.io/client-go/listers/discovery/v1"
 	"k8s.io/client-go/tools/cache"
 	"k8s.io/klog/v2"
+
+	"github.com/hikube/hikube/pkg/procstat"
 )
 
 // Options configure Run.
@@ -395,19 +397,9 @@ func killLeftovers(podsDir string) {
 // procStartTime is field 22 of /proc/<pid>/stat, "" when there is no such
 // process.
 func procStartTime(pid int) string {
-	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	st, err := procstat.Read(pid)
 	if err != nil {
 		return ""
 	}
-	s := string(data)
-	// The command name (field 2) may hold spaces; fields after it do not.
-	i := strings.LastIndexByte(s, ')')
-	if i < 0 {
-		return ""
-	}
-	fields := strings.Fields(s[i+1:])
-	if len(fields) < 20 {
-		return ""
-	}
-	return fields[19]
+	return strconv.FormatUint(st.StartTime, 10)
 }

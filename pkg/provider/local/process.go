@@ -18,6 +18,7 @@ import (
 
 	"github.com/hikube/hikube/pkg/atomicfile"
 	"github.com/hikube/hikube/pkg/process"
+	"github.com/hikube/hikube/pkg/procstat"
 )
 
 // procRecord is the pid file of one process: enough to find it again after a
@@ -47,44 +48,17 @@ type procInfo struct {
 
 // readProc reads /proc/<pid>; ok is false when there is no such process.
 func readProc(pid int) (procInfo, bool) {
-	data, err := os.ReadFile(filepath.Join("/proc", strconv.Itoa(pid), "stat"))
+	st, err := procstat.Read(pid)
 	if err != nil {
 		return procInfo{}, false
 	}
-	info, err := parseStat(data)
-	if err != nil {
-		return procInfo{}, false
-	}
+	info := procInfo{startTime: st.StartTime, session: st.Session, zombie: st.Exited()}
 	exe, err := os.Readlink(filepath.Join("/proc", strconv.Itoa(pid), "exe"))
 	if err == nil {
 		// A binary rebuilt under a running process shows as "<path> (deleted)".
 		info.exe = strings.TrimSuffix(exe, " (deleted)")
 	}
 	return info, true
-}
-
-// parseStat extracts state and start time from /proc/<pid>/stat. The command
-// name (field 2) may contain spaces and parentheses, so fields are counted
-// from the last ')'.
-func parseStat(data []byte) (procInfo, error) {
-	i := bytes.LastIndexByte(data, ')')
-	if i < 0 {
-		return procInfo{}, fmt.Errorf("malformed stat %q", data)
-	}
-	fields := strings.Fields(string(data[i+1:]))
-	// fields[0] is field 3 (state); start time is field 22.
-	if len(fields) < 20 {
-		return procInfo{}, fmt.Errorf("short stat %q", data)
-	}
-	st, err := strconv.ParseUint(fields[19], 10, 64)
-	if err != nil {
-		return procInfo{}, fmt.Errorf("start time in stat: %w", err)
-	}
-	session, err := strconv.Atoi(fields[3])
-	if err != nil {
-		return procInfo{}, fmt.Errorf("session in stat: %w", err)
-	}
-	return procInfo{startTime: st, session: session, zombie: fields[0] == "Z" || fields[0] == "X"}, nil
 }
 
 // sameProcess decides whether the live process info is the one rec describes:

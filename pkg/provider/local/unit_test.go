@@ -23,31 +23,6 @@ import (
 	"github.com/hikube/hikube/pkg/provider"
 )
 
-func TestParseStatReadsStartTimeAndZombieStateAfterOddCommandNames(t *testing.T) {
-	tail := " 1 1 42 0 -1 4194560 100 0 0 0 1 2 0 0 20 0 1 0 987654 12345 100"
-	for _, tc := range []struct {
-		name, stat string
-		zombie     bool
-	}{
-		{"plain", "42 (etcd) S" + tail, false},
-		{"spaces and parens in comm", "42 (a) b (c) S" + tail, false},
-		{"zombie", "42 (kube-apiserver) Z" + tail, true},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			info, err := parseStat([]byte(tc.stat))
-			if err != nil {
-				t.Fatal(err)
-			}
-			if info.startTime != 987654 || info.zombie != tc.zombie || info.session != 42 {
-				t.Fatalf("got %+v", info)
-			}
-		})
-	}
-	if _, err := parseStat([]byte("garbage")); err == nil {
-		t.Fatal("malformed stat accepted")
-	}
-}
-
 func TestSameProcessRefusesRecycledPIDsZombiesAndOtherBinaries(t *testing.T) {
 	rec := procRecord{PID: 10, StartTime: 500, Binary: "/bin/kube-apiserver"}
 	for _, tc := range []struct {
